@@ -1,0 +1,1 @@
+"""The assignment2 autograder: a task registry, an isolated runner, Gradescope results."""

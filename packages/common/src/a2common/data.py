@@ -1,0 +1,550 @@
+"""One loader for every dataset the assignment uses.
+
+``load_dataset(name)`` finds the files, verifies their sha256 sums and returns a :class:`Dataset`
+with ``train`` / ``val`` / ``test`` splits. Files are looked up, in order, in
+
+1. the folder named by the environment variable ``ASSIGNMENT2_DATA_DIR`` (an override),
+2. a ``shared/data`` folder in the repository or beside it (``../shared/data``),
+3. ``/usr/share/datasets`` (Debian's ``dataset-*`` packages, e.g. Fashion-MNIST),
+4. the user cache ``$XDG_CACHE_HOME/assignment2/data`` (``~/.cache/assignment2/data``), where
+   :func:`a2common.download.download_dataset` puts files fetched from the internet.
+
+Official splits are kept where they exist. Where a dataset has none, a seeded, stratified split
+(:data:`SPLIT_SEED`) makes the same train/val/test partition on every machine and every run.
+
+Example:
+
+>>> from a2common.data import load_dataset
+>>> mnist = load_dataset("mnist")
+>>> mnist.train.x.shape, mnist.test.y[:3]
+((60000, 28, 28), array([7, 2, 1]))
+"""
+from __future__ import annotations
+
+import csv
+import difflib
+import gzip
+import hashlib
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+DATA_DIR_ENV = "ASSIGNMENT2_DATA_DIR"
+SPLIT_SEED = 20261123
+"""Seed of the stratified splits made for datasets without an official split."""
+
+
+class DatasetError(RuntimeError):
+    """Base class of the loader's errors; the message always says how to fix the problem."""
+
+
+class DatasetNotFoundError(DatasetError, FileNotFoundError):
+    """A file of the dataset is in none of the searched folders."""
+
+
+class DatasetChecksumError(DatasetError):
+    """A file was found but its sha256 sum is not the expected one (corrupt or different file)."""
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One file of a dataset.
+
+    Args:
+        relpath: path relative to a data root, e.g. ``"mnist.npz"``.
+        sha256: expected sha256 of the file (for ``.gz`` files: of the *decompressed* bytes, so
+            that a re-compressed copy, such as Debian's, verifies the same as the original).
+        url: where the identical file can be downloaded by a user with internet, or ``None``
+            when only a mirror (``ASSIGNMENT2_DATA_URL``) can serve it.
+    """
+
+    relpath: str
+    sha256: str
+    url: str | None = None
+
+    @property
+    def hashes_decompressed(self) -> bool:
+        return self.relpath.endswith(".gz")
+
+
+@dataclass
+class Split:
+    """Inputs and integer labels of one split."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+@dataclass
+class Dataset:
+    """A loaded dataset.
+
+    Attributes:
+        name: registry name, e.g. ``"mnist"``.
+        train, val, test: the splits (``val`` is ``None`` where neither the source nor this
+            loader defines one; make one with :func:`stratified_split`).
+        class_names: one name per label value.
+        sha256: verified sha256 of every file read, keyed by its relative path.
+        feature_names: column names for tabular datasets.
+        source: the file paths actually read.
+    """
+
+    name: str
+    train: Split
+    test: Split
+    val: Split | None
+    class_names: list[str]
+    sha256: dict[str, str]
+    feature_names: list[str] | None = None
+    source: list[str] = field(default_factory=list)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Registry entry: the files of a dataset, how to read them, and how to get them."""
+
+    name: str
+    files: tuple[DataFile, ...]
+    reader: Callable[[dict[str, Path]], Dataset]
+    description: str
+    how_to_get: str
+
+
+def sha256_of(path: Path, decompress: bool = False) -> str:
+    """Return the hex sha256 of a file (of its gunzipped bytes if ``decompress``)."""
+    digest = hashlib.sha256()
+    opener = gzip.open if decompress else open
+    with opener(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cache_dir() -> Path:
+    """The per-user download cache, ``$XDG_CACHE_HOME/assignment2/data``."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "assignment2" / "data"
+
+
+def search_roots() -> list[Path]:
+    """Folders searched for data files, in priority order (see the module docstring)."""
+    roots: list[Path] = []
+    override = os.environ.get(DATA_DIR_ENV)
+    if override:
+        roots.append(Path(override).expanduser())
+    for ancestor in Path(__file__).resolve().parents:
+        candidate = ancestor / "shared" / "data"
+        if candidate.is_dir():
+            roots.append(candidate)
+            break
+    roots.append(Path("/usr/share/datasets"))
+    roots.append(cache_dir())
+    return roots
+
+
+def locate(data_file: DataFile, spec: DatasetSpec, verify: bool = True) -> Path:
+    """Find ``data_file`` in :func:`search_roots` and verify its checksum."""
+    roots = search_roots()
+    for root in roots:
+        path = root / data_file.relpath
+        if path.is_file():
+            if verify:
+                actual = sha256_of(path, decompress=data_file.hashes_decompressed)
+                if actual != data_file.sha256:
+                    raise DatasetChecksumError(
+                        f"Dataset {spec.name!r}: file {path} is corrupt or not the expected file. "
+                        f"Expected sha256 {data_file.sha256}, received sha256 {actual}. "
+                        f"Fix: delete or replace it with a good copy. {spec.how_to_get}"
+                    )
+            return path
+    searched = ", ".join(str(root) for root in roots)
+    raise DatasetNotFoundError(
+        f"Dataset {spec.name!r}: file {data_file.relpath!r} was not found. Searched: {searched}. "
+        f"Fix: {spec.how_to_get} Or set {DATA_DIR_ENV}=/folder/containing/{data_file.relpath}."
+    )
+
+
+def stratified_split(
+    x: np.ndarray, y: np.ndarray, fraction: float, seed: int = SPLIT_SEED
+) -> tuple[Split, Split]:
+    """Split ``(x, y)`` into ``(rest, held_out)`` with ``fraction`` of each class held out.
+
+    The split depends only on ``y``, ``fraction`` and ``seed``, so it is identical on every run.
+
+    Example:
+
+    >>> rest, held_out = stratified_split(np.zeros((10, 2)), np.array([0, 1] * 5), 0.2)
+    >>> len(rest), len(held_out)
+    (8, 2)
+    """
+    from sklearn.model_selection import train_test_split
+
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"Expected 0 < fraction < 1. Received: fraction={fraction}")
+    indices = np.arange(len(y))
+    rest_idx, held_idx = train_test_split(
+        indices, test_size=fraction, stratify=y, random_state=seed, shuffle=True
+    )
+    rest_idx.sort()
+    held_idx.sort()
+    return Split(x[rest_idx], y[rest_idx]), Split(x[held_idx], y[held_idx])
+
+
+def _train_val_test(x: np.ndarray, y: np.ndarray, val: float, test: float) -> tuple[Split, ...]:
+    """Seeded stratified train/val/test split with the given fractions of the whole."""
+    rest, test_split = stratified_split(x, y, test)
+    train_split, val_split = stratified_split(rest.x, rest.y, val / (1.0 - test))
+    return train_split, val_split, test_split
+
+
+# ---------------------------------------------------------------------------------------------
+# Readers: one per on-disk format.
+
+
+def _read_keras_style_npz(name: str, class_names: list[str]):
+    def reader(paths: dict[str, Path]) -> Dataset:
+        (path,) = paths.values()
+        with np.load(path) as archive:
+            train = Split(archive["x_train"], archive["y_train"].astype(np.int64))
+            test = Split(archive["x_test"], archive["y_test"].astype(np.int64))
+        return Dataset(name, train, test, None, class_names, {}, source=[str(path)])
+
+    return reader
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    """Read an (optionally gzipped) IDX file of unsigned bytes, as used by (Fashion-)MNIST."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as stream:
+        raw = stream.read()
+    zero, dtype_code, ndim = raw[0] * 256 + raw[1], raw[2], raw[3]
+    if zero != 0 or dtype_code != 0x08:
+        raise DatasetError(f"{path} is not an unsigned-byte IDX file (header {raw[:4]!r}).")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(shape)):
+        raise DatasetError(f"{path}: IDX header says {shape} but holds {data.size} values.")
+    return data.reshape(shape)
+
+
+def _read_fashion_mnist(paths: dict[str, Path]) -> Dataset:
+    by_name = {Path(rel).name.split("-")[0] + "-" + Path(rel).name.split("-")[1]: p
+               for rel, p in paths.items()}
+    train = Split(_read_idx(by_name["train-images"]),
+                  _read_idx(by_name["train-labels"]).astype(np.int64))
+    test = Split(_read_idx(by_name["t10k-images"]),
+                 _read_idx(by_name["t10k-labels"]).astype(np.int64))
+    class_names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+    return Dataset("fashion_mnist", train, test, None, class_names, {},
+                   source=[str(p) for p in paths.values()])
+
+
+def _decode_jpegs(buffer: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    from PIL import Image
+
+    images = np.empty((len(offsets) - 1, 32, 32, 3), dtype=np.uint8)
+    for i in range(len(offsets) - 1):
+        blob = buffer[offsets[i]:offsets[i + 1]].tobytes()
+        with Image.open(io.BytesIO(blob)) as image:
+            images[i] = np.asarray(image.convert("RGB"))
+    return images
+
+
+def _read_cifar10(paths: dict[str, Path]) -> Dataset:
+    (path,) = paths.values()
+    cached = cache_dir() / "decoded" / "cifar10_uint8.npz"
+    with np.load(path) as archive:
+        class_names = [str(c) for c in archive["class_names"]]
+        y_train = archive["y_train"].astype(np.int64)
+        y_test = archive["y_test"].astype(np.int64)
+        if cached.is_file():
+            with np.load(cached) as decoded:
+                if decoded["source_sha256"].item() == CIFAR10_SHA256:
+                    x_train, x_test = decoded["x_train"], decoded["x_test"]
+                    return Dataset("cifar10", Split(x_train, y_train), Split(x_test, y_test),
+                                   None, class_names, {}, source=[str(path)])
+        x_train = _decode_jpegs(archive["train_jpeg"], archive["train_offsets"])
+        x_test = _decode_jpegs(archive["test_jpeg"], archive["test_offsets"])
+    try:  # decoding takes ~6 s; keep a decoded copy (a cache: failure to write is harmless)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        temporary = cached.with_suffix(".tmp.npz")
+        np.savez(temporary, x_train=x_train, x_test=x_test,
+                 source_sha256=np.array(CIFAR10_SHA256))
+        temporary.replace(cached)
+    except OSError:
+        pass
+    return Dataset("cifar10", Split(x_train, y_train), Split(x_test, y_test), None, class_names,
+                   {}, source=[str(path)])
+
+
+def _read_image_folder_npz(name: str):
+    """Images without an official split: 70/10/20 seeded stratified train/val/test."""
+
+    def reader(paths: dict[str, Path]) -> Dataset:
+        (path,) = paths.values()
+        with np.load(path) as archive:
+            x, y = archive["x"], archive["y"].astype(np.int64)
+            class_names = [str(c) for c in archive["class_names"]]
+        train, val, test = _train_val_test(x, y, val=0.1, test=0.2)
+        return Dataset(name, train, test, val, class_names, {}, source=[str(path)])
+
+    return reader
+
+
+def _read_medmnist(name: str):
+    def reader(paths: dict[str, Path]) -> Dataset:
+        (path,) = paths.values()
+        with np.load(path) as archive:
+            splits = {split: Split(archive[f"{split}_images"],
+                                   archive[f"{split}_labels"].reshape(-1).astype(np.int64))
+                      for split in ("train", "val", "test")}
+        return Dataset(name, splits["train"], splits["test"], splits["val"],
+                       ["normal", "hyperplasia"], {}, source=[str(path)])
+
+    return reader
+
+
+@dataclass(frozen=True)
+class TabularFormat:
+    columns: list[str]
+    target: str
+    header: bool = False
+    missing: tuple[str, ...] = ("?", "")
+    target_map: Callable[[str], str] = str
+
+
+def _parse_csv_rows(path: Path, fmt: TabularFormat) -> list[list[str]]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", newline="") as stream:
+        rows = [[cell.strip() for cell in row] for row in csv.reader(stream) if row]
+    if fmt.header:
+        rows = rows[1:]
+    return [row for row in rows if len(row) == len(fmt.columns)]
+
+
+def _to_feature_matrix(rows: list[list[str]], columns: list[str],
+                       missing: tuple[str, ...]) -> np.ndarray:
+    """Numeric columns become float (missing → NaN); other columns stay strings (object)."""
+    table = np.array(rows, dtype=object).reshape(len(rows), len(columns))
+    result = np.empty(table.shape, dtype=object)
+    for j in range(table.shape[1]):
+        column = table[:, j]
+        try:
+            result[:, j] = [np.nan if v in missing else float(v) for v in column]
+        except ValueError:
+            result[:, j] = [None if v in missing else v for v in column]
+    if all(isinstance(v, float) for v in result.ravel()):
+        return result.astype(np.float64)
+    return result
+
+
+def _read_tabular(name: str, fmt: TabularFormat):
+    """Tabular CSVs: features as a matrix, the target encoded as integer class labels."""
+
+    def reader(paths: dict[str, Path]) -> Dataset:
+        rows_by_file = [_parse_csv_rows(paths[rel], fmt)
+                        for rel in sorted(paths, key=lambda rel: "test" in rel)]  # train first
+        target_index = fmt.columns.index(fmt.target)
+        feature_columns = [c for c in fmt.columns if c != fmt.target]
+
+        def features_and_targets(rows):
+            targets = [fmt.target_map(row[target_index]) for row in rows]
+            features = [[v for j, v in enumerate(row) if j != target_index] for row in rows]
+            return _to_feature_matrix(features, feature_columns, fmt.missing), targets
+
+        class_names = sorted({fmt.target_map(r[target_index]) for rows in rows_by_file
+                              for r in rows}, key=_natural_key)
+        encode = {c: i for i, c in enumerate(class_names)}
+        if len(rows_by_file) == 2:  # official train/test files (adult)
+            train_rows, test_rows = rows_by_file
+            x_train, t_train = features_and_targets(train_rows)
+            x_test, t_test = features_and_targets(test_rows)
+            train = Split(x_train, np.array([encode[t] for t in t_train], dtype=np.int64))
+            test = Split(x_test, np.array([encode[t] for t in t_test], dtype=np.int64))
+            train, val = stratified_split(train.x, train.y, 0.1)
+        else:
+            x, targets = features_and_targets(rows_by_file[0])
+            y = np.array([encode[t] for t in targets], dtype=np.int64)
+            train, val, test = _train_val_test(x, y, val=0.1, test=0.2)
+        return Dataset(name, train, test, val, class_names, {}, feature_names=feature_columns,
+                       source=[str(p) for p in paths.values()])
+
+    return reader
+
+
+def _natural_key(text: str):
+    try:
+        return (0, float(text), "")
+    except ValueError:
+        return (1, 0.0, text)
+
+
+# ---------------------------------------------------------------------------------------------
+# The registry.
+
+CIFAR10_SHA256 = "6e2718054f4f7534f14f5ba3f49dd8522b332a81057c3dc2197c60cd4be8cbd1"
+_SHARED_HOW = ("Put the project's shared/data folder beside the repository (../shared/data), "
+               "or download it with `python -m a2common.download {name}` (needs internet).")
+_FASHION_HOW = ("Install Debian's package: `sudo apt-get install dataset-fashion-mnist` "
+                "(files go to /usr/share/datasets/fashion-mnist/), or download the originals "
+                "with `python -m a2common.download fashion_mnist` (needs internet).")
+_ZALANDO = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+_ZENODO_MEDMNIST = "https://zenodo.org/records/10519652/files/"
+_BROWNLEE = "https://raw.githubusercontent.com/jbrownlee/Datasets/master/"
+
+_WINE_COLUMNS = ["fixed acidity", "volatile acidity", "citric acid", "residual sugar",
+                 "chlorides", "free sulfur dioxide", "total sulfur dioxide", "density", "pH",
+                 "sulphates", "alcohol", "quality"]
+_ADULT_COLUMNS = ["age", "workclass", "fnlwgt", "education", "education-num", "marital-status",
+                  "occupation", "relationship", "race", "sex", "capital-gain", "capital-loss",
+                  "hours-per-week", "native-country", "income"]
+
+
+def _spec(name, files, reader, description, how=None):
+    return DatasetSpec(name, tuple(files), reader, description,
+                       (how or _SHARED_HOW).format(name=name))
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    spec.name: spec for spec in [
+        _spec("mnist", [DataFile("mnist.npz", "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf8"
+                                 "38a37fbb01b64")],
+              _read_keras_style_npz("mnist", [str(d) for d in range(10)]),
+              "MNIST handwritten digits, 60k/10k official split, 28x28 uint8."),
+        _spec("fashion_mnist", [
+            DataFile("fashion-mnist/train-images-idx3-ubyte.gz",
+                     "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+                     _ZALANDO + "train-images-idx3-ubyte.gz"),
+            DataFile("fashion-mnist/train-labels-idx1-ubyte.gz",
+                     "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+                     _ZALANDO + "train-labels-idx1-ubyte.gz"),
+            DataFile("fashion-mnist/t10k-images-idx3-ubyte.gz",
+                     "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+                     _ZALANDO + "t10k-images-idx3-ubyte.gz"),
+            DataFile("fashion-mnist/t10k-labels-idx1-ubyte.gz",
+                     "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+                     _ZALANDO + "t10k-labels-idx1-ubyte.gz"),
+        ], _read_fashion_mnist, "Fashion-MNIST, 60k/10k official split, 28x28 uint8.",
+            _FASHION_HOW),
+        _spec("cifar10", [DataFile("cifar10_jpeg.npz", CIFAR10_SHA256)], _read_cifar10,
+              "CIFAR-10 50k/10k official split, 32x32x3 uint8 (decoded from quality-75 JPEGs)."),
+        _spec("animals3", [DataFile("animals3.npz", "04cc0bb59cdb58a691cdc0bcb3b612471b136075be9a6"
+                                    "72bb1b1d5d533db2a39")],
+              _read_image_folder_npz("animals3"),
+              "Cats/dogs/pandas, 3000 photos 64x64x3; seeded stratified 70/10/20 split."),
+        _spec("sign_language_digits",
+              [DataFile("sign_language_digits.npz",
+                        "22153f98cb46d917434dad401bfa0e23d5a8f72b010e9516b671cc35b569d0f7")],
+              _read_image_folder_npz("sign_language_digits"),
+              "Sign-language digits 0-9, 2062 photos 64x64x3; seeded stratified 70/10/20 split."),
+        _spec("adrenalmnist3d",
+              [DataFile("medmnist/adrenalmnist3d.npz",
+                        "8ffd78c0f000265deb7cf4ee0b454136fb3170f9839ecaa7bb01adf9f88aa7d1",
+                        _ZENODO_MEDMNIST + "adrenalmnist3d.npz?download=1")],
+              _read_medmnist("adrenalmnist3d"),
+              "MedMNIST AdrenalMNIST3D 28^3 binary volumes, official train/val/test."),
+        _spec("adrenalmnist3d_64",
+              [DataFile("medmnist/adrenalmnist3d_64.npz",
+                        "124a53ea2c66c8ac1985a4c98ea6f34d1ab35bdab1dc50947f80d4a87e54057d",
+                        _ZENODO_MEDMNIST + "adrenalmnist3d_64.npz?download=1")],
+              _read_medmnist("adrenalmnist3d_64"),
+              "MedMNIST+ AdrenalMNIST3D 64^3 binary volumes, official train/val/test."),
+        _spec("titanic",
+              [DataFile("tabular/titanic.csv",
+                        "4a437fde05fe5264e1701a7387ac6fb75393772ba38bb2c9c566405af5af4bd7")],
+              _read_tabular("titanic", TabularFormat(
+                  ["PassengerId", "Survived", "Pclass", "Name", "Sex", "Age", "SibSp", "Parch",
+                   "Ticket", "Fare", "Cabin", "Embarked"], "Survived", header=True)),
+              "Kaggle Titanic train.csv; target Survived; seeded stratified 70/10/20 split."),
+        _spec("pima_diabetes",
+              [DataFile("tabular/pima-indians-diabetes.csv",
+                        "6bfe5d0f379d17a0e0819b996407e3c09bf80febd4287f2ed212190dfff154af",
+                        _BROWNLEE + "pima-indians-diabetes.data.csv")],
+              _read_tabular("pima_diabetes", TabularFormat(
+                  ["Pregnancies", "Glucose", "BloodPressure", "SkinThickness", "Insulin", "BMI",
+                   "DiabetesPedigreeFunction", "Age", "Outcome"], "Outcome")),
+              "Pima Indians diabetes; target Outcome; seeded stratified 70/10/20 split."),
+        _spec("wine_red",
+              [DataFile("tabular/winequality-red.csv",
+                        "c9614512e980f1cbd221c796daa97f00c4898c3cd1716863abac60f6cd1a522e",
+                        _BROWNLEE + "winequality-red.csv")],
+              _read_tabular("wine_red", TabularFormat(_WINE_COLUMNS, "quality")),
+              "Red wine quality (3-8); seeded stratified 70/10/20 split."),
+        _spec("wine_white",
+              [DataFile("tabular/winequality-white.csv",
+                        "659d419fff887f225bf977d20520bb64a64cae203e460087f809721d4430ba27",
+                        _BROWNLEE + "winequality-white.csv")],
+              _read_tabular("wine_white", TabularFormat(_WINE_COLUMNS, "quality")),
+              "White wine quality (3-9); seeded stratified 70/10/20 split."),
+        _spec("banknote",
+              [DataFile("tabular/banknote_authentication.csv",
+                        "d0539aaed2139ba7a587b3e34fb345ce503ff7d5d33dbf9912d8e195ce425cb9",
+                        _BROWNLEE + "banknote_authentication.csv")],
+              _read_tabular("banknote", TabularFormat(
+                  ["variance", "skewness", "curtosis", "entropy", "class"], "class")),
+              "UCI banknote authentication; seeded stratified 70/10/20 split."),
+        _spec("cleveland_heart",
+              [DataFile("tabular/processed.cleveland.data",
+                        "a74b7efa387bc9d108d7d0115d831fe9b414b29ae7124f331b622b4efa0427c8")],
+              _read_tabular("cleveland_heart", TabularFormat(
+                  ["age", "sex", "cp", "trestbps", "chol", "fbs", "restecg", "thalach", "exang",
+                   "oldpeak", "slope", "ca", "thal", "num"], "num",
+                  target_map=lambda v: "1" if float(v) > 0 else "0")),
+              "UCI Cleveland heart disease, binary (num > 0); seeded stratified 70/10/20 split."),
+        _spec("adult",
+              [DataFile("tabular/adult-train.csv.gz",  # sha256 of the gunzipped CSV
+                        "5b00264637dbfec36bdeaab5676b0b309ff9eb788d63554ca0a249491c86603d"),
+               DataFile("tabular/adult-test.csv.gz",
+                        "72567b94f5c1a6f8501377dd80f93892c3848ff071cf91ba47e00b0785a28074")],
+              _read_tabular("adult", TabularFormat(_ADULT_COLUMNS, "income",
+                                                   target_map=lambda v: v.rstrip("."))),
+              "UCI Adult income (<=50K / >50K), official train/test; val 10% of train."),
+    ]
+}
+
+
+def available_datasets() -> list[str]:
+    """Names accepted by :func:`load_dataset`."""
+    return sorted(DATASETS)
+
+
+def get_spec(name: str) -> DatasetSpec:
+    """Return the registry entry of ``name``; a ``ValueError`` lists the known names."""
+    if name not in DATASETS:
+        close = difflib.get_close_matches(name, DATASETS, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"Unknown dataset {name!r}.{hint} "
+                         f"Known datasets: {', '.join(available_datasets())}.")
+    return DATASETS[name]
+
+
+def load_dataset(name: str, verify: bool = True) -> Dataset:
+    """Find, verify and read dataset ``name`` (see :func:`available_datasets`).
+
+    Raises:
+        ValueError: ``name`` is not a known dataset.
+        DatasetNotFoundError: a file is missing; the message says where it looked and how to get it.
+        DatasetChecksumError: a file's sha256 does not match; the message names the file.
+    """
+    spec = get_spec(name)
+    paths = {f.relpath: locate(f, spec, verify=verify) for f in spec.files}
+    dataset = spec.reader(paths)
+    dataset.sha256 = {f.relpath: f.sha256 for f in spec.files}
+    return dataset
+
+
+def dataset_sha256(names: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """Expected sha256 of every file of the named datasets (the registry's values)."""
+    return {f"{name}:{f.relpath}": f.sha256 for name in names for f in get_spec(name).files}

@@ -1,0 +1,52 @@
+"""Resumable, cached Keras training shared by every Keras model in the project.
+
+TensorFlow is imported lazily, so ``a2common`` stays importable without it.
+
+Example:
+
+>>> import keras  # doctest: +SKIP
+>>> model, history, seconds = fit_or_load(build_model, work_dir, x, y, epochs=5)  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+from a2common.grading import finished_info, is_finished, mark_finished, stopwatch
+
+MODEL_FILE = "model.keras"
+HISTORY_FILE = "history.json"
+
+
+def fit_or_load(build_model: Callable[[], Any], work_dir: Path, x: Any, y: Any = None, *,
+                epochs: int, callbacks: list | None = None, custom_objects: dict | None = None,
+                **fit_kwargs: Any) -> tuple[Any, dict[str, list[float]], float]:
+    """Train ``build_model()`` with checkpoint/resume, or load the finished model from ``work_dir``.
+
+    Training writes a ``BackupAndRestore`` checkpoint every epoch under ``work_dir/backup`` so an
+    interrupted run resumes where it stopped; on success the model is saved to
+    ``work_dir/model.keras`` with its history and wall time.
+
+    Returns:
+        ``(model, history, train_seconds)``; ``train_seconds`` is the recorded time of the
+        original training when the model was loaded from the cache.
+    """
+    import keras
+
+    work_dir = Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    if is_finished(work_dir) and (work_dir / MODEL_FILE).is_file():
+        model = keras.saving.load_model(work_dir / MODEL_FILE, custom_objects=custom_objects)
+        history = json.loads((work_dir / HISTORY_FILE).read_text())
+        return model, history, float(finished_info(work_dir)["train_seconds"])
+    model = build_model()
+    backup = keras.callbacks.BackupAndRestore(str(work_dir / "backup"), delete_checkpoint=True)
+    with stopwatch() as timer:
+        fit_history = model.fit(x, y, epochs=epochs, callbacks=[backup, *(callbacks or [])],
+                                **fit_kwargs)
+    history = {k: [float(v) for v in values] for k, values in fit_history.history.items()}
+    model.save(work_dir / MODEL_FILE)
+    (work_dir / HISTORY_FILE).write_text(json.dumps(history))
+    mark_finished(work_dir, timer["seconds"], epochs=epochs)
+    return model, history, timer["seconds"]

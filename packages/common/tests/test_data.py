@@ -1,0 +1,120 @@
+"""The loader finds, verifies and splits every dataset, and fails with a message naming the fix."""
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from a2common import data
+from a2common.data import (DataFile, DatasetChecksumError, DatasetNotFoundError, load_dataset,
+                           sha256_of, stratified_split)
+
+
+def test_every_registered_dataset_loads_with_consistent_splits():
+    for name in data.available_datasets():
+        dataset = load_dataset(name)
+        splits = [dataset.train, dataset.test] + ([dataset.val] if dataset.val else [])
+        for split in splits:
+            assert len(split.x) == len(split.y) > 0, name
+            assert split.y.dtype == np.int64, name
+            assert split.y.min() >= 0 and split.y.max() < dataset.num_classes, name
+        assert set(dataset.sha256) == {f.relpath for f in data.DATASETS[name].files}
+
+
+def test_official_splits_and_known_facts():
+    mnist = load_dataset("mnist")
+    assert mnist.train.x.shape == (60000, 28, 28) and mnist.train.x.dtype == np.uint8
+    assert mnist.train.y[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert mnist.test.y[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    fashion = load_dataset("fashion_mnist")
+    assert fashion.train.x.shape == (60000, 28, 28) and fashion.class_names[9] == "Ankle boot"
+    assert np.bincount(fashion.test.y).tolist() == [1000] * 10
+    adrenal = load_dataset("adrenalmnist3d")
+    assert (len(adrenal.train), len(adrenal.val), len(adrenal.test)) == (1188, 98, 298)
+    cifar = load_dataset("cifar10")
+    assert cifar.train.x.shape == (50000, 32, 32, 3) and cifar.test.y.shape == (10000,)
+
+
+def test_made_up_splits_are_seeded_stratified_and_disjoint():
+    first, second = load_dataset("animals3"), load_dataset("animals3")
+    for split in ("train", "val", "test"):
+        assert np.array_equal(getattr(first, split).x, getattr(second, split).x)
+    assert (len(first.train), len(first.val), len(first.test)) == (2100, 300, 600)
+    assert np.bincount(first.test.y).tolist() == [200, 200, 200]
+    flat = {split: {img.tobytes() for img in getattr(first, split).x}
+            for split in ("train", "val", "test")}
+    assert not flat["train"] & flat["test"] and not flat["val"] & flat["test"]
+
+
+def test_stratified_split_rejects_bad_fraction():
+    with pytest.raises(ValueError, match="Expected 0 < fraction < 1. Received: fraction=1.5"):
+        stratified_split(np.zeros((4, 1)), np.array([0, 1, 0, 1]), 1.5)
+
+
+def test_unknown_name_lists_known_and_suggests():
+    with pytest.raises(ValueError, match=r"Unknown dataset 'fashion-mnist'\. Did you mean "
+                                         r"'fashion_mnist'\?.*Known datasets: .*cifar10"):
+        load_dataset("fashion-mnist")
+
+
+def test_missing_file_names_file_roots_and_fix(monkeypatch, tmp_path):
+    monkeypatch.setattr(data, "search_roots", lambda: [tmp_path])
+    with pytest.raises(DatasetNotFoundError) as error:
+        load_dataset("fashion_mnist")
+    message = str(error.value)
+    assert "fashion-mnist/train-images-idx3-ubyte.gz" in message and str(tmp_path) in message
+    assert "apt-get install dataset-fashion-mnist" in message
+
+
+def test_override_comes_first_and_is_verified(monkeypatch, tmp_path):
+    (tmp_path / "mnist.npz").write_bytes(b"garbage")
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path))
+    assert data.search_roots()[0] == tmp_path
+    with pytest.raises(DatasetChecksumError, match="corrupt or not the expected file"):
+        load_dataset("mnist")
+
+
+def test_search_order_is_override_shared_system_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path / "override"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    roots = data.search_roots()
+    assert roots[0] == tmp_path / "override"
+    assert roots[1].parts[-2:] == ("shared", "data")
+    assert roots[-2] == Path("/usr/share/datasets")
+    assert roots[-1] == tmp_path / "cache" / "assignment2" / "data"
+
+
+def test_gz_files_are_verified_by_their_content(tmp_path):
+    raw = b"same payload"
+    one, two = tmp_path / "a.gz", tmp_path / "b.gz"
+    one.write_bytes(gzip.compress(raw, compresslevel=1, mtime=0))
+    two.write_bytes(gzip.compress(raw, compresslevel=9, mtime=1))
+    assert one.read_bytes() != two.read_bytes()
+    assert sha256_of(one, decompress=True) == sha256_of(two, decompress=True)
+
+
+def test_idx_reader_rejects_truncated_files(tmp_path):
+    header = bytes([0, 0, 8, 1]) + (10).to_bytes(4, "big")
+    path = tmp_path / "labels-idx1-ubyte"
+    path.write_bytes(header + bytes(range(10)))
+    assert data._read_idx(path).tolist() == list(range(10))
+    path.write_bytes(header + bytes(range(5)))
+    with pytest.raises(data.DatasetError, match="holds 5 values"):
+        data._read_idx(path)
+
+
+def test_tabular_targets_and_missing_values():
+    heart = load_dataset("cleveland_heart")
+    assert heart.class_names == ["0", "1"]
+    assert heart.feature_names[0] == "age"
+    features = np.concatenate([heart.train.x, heart.val.x, heart.test.x]).astype(float)
+    assert np.isnan(features).sum() == 6
+    adult = load_dataset("adult")
+    assert adult.class_names == ["<=50K", ">50K"] and len(adult.test) == 16281
+
+
+def test_datafile_flags_gz():
+    assert DataFile("x.csv.gz", "0").hashes_decompressed
+    assert not DataFile("x.npz", "0").hashes_decompressed
