@@ -31,7 +31,7 @@ $(STAMP): constraints.txt $(PYPROJECTS)
 	    pytest pytest-timeout hypothesis flake8 tox tox-uv 2>&1 | grep -v 'is ignored' || true
 	$(PY) -m pip install -q --no-deps -c constraints.txt model-card-toolkit
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
-	$(PY) -m harness check-env
+	$(PY) -m autograder check-env
 	@touch $@
 
 lint: $(STAMP)  ## PEP8 over the whole tree (flake8)
@@ -44,13 +44,13 @@ tox: $(STAMP)  ## the same checks in isolated per-package environments (tox + to
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/tox run-parallel --parallel 2 --parallel-no-spinner
 
 grade: $(STAMP)  ## train + evaluate every graded task (QUICK=1: smoke variants) → assignment2/results
-	$(PY) -m harness grade $(QUICK_FLAG)
+	$(PY) -m autograder grade $(QUICK_FLAG)
 
 notebooks: $(STAMP)  ## execute every notebook headless (QUICK=1: small runs, for CI)
 	$(PY) -m a2common.notebooks $(QUICK_FLAG) $(wildcard packages/*/notebooks/*.ipynb)
 
 cards: $(STAMP)  ## model cards of every graded model from the last full grade's results
-	$(PY) -m harness cards
+	$(PY) -m autograder cards
 
 bench: $(STAMP)  ## autograd vs PyTorch epoch-time benchmark (one thread)
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) packages/autograd/benchmarks/bench_vs_torch.py $(QUICK_FLAG)

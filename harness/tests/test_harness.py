@@ -1,15 +1,16 @@
 """The harness grades honestly: passes, fails, crashes, time-outs and bad data all get an entry."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
 
 import pytest
 
-from harness.registry import TASKS, Task
-from harness.results import build_results, render_report, write_results
-from harness.runner import cache_key, run_task
+from autograder.registry import TASKS, Task
+from autograder.results import build_results, render_report, write_results
+from autograder.runner import cache_key, run_task
 
 TESTS_DIR = Path(__file__).parent
 
@@ -126,3 +127,15 @@ def test_registry_entries_are_well_formed():
         assert module and function, task.name
         assert 0 < task.required <= task.target <= 1, task.name
         assert (Path(__file__).parents[2] / "packages" / task.package).is_dir(), task.name
+
+
+def test_real_keras_task_passes_and_its_shuffled_label_mutant_fails(tmp_path):
+    """The end-to-end mutation test on a registered task (quick variant, ~15 s each)."""
+    task = TASKS["keras_mnist_mlp"]
+    mutant = dataclasses.replace(task, params={**task.params, "shuffle_labels": True})
+    common = dict(quick=True, seed=0, cache_root=tmp_path / "cache", log_dir=tmp_path / "logs")
+    healthy = run_task(task, **common)
+    assert healthy.status == "passed", healthy.message
+    broken = run_task(mutant, **common)
+    assert broken.status == "failed", broken.value
+    assert broken.value < 0.3 and "below the required" in broken.message

@@ -2,10 +2,10 @@
 
 Examples::
 
-    python -m harness grade              # every task, full training (cached models reused)
-    python -m harness grade --quick      # smoke variants, about a minute each
-    python -m harness grade --only keras_mnist_mlp --no-cache
-    python -m harness list
+    python -m autograder grade              # every task, full training (cached models reused)
+    python -m autograder grade --quick      # smoke variants, about a minute each
+    python -m autograder grade --only keras_mnist_mlp --no-cache
+    python -m autograder list
 """
 from __future__ import annotations
 
@@ -18,10 +18,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from harness.environment import problems
-from harness.registry import TASKS
-from harness.results import build_results, write_results
-from harness.runner import DEFAULT_CACHE, REPO_ROOT, Outcome, run_task
+from autograder.cards import write_cards
+from autograder.environment import problems
+from autograder.index import write_index
+from autograder.registry import TASKS
+from autograder.results import build_results, write_results
+from autograder.runner import DEFAULT_CACHE, REPO_ROOT, Outcome, run_task
 
 DEFAULT_RESULTS = REPO_ROOT / "assignment2" / "results"
 
@@ -62,7 +64,8 @@ def grade(names: list[str], *, quick: bool, seed: int, out_dir: Path, cache_root
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness", description="assignment2 autograder")
+    parser = argparse.ArgumentParser(prog="python -m autograder",
+                                     description="assignment2 autograder")
     commands = parser.add_subparsers(dest="command", required=True)
     grade_parser = commands.add_parser("grade", help="train/evaluate tasks and write results")
     grade_parser.add_argument("--quick", action="store_true", help="smoke variants only")
@@ -76,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
                               help="delete cached models of the graded tasks first")
     commands.add_parser("list", help="list the graded tasks")
     commands.add_parser("check-env", help="check the installed stack against the pins")
+    commands.add_parser("cards", help="model cards + submission index from the last full grade")
+    commands.add_parser("index", help="rewrite assignment2/README.md")
     args = parser.parse_args(argv)
     console = Console()
 
@@ -88,6 +93,12 @@ def main(argv: list[str] | None = None) -> int:
                           "CPU build, PyPI's autograd is absent.")
         return 1 if found else 0
 
+    if args.command in ("cards", "index"):
+        if args.command == "cards":
+            for path in write_cards(DEFAULT_RESULTS / "results.json"):
+                console.print(f"wrote {path}")
+        console.print(f"wrote {write_index()}")
+        return 0
     if args.command == "list":
         for task in TASKS.values():
             console.print(f"{task.name:24} {task.metric} ≥ {task.required} (target "
@@ -101,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(stale)
     results = grade(names, quick=args.quick, seed=args.seed, out_dir=out_dir,
                     cache_root=args.cache, console=console)
+    if out_dir == DEFAULT_RESULTS:
+        console.print(f"Wrote {write_index()}")
     return 0 if all(t["status"] == "passed" for t in results["tests"]) else 1
 
 

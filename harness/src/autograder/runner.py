@@ -14,7 +14,7 @@ from typing import Any
 
 from a2common.data import dataset_sha256
 
-from harness.registry import Task
+from autograder.registry import Task
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_CACHE = REPO_ROOT / ".cache" / "grade"
@@ -79,7 +79,7 @@ def run_task(task: Task, *, quick: bool, seed: int, cache_root: Path = DEFAULT_C
     result_path = work_dir / "result.json"
     result_path.unlink(missing_ok=True)
     limit_s = timeout_s or (task.quick_budget_s if quick else task.budget_s)
-    command = [sys.executable, "-m", "harness.worker", "--entry", task.entry,
+    command = [sys.executable, "-m", "autograder.worker", "--entry", task.entry,
                "--work-dir", str(work_dir), "--result", str(result_path), "--seed", str(seed),
                "--params", json.dumps(task.params)] + (["--quick"] if quick else [])
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2",

@@ -11,7 +11,7 @@ from typing import Any
 
 from a2common.data import dataset_sha256
 
-from harness.runner import REPO_ROOT, Outcome
+from autograder.runner import REPO_ROOT, Outcome
 
 REPORTED_PACKAGES = ("numpy", "tensorflow-cpu", "keras", "torch", "lightning", "torchmetrics",
                      "scikit-learn", "assignment2-autograd", "assignment2-keras-models",

@@ -2,7 +2,7 @@
 
 Usage (the runner builds this command)::
 
-    python -m harness.worker --entry keras_models.tasks:grade_mnist_mlp --work-dir DIR \
+    python -m autograder.worker --entry keras_models.tasks:grade_mnist_mlp --work-dir DIR \
         --result result.json [--quick] [--seed 0] [--params '{}']
 """
 from __future__ import annotations

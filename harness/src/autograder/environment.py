@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from importlib import metadata, util
 
-from harness.runner import REPO_ROOT
+from autograder.runner import REPO_ROOT
 
 OUR_IMPORTS = {"a2common": "common", "autograd": "autograd", "keras_models": "keras_models",
                "lightning_cnn": "lightning_cnn", "modern_convnets": "modern_convnets",
-               "conv3d": "conv3d", "harness": None}
+               "conv3d": "conv3d", "autograder": None}
 
 
 def problems() -> list[str]:

@@ -1,0 +1,44 @@
+"""Notebook execution: the QUICK parameter reaches the kernel, and failures name the cell."""
+import nbformat
+import pytest
+
+from a2common.notebooks import NotebookExecutionError, execute_notebook, main
+
+
+def write_notebook(path, *sources):
+    cells = [nbformat.v4.new_code_cell("QUICK = False", metadata={"tags": ["parameters"]})]
+    cells += [nbformat.v4.new_code_cell(source) for source in sources]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    return path
+
+
+def stream_text(notebook):
+    return "".join(output.get("text", "") for cell in notebook.cells
+                   for output in cell.get("outputs", []) if output.output_type == "stream")
+
+
+def test_quick_parameter_is_injected_and_outputs_saved(tmp_path):
+    notebook = write_notebook(tmp_path / "tiny.ipynb", "print(f'QUICK is {QUICK}')",
+                              "import os\nprint('cwd', os.getcwd())")
+    executed = execute_notebook(notebook, quick=True, output_path=tmp_path / "done.ipynb")
+
+    text = stream_text(nbformat.read(executed, as_version=4))
+    assert "QUICK is True" in text
+    assert f"cwd {tmp_path}" in text  # runs beside the notebook, as in Jupyter
+    assert not nbformat.read(notebook, as_version=4).cells[1].outputs  # input left as it was
+
+
+def test_failing_cell_is_named_and_notebook_saved_in_place(tmp_path):
+    notebook = write_notebook(tmp_path / "broken.ipynb", "x = 1",
+                              "raise ValueError('the data is missing')")
+    with pytest.raises(NotebookExecutionError, match="ValueError: the data is missing") as info:
+        execute_notebook(notebook, quick=True)
+    assert "raise ValueError('the data is missing')" in str(info.value)  # the cell's source
+    assert "broken.ipynb" in str(info.value)
+    assert "the data is missing" in nbformat.writes(nbformat.read(notebook, as_version=4))
+
+
+def test_cli_reports_failure(tmp_path, capsys):
+    notebook = write_notebook(tmp_path / "broken.ipynb", "1 / 0")
+    assert main(["--quick", str(notebook)]) == 1
+    assert "FAILED" in capsys.readouterr().out
