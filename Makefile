@@ -1,5 +1,8 @@
 # assignment2 — one entry point for graders, students and CI. `make help` lists the targets.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+# pip's config here names local index folders that lack most packages: hide only those warnings
+QUIET_PIP := { grep -v 'is ignored: it is neither' || true; }
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -28,8 +31,8 @@ $(STAMP): constraints.txt $(PYPROJECTS)
 	    -e 'packages/common[cards,notebooks]' -e 'packages/autograd[test,apps]' \
 	    -e packages/keras_models -e packages/lightning_cnn -e packages/modern_convnets \
 	    -e packages/conv3d -e harness \
-	    pytest pytest-timeout hypothesis flake8 tox tox-uv 2>&1 | grep -v 'is ignored' || true
-	$(PY) -m pip install -q --no-deps -c constraints.txt model-card-toolkit
+	    pytest pytest-timeout hypothesis flake8 tox tox-uv 2>&1 | $(QUIET_PIP)
+	$(PY) -m pip install -q --no-deps -c constraints.txt model-card-toolkit 2>&1 | $(QUIET_PIP)
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	$(PY) -m autograder check-env
 	@touch $@

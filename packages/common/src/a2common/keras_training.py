@@ -9,6 +9,7 @@ Example:
 """
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any, Callable
@@ -17,6 +18,7 @@ from a2common.grading import finished_info, is_finished, mark_finished, stopwatc
 
 MODEL_FILE = "model.keras"
 HISTORY_FILE = "history.json"
+EPOCH_LOG_FILE = "epochs.csv"
 
 
 def fit_or_load(build_model: Callable[[], Any], work_dir: Path, x: Any, y: Any = None, *,
@@ -24,9 +26,10 @@ def fit_or_load(build_model: Callable[[], Any], work_dir: Path, x: Any, y: Any =
                 **fit_kwargs: Any) -> tuple[Any, dict[str, list[float]], float]:
     """Train ``build_model()`` with checkpoint/resume, or load the finished model from ``work_dir``.
 
-    Training writes a ``BackupAndRestore`` checkpoint every epoch under ``work_dir/backup`` so an
-    interrupted run resumes where it stopped; on success the model is saved to
-    ``work_dir/model.keras`` with its history and wall time.
+    Training writes a ``BackupAndRestore`` checkpoint and a CSV line every epoch under
+    ``work_dir`` so an interrupted run resumes where it stopped (with its history so far); on
+    success the model is saved to ``work_dir/model.keras`` with its history and wall time
+    (the time of the final, resumed session).
 
     Returns:
         ``(model, history, train_seconds)``; ``train_seconds`` is the recorded time of the
@@ -42,11 +45,25 @@ def fit_or_load(build_model: Callable[[], Any], work_dir: Path, x: Any, y: Any =
         return model, history, float(finished_info(work_dir)["train_seconds"])
     model = build_model()
     backup = keras.callbacks.BackupAndRestore(str(work_dir / "backup"), delete_checkpoint=True)
+    # appended per epoch, so the history survives an interruption like the weights do
+    epoch_log = keras.callbacks.CSVLogger(str(work_dir / EPOCH_LOG_FILE), append=True)
     with stopwatch() as timer:
-        fit_history = model.fit(x, y, epochs=epochs, callbacks=[backup, *(callbacks or [])],
-                                **fit_kwargs)
-    history = {k: [float(v) for v in values] for k, values in fit_history.history.items()}
+        model.fit(x, y, epochs=epochs, callbacks=[backup, epoch_log, *(callbacks or [])],
+                  **fit_kwargs)
+    history = _read_epoch_log(work_dir / EPOCH_LOG_FILE)
     model.save(work_dir / MODEL_FILE)
     (work_dir / HISTORY_FILE).write_text(json.dumps(history))
     mark_finished(work_dir, timer["seconds"], epochs=epochs)
     return model, history, timer["seconds"]
+
+
+def _read_epoch_log(path: Path) -> dict[str, list[float]]:
+    """Per-epoch metrics from the CSV log, the last entry winning if an epoch was repeated."""
+    by_epoch: dict[int, dict[str, str]] = {}
+    with open(path, newline="") as stream:
+        for row in csv.DictReader(stream):
+            by_epoch[int(row.pop("epoch"))] = row
+    names = next(iter(by_epoch.values())).keys() if by_epoch else []
+    # Keras writes "NA" in the val_* columns of runs without validation data
+    return {name: [float(by_epoch[e][name]) for e in sorted(by_epoch)] for name in names
+            if any(by_epoch[e][name] != "NA" for e in by_epoch)}
