@@ -18,7 +18,7 @@ QUICK ?=
 QUICK_FLAG := $(if $(filter 1 true yes,$(QUICK)),--quick,)
 PYTEST_ARGS ?=
 
-.PHONY: help setup test lint tox grade notebooks cards bench tune clean
+.PHONY: help setup test lint tox grade notebooks cards bench clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'

@@ -16,6 +16,8 @@ class RangeHandler(http.server.SimpleHTTPRequestHandler):
     """Serves files from ``directory``, honouring ``Range: bytes=N-`` like real servers do."""
 
     def do_GET(self):  # noqa: N802 (http.server's naming)
+        # Record before answering: the client may finish reading before a later append runs.
+        self.server.requests.append(self.headers.get("Range"))
         path = Path(self.translate_path(self.path))
         if not path.is_file():
             self.send_error(404)
@@ -28,7 +30,6 @@ class RangeHandler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload) - start))
         self.end_headers()
         self.wfile.write(payload[start:])
-        self.server.requests.append(self.headers.get("Range"))
 
     def log_message(self, *args):
         pass
