@@ -1,0 +1,1 @@
+"""Training entry points built on the library (these may import more than numpy)."""

@@ -1,0 +1,310 @@
+"""MNIST with the autograd library: the Beras "simple" model, an MLP and a CNN, and the
+autograder's task functions (``grade_simple``, ``grade_mlp``, ``grade_cnn``).
+
+Each recipe is a model-building function plus its training hyper-parameters. ``run_recipe``
+trains it (resumably: an interrupted run continues from ``work_dir``), saves the finished model
+to ``work_dir`` and evaluates it on the test split; a later call finds the finished model and
+only evaluates.
+
+Command line::
+
+    python -m autograd.apps.mnist mlp --quick --work-dir /tmp/mnist-mlp
+
+Example:
+
+>>> recipe = RECIPES["mlp"]
+>>> recipe.build_model(seed=0).count_params()
+669706
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from a2common.data import load_dataset
+from a2common.grading import (TaskContext, TaskResult, finished_info, is_finished,
+                              mark_finished, stopwatch)
+from a2common.seeding import seed_everything
+
+import autograd
+from autograd import Sequential, callbacks, layers, losses, optimizers
+from autograd.preprocessing import OneHotEncoder
+
+QUICK_TRAIN_EXAMPLES = 10000
+"""Training examples used by the quick (smoke-test) variants."""
+
+
+@dataclass
+class MnistData:
+    """MNIST scaled to ``[0, 1]`` (float32), with one-hot and integer labels."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    labels_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    labels_test: np.ndarray
+    class_names: list[str]
+    sha256: dict[str, str]
+    encoder: OneHotEncoder
+
+
+def load_mnist(image_shape: tuple[int, ...] = (784,), train_examples: int | None = None,
+               seed: int = 0) -> MnistData:
+    """Load MNIST through ``a2common``, scale pixels to ``[0, 1]`` and one-hot the labels.
+
+    Args:
+        image_shape: per-example shape, ``(784,)`` for MLPs or ``(28, 28, 1)`` for CNNs.
+        train_examples: keep only this many training examples (a seeded random subset).
+        seed: seed of that subset.
+    """
+    dataset = load_dataset("mnist")
+    x_train = (dataset.train.x.astype(np.float32) / 255.0).reshape(-1, *image_shape)
+    x_test = (dataset.test.x.astype(np.float32) / 255.0).reshape(-1, *image_shape)
+    labels_train, labels_test = dataset.train.y, dataset.test.y
+    if train_examples is not None and train_examples < len(x_train):
+        keep = np.sort(np.random.default_rng(seed).permutation(len(x_train))[:train_examples])
+        x_train, labels_train = x_train[keep], labels_train[keep]
+    encoder = OneHotEncoder().fit(np.arange(10))
+    return MnistData(x_train, encoder(labels_train), labels_train, x_test, encoder(labels_test),
+                     labels_test, list(dataset.class_names), dict(dataset.sha256), encoder)
+
+
+# ================================================================================ models
+def build_simple_model(seed: int = 0) -> Sequential:
+    """The Beras "simple" model: one ``Dense`` layer and one activation (softmax)."""
+    return Sequential([
+        layers.Input((784,)),
+        layers.Dense(10, kernel_initializer="xavier", seed=seed),
+        layers.Softmax(),
+    ], name="mnist_simple")
+
+
+def build_mlp(seed: int = 0, hidden: int = 512, dropout: float = 0.2) -> Sequential:
+    """784 -> 512 -> 512 -> 10 with ReLU, He-normal weights and dropout; outputs logits."""
+    return Sequential([
+        layers.Input((784,)),
+        layers.Dense(hidden, activation="relu", kernel_initializer="kaiming", seed=seed),
+        layers.Dropout(dropout, seed=seed + 1),
+        layers.Dense(hidden, activation="relu", kernel_initializer="kaiming", seed=seed + 2),
+        layers.Dropout(dropout, seed=seed + 3),
+        layers.Dense(10, seed=seed + 4),
+    ], name="mnist_mlp")
+
+
+def build_cnn(seed: int = 0) -> Sequential:
+    """Two 3x3 conv + max-pool + ReLU stages (32, 64 filters), a 128-unit dense layer with
+    dropout; outputs logits.
+
+    ReLU comes after the pooling: ``relu(maxpool(z)) == maxpool(relu(z))`` (max commutes with a
+    monotonic function) and the gradients agree too, but the ReLU then touches 4x fewer values.
+    """
+    return Sequential([
+        layers.Input((28, 28, 1)),
+        layers.Conv2D(32, 3, padding="same", kernel_initializer="kaiming", seed=seed),
+        layers.MaxPool2D(2),
+        layers.ReLU(),
+        layers.Conv2D(64, 3, padding="same", kernel_initializer="kaiming", seed=seed + 1),
+        layers.MaxPool2D(2),
+        layers.ReLU(),
+        layers.Flatten(),
+        layers.Dense(128, activation="relu", kernel_initializer="kaiming", seed=seed + 2),
+        layers.Dropout(0.3, seed=seed + 3),
+        layers.Dense(10, seed=seed + 4),
+    ], name="mnist_cnn")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A model and how to train it.
+
+    Attributes:
+        name: task name (also the file name of the saved model).
+        build_model: ``seed -> Sequential``.
+        image_shape: per-example input shape.
+        from_logits: whether the model outputs logits (else probabilities).
+        epochs, batch_size, learning_rate: training hyper-parameters (Adam with cosine decay
+            of the learning rate to zero over the whole run).
+        quick_epochs: epochs of the quick variant (on :data:`QUICK_TRAIN_EXAMPLES` examples).
+    """
+
+    name: str
+    build_model: Callable[..., Sequential]
+    image_shape: tuple[int, ...]
+    from_logits: bool
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    quick_epochs: int = 1
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def compile(self, model: Sequential, steps: int) -> None:
+        schedule = optimizers.CosineDecay(self.learning_rate, decay_steps=max(steps, 1))
+        model.compile(optimizers.Adam(schedule),
+                      losses.CategoricalCrossentropy(from_logits=self.from_logits),
+                      ["accuracy"])
+
+
+RECIPES: dict[str, Recipe] = {
+    "simple": Recipe("simple", build_simple_model, (784,), from_logits=False, epochs=5,
+                     batch_size=128, learning_rate=3e-3, quick_epochs=2),
+    "mlp": Recipe("mlp", build_mlp, (784,), from_logits=True, epochs=8, batch_size=256,
+                  learning_rate=2e-3, quick_epochs=3),
+    "cnn": Recipe("cnn", build_cnn, (28, 28, 1), from_logits=True, epochs=5, batch_size=128,
+                  learning_rate=1e-3, quick_epochs=1),
+}
+
+
+# ============================================================================ train / grade
+def _model_file(work_dir: Path, recipe: Recipe, quick: bool) -> Path:
+    return work_dir / f"{recipe.name}{'-quick' if quick else ''}.npz"
+
+
+def _already_trained(work_dir: Path, recipe: Recipe, quick: bool, seed: int) -> bool:
+    if not (is_finished(work_dir) and _model_file(work_dir, recipe, quick).is_file()):
+        return False
+    info = finished_info(work_dir)
+    return (info.get("model") == recipe.name and info.get("quick") == quick
+            and info.get("seed") == seed)
+
+
+def run_recipe(recipe: Recipe, ctx: TaskContext, verbose: int = 2) -> TaskResult:
+    """Train ``recipe`` (or load its finished model from ``ctx.work_dir``) and test it.
+
+    ``ctx.params`` may override ``epochs``, ``batch_size`` and ``learning_rate``.
+    """
+    seed_everything(ctx.seed)
+    autograd.set_seed(ctx.seed)
+    params = dict(ctx.params)
+    epochs = int(params.get("epochs", recipe.quick_epochs if ctx.quick else recipe.epochs))
+    batch_size = int(params.get("batch_size", recipe.batch_size))
+    if "learning_rate" in params:
+        recipe = replace(recipe, learning_rate=float(params["learning_rate"]))
+    data = load_mnist(recipe.image_shape, QUICK_TRAIN_EXAMPLES if ctx.quick else None, ctx.seed)
+    work_dir = Path(ctx.work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    model_file = _model_file(work_dir, recipe, ctx.quick)
+    details: dict[str, Any] = {"train_examples": len(data.x_train), "epochs": epochs,
+                               "batch_size": batch_size, "learning_rate": recipe.learning_rate,
+                               "optimizer": "Adam + cosine decay", "seed": ctx.seed,
+                               "model_file": model_file.name, "dataset_sha256": data.sha256,
+                               "omp_num_threads": os.environ.get("OMP_NUM_THREADS")}
+    if _already_trained(work_dir, recipe, ctx.quick, ctx.seed):
+        model = autograd.load_model(model_file)
+        info = finished_info(work_dir)
+        train_seconds, from_cache = 0.0, True
+        details.update(original_train_seconds=info["train_seconds"], history=info.get("history"),
+                       original_train_cpu_seconds=info.get("cpu_seconds"))
+    else:
+        model = recipe.build_model(seed=ctx.seed)
+        steps = epochs * -(-len(data.x_train) // batch_size)
+        recipe.compile(model, steps)
+        timer = callbacks.TrainingTimer()
+        backup = callbacks.BackupAndRestore(work_dir / f"{model_file.stem}-backup.npz")
+        with stopwatch() as wall:
+            history = model.fit(data.x_train, data.y_train, epochs=epochs, batch_size=batch_size,
+                                seed=ctx.seed, verbose=verbose, callbacks=[timer, backup])
+        train_seconds, from_cache = timer.seconds, False
+        model.save(model_file)
+        details.update(history=history.history, fit_wall_seconds=wall["seconds"],
+                       epoch_seconds=timer.epoch_seconds, train_cpu_seconds=timer.cpu_seconds,
+                       resumed_from_epoch=backup.resumed_from_epoch)
+        mark_finished(work_dir, train_seconds, model=recipe.name, quick=ctx.quick,
+                      seed=ctx.seed, history=history.history, cpu_seconds=timer.cpu_seconds)
+    test = model.evaluate(data.x_test, data.y_test, batch_size=1000, return_dict=True)
+    predictions = model.predict(data.x_test, batch_size=1000).argmax(axis=1)
+    matrix = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(matrix, (data.labels_test, predictions), 1)
+    summary_lines: list[str] = []
+    model.summary(print_fn=summary_lines.append)
+    details.update(test_loss=test["loss"], parameters=model.count_params(),
+                   architecture=[type(layer).__name__ for layer in model.layers],
+                   confusion_matrix=matrix.tolist(), class_names=data.class_names,
+                   model_card=_card(recipe, model, matrix, data.class_names, epochs,
+                                    batch_size, "\n".join(summary_lines)))
+    return TaskResult(metric="accuracy", value=test["accuracy"], train_seconds=train_seconds,
+                      from_cache=from_cache, details=details)
+
+
+_OVERVIEWS = {
+    "simple": "The Beras 'simple' model: one Dense layer (784 -> 10) and a softmax, trained "
+              "with this project's from-scratch numpy autodiff library.",
+    "mlp": "A 784-512-512-10 ReLU MLP with dropout, trained with this project's from-scratch "
+           "numpy autodiff library (the Beras 'advanced' model).",
+    "cnn": "A two-stage convolutional network (3x3 conv with 32 and 64 filters, 2x2 max "
+           "pooling, ReLU; dense 128 with dropout) built from this project's own numpy Conv2D "
+           "and MaxPool2D layers.",
+}
+
+
+def _card(recipe: Recipe, model: Sequential, matrix: np.ndarray, class_names: list[str],
+          epochs: int, batch_size: int, summary: str) -> dict[str, Any]:
+    """What the harness' model card needs to know that only this task knows."""
+    per_class_accuracy = matrix.diagonal() / np.maximum(matrix.sum(axis=1), 1)
+    return {
+        "overview": _OVERVIEWS[recipe.name],
+        "architecture": summary,
+        "parameters": model.count_params(),
+        "epochs": epochs,
+        "per_class": {name: {"accuracy": float(value)}
+                      for name, value in zip(class_names, per_class_accuracy)},
+        "limitations": [
+            "Trained and tested on MNIST only: centred, size-normalised 28x28 digits on a black "
+            "background. Other handwriting styles, scans or photographs need re-training.",
+            f"Numbers are from one seed; batch size {batch_size}, Adam with cosine decay "
+            f"from {recipe.learning_rate}.",
+            "A teaching implementation on numpy: slower than PyTorch/TensorFlow (see the "
+            "benchmark in packages/autograd/benchmarks).",
+        ],
+        "use_cases": ["Teaching how reverse-mode autodiff and Keras-style training work.",
+                      "A baseline for digit recognition experiments."],
+        "ethical_considerations": [
+            ("Digit recognisers can be used to read personal data (cheques, forms).",
+             "Use on data whose owners agreed; MNIST itself is public and anonymous."),
+        ],
+    }
+
+
+def grade_simple(ctx: TaskContext) -> TaskResult:
+    """The Beras simple model (one Dense layer + softmax); the assignment asks >= 85%."""
+    return run_recipe(RECIPES["simple"], ctx)
+
+
+def grade_mlp(ctx: TaskContext) -> TaskResult:
+    """The MLP (the Beras "advanced" model); the assignment asks > 95%, our target 98.2%."""
+    return run_recipe(RECIPES["mlp"], ctx)
+
+
+def grade_cnn(ctx: TaskContext) -> TaskResult:
+    """The CNN built from our Conv2D/MaxPool2D; our target is 99.0%."""
+    return run_recipe(RECIPES["cnn"], ctx)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("model", choices=sorted(RECIPES))
+    parser.add_argument("--quick", action="store_true", help="small subset, few epochs")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--work-dir", type=Path, default=Path("runs/autograd-mnist"))
+    parser.add_argument("--epochs", type=int, help="override the recipe's epochs")
+    args = parser.parse_args(argv)
+    params = {"epochs": args.epochs} if args.epochs else {}
+    ctx = TaskContext(quick=args.quick, seed=args.seed, work_dir=args.work_dir / args.model,
+                      params=params)
+    result = run_recipe(RECIPES[args.model], ctx)
+    hidden = ("history", "dataset_sha256", "model_card", "confusion_matrix", "class_names")
+    summary = {k: v for k, v in result.details.items() if k not in hidden}
+    print(json.dumps({"metric": result.metric, "value": result.value,
+                      "train_seconds": round(result.train_seconds, 2),
+                      "from_cache": result.from_cache, **summary}, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
