@@ -1,0 +1,251 @@
+"""The Keras side: ``tf.data`` pipelines over a release folder, the CNN, its callbacks.
+
+The network mirrors :func:`lightning_cnn.lightning_model.build_torch_cnn` layer for layer
+(BatchNorm uses PyTorch's epsilon and momentum, AdamW PyTorch's epsilon), so the two frameworks
+train the same model with the same recipe. ``tests/test_models.py`` copies PyTorch weights into
+the Keras model and checks that both give the same logits.
+
+Example:
+
+>>> model = build_keras_cnn(CNNConfig(), mean=[0.5] * 3, variance=[0.06] * 3)
+>>> model.output_shape
+(None, 3)
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import a2common.tf_env  # noqa: F401  (must precede the first TensorFlow import)
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from keras import layers  # noqa: E402
+
+from lightning_cnn.config import CLASS_NAMES, IMAGE_SIZE, CNNConfig, TrainConfig  # noqa: E402
+from lightning_cnn.config import WARMUP_START_DIVISOR  # noqa: E402
+from lightning_cnn.dataset import list_split  # noqa: E402
+from lightning_cnn.keras_pooling import GeneralizedMeanPooling2D  # noqa: E402
+
+BN_MOMENTUM = 0.9  # PyTorch's momentum=0.1 written the Keras way
+BN_EPSILON = 1e-5  # PyTorch's default
+ADAM_EPSILON = 1e-8  # PyTorch's default
+
+
+def load_split(release_root: Path | str, split: str, batch_size: int | None = None,
+               shuffle: bool = False, seed: int = 0, take: int | None = None) -> tf.data.Dataset:
+    """One split of a release as a ``tf.data.Dataset`` of ``(float32 images 0..255, one-hot)``.
+
+    Built on ``keras.utils.image_dataset_from_directory``; decoded images are cached in memory
+    after the first pass; training data is reshuffled every epoch.
+
+    Args:
+        release_root: a release folder (see :mod:`lightning_cnn.dataset`).
+        split: ``"train"``, ``"val"`` or ``"test"``.
+        batch_size: batch the dataset (``None``: single examples).
+        shuffle: reshuffle every epoch (training).
+        seed: shuffle seed.
+        take: keep only this many (randomly chosen, with ``seed``) examples (smoke runs).
+
+    Example:
+
+    >>> test_ds = load_split("data/animals3", "test", batch_size=256)  # doctest: +SKIP
+    """
+    list_split(release_root, split)  # clear error if the folder is not a release split
+    dataset = keras.utils.image_dataset_from_directory(
+        Path(release_root) / split, labels="inferred", label_mode="categorical",
+        class_names=list(CLASS_NAMES), color_mode="rgb", batch_size=None,
+        image_size=(IMAGE_SIZE, IMAGE_SIZE), shuffle=False, verbose=False)
+    count = int(dataset.cardinality())
+    if take is not None and take < count:
+        dataset = dataset.shuffle(count, seed=seed, reshuffle_each_iteration=False).take(take)
+        count = take
+    dataset = dataset.cache()
+    if shuffle:
+        dataset = dataset.shuffle(count, seed=seed, reshuffle_each_iteration=True)
+    if batch_size is not None:
+        dataset = dataset.batch(batch_size)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def dataset_arrays(dataset: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """All ``(images, integer labels)`` of a (finite) dataset as numpy arrays."""
+    images, labels = [], []
+    for batch_images, batch_labels in dataset.as_numpy_iterator():
+        images.append(batch_images)
+        labels.append(batch_labels)
+    images_array = np.concatenate(images) if images[0].ndim == 4 else np.stack(images)
+    labels_array = np.concatenate(labels) if labels[0].ndim == 2 else np.stack(labels)
+    return images_array, labels_array.argmax(axis=-1)
+
+
+def channel_stats(dataset: tf.data.Dataset) -> tuple[list[float], list[float]]:
+    """Per-channel mean and variance of images in [0, 1] (from a dataset of 0..255 images)."""
+    total = np.zeros(3)
+    total_sq = np.zeros(3)
+    count = 0
+    for images, _ in dataset.as_numpy_iterator():
+        pixels = images.reshape(-1, 3).astype(np.float64) / 255.0
+        total += pixels.sum(axis=0)
+        total_sq += (pixels ** 2).sum(axis=0)
+        count += len(pixels)
+    mean = total / count
+    return mean.tolist(), (total_sq / count - mean ** 2).tolist()
+
+
+def conv_bn_relu(x: Any, filters: int, name: str) -> Any:
+    """3x3 "same" convolution (no bias), BatchNorm and ReLU, as in the PyTorch model."""
+    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{name}_bn")(x)
+    return layers.ReLU(name=f"{name}_relu")(x)
+
+
+def augmentation(shift_px: int, seed: int = 0) -> keras.Sequential:
+    """Random horizontal flip and random translation by up to ``shift_px`` pixels (training only).
+
+    The same ideas as :class:`lightning_cnn.lightning_data.RandomFlipShift`.
+    """
+    factor = shift_px / IMAGE_SIZE
+    steps: list[layers.Layer] = [layers.RandomFlip("horizontal", seed=seed)]
+    if shift_px:
+        steps.append(layers.RandomTranslation(factor, factor, fill_mode="reflect",
+                                              interpolation="nearest", seed=seed + 1))
+    return keras.Sequential(steps, name="augmentation")
+
+
+def build_keras_cnn(config: CNNConfig, mean: Sequence[float], variance: Sequence[float],
+                    shift_px: int = 0, seed: int = 0) -> keras.Model:
+    """The project's CNN as a functional Keras model taking 0..255 RGB ``(64, 64, 3)`` images.
+
+    Args:
+        config: the network (shared with the PyTorch model).
+        mean, variance: per-channel statistics of the training images in [0, 1].
+        shift_px: largest random translation of the in-model augmentation (random flip and
+            translation, active during ``fit`` only); ``0`` builds the model without any
+            augmentation layers (e.g. to compare it with the PyTorch network).
+        seed: seed of the augmentation layers.
+
+    Example:
+
+    >>> model = build_keras_cnn(CNNConfig(pooling="gem"), [0.5] * 3, [0.06] * 3, shift_px=6)
+    >>> sum("gem" in layer.name for layer in model.layers)
+    4
+    """
+    if len(mean) != 3 or len(variance) != 3 or min(variance) <= 0:
+        raise ValueError(f"Expected 3 channel means and 3 positive variances. Received: "
+                         f"mean={list(mean)}, variance={list(variance)}")
+    inputs = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3), name="image")
+    x = layers.Rescaling(1.0 / 255.0, name="rescale")(inputs)
+    x = layers.Normalization(mean=list(mean), variance=list(variance), name="normalize")(x)
+    if shift_px:
+        x = augmentation(shift_px, seed)(x)
+    for index, filters in enumerate(config.channels):
+        if index > 0:
+            if config.pooling == "gem":
+                x = GeneralizedMeanPooling2D(2, p=config.gem_p, name=f"gem{index}")(x)
+            else:
+                x = layers.MaxPooling2D(2, name=f"maxpool{index}")(x)
+        x = conv_bn_relu(x, filters, name=f"block{index + 1}")
+    x = layers.GlobalAveragePooling2D(name="global_pool")(x)
+    x = layers.Dropout(config.dropout, name="dropout")(x)
+    logits = layers.Dense(config.num_classes, name="logits")(x)
+    return keras.Model(inputs, logits, name=f"animals3_cnn_{config.pooling}")
+
+
+def learning_rate_schedule(config: TrainConfig,
+                           steps_per_epoch: int) -> keras.optimizers.schedules.CosineDecay:
+    """Linear warm-up from ``lr / 25`` to ``lr``, then cosine decay to 0 (per optimizer step)."""
+    total_steps = max(config.epochs * steps_per_epoch, 1)
+    warmup_steps = int(config.warmup_fraction * total_steps)
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=config.learning_rate / WARMUP_START_DIVISOR,
+        decay_steps=max(total_steps - warmup_steps, 1), alpha=0.0,
+        warmup_target=config.learning_rate, warmup_steps=warmup_steps)
+
+
+def compile_model(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> keras.Model:
+    """AdamW + label-smoothed cross-entropy on logits + accuracy (the PyTorch recipe)."""
+    optimizer = keras.optimizers.AdamW(
+        learning_rate=learning_rate_schedule(config, steps_per_epoch),
+        weight_decay=config.weight_decay, epsilon=ADAM_EPSILON)
+    loss = keras.losses.CategoricalCrossentropy(from_logits=True,
+                                                label_smoothing=config.label_smoothing)
+    model.compile(optimizer=optimizer, loss=loss,
+                  metrics=[keras.metrics.CategoricalAccuracy(name="acc")], jit_compile=False)
+    return model
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Records each epoch's wall time and process CPU time.
+
+    The times go into the epoch's logs (``epoch_seconds``, ``epoch_cpu_seconds``: seen by the
+    callbacks after this one, e.g. TensorBoard) and, if ``log_path`` is given, are appended as
+    one JSON line per epoch, so they survive an interrupted and resumed run. CPU time counts
+    all threads of this process and does not grow when other programs share the CPU.
+
+    Args:
+        log_path: a ``.jsonl`` file to append ``{"epoch", "seconds", "cpu_seconds"}`` lines to.
+
+    Example:
+
+    >>> model.fit(train_ds, epochs=3, callbacks=[EpochTimer("times.jsonl")])  # doctest: +SKIP
+    >>> EpochTimer.read("times.jsonl")["seconds"]  # doctest: +SKIP
+    [31.2, 29.8, 30.1]
+    """
+
+    def __init__(self, log_path: Path | str | None = None) -> None:
+        super().__init__()
+        self.log_path = Path(log_path) if log_path else None
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._start = time.perf_counter()
+        self._cpu_start = time.process_time()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        seconds = time.perf_counter() - self._start
+        cpu_seconds = time.process_time() - self._cpu_start
+        if logs is not None:
+            logs["epoch_seconds"] = seconds
+            logs["epoch_cpu_seconds"] = cpu_seconds
+        if self.log_path is not None:
+            with open(self.log_path, "a") as stream:
+                stream.write(json.dumps({"epoch": epoch, "seconds": seconds,
+                                         "cpu_seconds": cpu_seconds}) + "\n")
+
+    @staticmethod
+    def read(log_path: Path | str) -> dict[str, list[float]]:
+        """Per-epoch ``seconds`` and ``cpu_seconds`` from a log (a repeated epoch: last wins)."""
+        by_epoch: dict[int, dict] = {}
+        path = Path(log_path)
+        if path.is_file():
+            for line in path.read_text().splitlines():
+                if line.strip():
+                    entry = json.loads(line)
+                    by_epoch[entry["epoch"]] = entry
+        epochs = sorted(by_epoch)
+        return {"seconds": [by_epoch[e]["seconds"] for e in epochs],
+                "cpu_seconds": [by_epoch[e]["cpu_seconds"] for e in epochs]}
+
+
+EPOCH_TIMES_FILE = "epoch_times.jsonl"
+
+
+def training_callbacks(work_dir: Path, config: TrainConfig) -> list[keras.callbacks.Callback]:
+    """TensorBoard, best-model checkpoint, early stopping and the epoch timer."""
+    return [
+        keras.callbacks.TensorBoard(log_dir=str(work_dir / "tensorboard"), histogram_freq=0),
+        keras.callbacks.ModelCheckpoint(str(work_dir / "best.keras"), monitor="val_loss",
+                                        save_best_only=True),
+        keras.callbacks.EarlyStopping(monitor="val_loss",
+                                      patience=config.early_stopping_patience),
+        EpochTimer(work_dir / EPOCH_TIMES_FILE),
+    ]
+
+
+def predict_probabilities(model: keras.Model, dataset: tf.data.Dataset) -> np.ndarray:
+    """Softmax class probabilities for every example of ``dataset`` (in order)."""
+    logits = model.predict(dataset, verbose=0)
+    return keras.ops.convert_to_numpy(keras.ops.softmax(logits, axis=-1))

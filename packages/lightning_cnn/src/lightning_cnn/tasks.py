@@ -1,0 +1,228 @@
+"""Graded tasks: the same CNN trained from scratch on the animals3 release, in Lightning and Keras.
+
+``grade_lightning_cnn(ctx)`` and ``grade_keras_cnn(ctx)`` follow the harness contract of
+:mod:`a2common.grading`: train (or resume, or load the finished model) in ``ctx.work_dir``, then
+return the **test** accuracy. Both read the same image-folder release, written into the work dir
+(or read from ``ctx.params["release_dir"]``) by :func:`lightning_cnn.dataset.ensure_release`.
+
+``ctx.params`` (all optional):
+
+* ``pooling``: ``"max"`` (default) or ``"gem"`` (the custom generalized-mean pooling layer);
+* ``epochs``, ``batch_size``, ``learning_rate``, ``shift_px``: override :class:`TrainConfig`;
+* ``num_threads``: CPU threads for the framework (default: the framework's own choice);
+* ``release_dir``: an existing (verified) release folder to read instead of writing one;
+* ``progress``: show progress bars (default ``True``); ``False`` prints one line per epoch.
+
+Example:
+
+>>> from pathlib import Path
+>>> from a2common.grading import TaskContext
+>>> ctx = TaskContext(quick=True, seed=0, work_dir=Path("/tmp/w"))
+>>> result = grade_lightning_cnn(ctx)  # doctest: +SKIP
+>>> result.metric, result.value  # doctest: +SKIP
+('accuracy', 0.71)
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from a2common.grading import TaskContext, TaskResult, finished_info, is_finished, mark_finished
+from a2common.seeding import seed_everything
+
+from lightning_cnn.config import CLASS_NAMES, CNNConfig, TrainConfig
+from lightning_cnn.dataset import ensure_release, verify_release
+from lightning_cnn.evaluation import HISTORY_FILE, save_predictions, summarize
+
+QUICK_EPOCHS = 4
+QUICK_TRAIN_IMAGES = 640
+FINAL_CHECKPOINT = "model.ckpt"
+RESULT_FILE = "result.json"
+"""The latest :class:`TaskResult` of a work dir, as JSON (read by the model-card writer)."""
+_CONFIG_KEYS = ("epochs", "batch_size", "learning_rate", "weight_decay", "shift_px",
+                "label_smoothing", "warmup_fraction")
+
+
+def train_config(ctx: TaskContext) -> TrainConfig:
+    """The :class:`TrainConfig` of a task: defaults, ``ctx.params`` overrides, quick variant."""
+    params = ctx.params or {}
+    unknown = set(params) - {*_CONFIG_KEYS, "pooling", "num_threads", "release_dir", "progress"}
+    if unknown:
+        raise ValueError(f"Unknown task parameters {sorted(unknown)}. Expected some of: "
+                         f"{sorted({*_CONFIG_KEYS, 'pooling', 'num_threads', 'release_dir'})}")
+    config = TrainConfig(cnn=CNNConfig(pooling=params.get("pooling", "max")),
+                         **{key: params[key] for key in _CONFIG_KEYS if key in params})
+    if ctx.quick:
+        config = replace(config, epochs=min(config.epochs, QUICK_EPOCHS))
+    return config
+
+
+def _release(ctx: TaskContext) -> Path:
+    """The release to read: ``params["release_dir"]`` (verified as it is) or one in the work dir."""
+    if "release_dir" in ctx.params:
+        release = Path(ctx.params["release_dir"])
+        verify_release(release)
+        return release
+    return ensure_release(Path(ctx.work_dir) / "animals3_release", require_full=True)
+
+
+def _result(ctx: TaskContext, labels: np.ndarray, probabilities: np.ndarray,
+            train_seconds: float, from_cache: bool, config: TrainConfig,
+            **extra: Any) -> TaskResult:
+    save_predictions(Path(ctx.work_dir), labels, probabilities)
+    summary = summarize(labels, probabilities, CLASS_NAMES)
+    details = {"test_images": int(len(labels)), "config": config.to_dict(), **extra,
+               "per_class": {name: summary["per_class"][name] for name in CLASS_NAMES},
+               "confusion_matrix": summary["confusion_matrix"]}
+    result = TaskResult(metric="accuracy", value=summary["accuracy"],
+                        train_seconds=train_seconds, from_cache=from_cache, details=details)
+    (Path(ctx.work_dir) / RESULT_FILE).write_text(result.to_json() + "\n")
+    return result
+
+
+def _set_torch_threads(ctx: TaskContext) -> None:
+    import torch
+
+    if "num_threads" in ctx.params:
+        torch.set_num_threads(int(ctx.params["num_threads"]))
+
+
+def grade_lightning_cnn(ctx: TaskContext) -> TaskResult:
+    """Train the CNN with PyTorch Lightning on the animals3 release; return test accuracy.
+
+    Checkpoints (``last.ckpt`` every epoch, best by ``val_loss``) go to
+    ``ctx.work_dir/checkpoints``; an interrupted run resumes from ``last.ckpt``; TensorBoard
+    logs go to ``ctx.work_dir/tensorboard``. The graded model is the one at the end of the
+    learning-rate schedule, saved as ``ctx.work_dir/model.ckpt``.
+    """
+    import lightning as L
+    import torch
+    from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+    from lightning.pytorch.loggers import TensorBoardLogger
+
+    from lightning_cnn.lightning_callbacks import TrainingHistory
+    from lightning_cnn.lightning_data import Animals3DataModule
+    from lightning_cnn.lightning_model import Animals3Classifier
+
+    _set_torch_threads(ctx)
+    work_dir = Path(ctx.work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    config = train_config(ctx)
+    progress = bool(ctx.params.get("progress", True))
+    L.seed_everything(ctx.seed, workers=True, verbose=False)
+    datamodule = Animals3DataModule(
+        _release(ctx), batch_size=config.batch_size, shift_px=config.shift_px,
+        train_subset=QUICK_TRAIN_IMAGES if ctx.quick else None, seed=ctx.seed)
+    final_checkpoint = work_dir / FINAL_CHECKPOINT
+    trainer_kwargs: dict[str, Any] = dict(accelerator="auto", devices="auto",
+                                          enable_progress_bar=progress,
+                                          enable_model_summary=progress)
+    from_cache = is_finished(work_dir) and final_checkpoint.is_file()
+    extra: dict[str, Any] = {}
+    if from_cache:
+        model = Animals3Classifier.load_from_checkpoint(final_checkpoint, map_location="cpu")
+        train_seconds = float(finished_info(work_dir)["train_seconds"])
+        trainer = L.Trainer(logger=False, **trainer_kwargs)
+    else:
+        mean, std = datamodule.channel_stats()
+        model = Animals3Classifier.from_train_config(config, mean, std)
+        history = TrainingHistory(verbose=not progress)
+        checkpoints = ModelCheckpoint(dirpath=work_dir / "checkpoints", monitor="val_loss",
+                                      mode="min", save_last=True, save_on_train_epoch_end=True,
+                                      filename="best-{epoch:02d}-{val_acc:.3f}")
+        trainer = L.Trainer(
+            max_epochs=config.epochs, default_root_dir=work_dir,
+            logger=TensorBoardLogger(work_dir, name="tensorboard", default_hp_metric=False),
+            callbacks=[history, checkpoints, LearningRateMonitor("epoch"),
+                       EarlyStopping("val_loss", patience=config.early_stopping_patience)],
+            log_every_n_steps=10, **trainer_kwargs)
+        resume = "last" if (work_dir / "checkpoints" / "last.ckpt").is_file() else None
+        trainer.fit(model, datamodule=datamodule, ckpt_path=resume)
+        train_seconds = history.train_seconds
+        trainer.save_checkpoint(final_checkpoint)
+        (work_dir / HISTORY_FILE).write_text(json.dumps(history.history))
+        mark_finished(work_dir, train_seconds, epochs=len(history.history.get("loss", [])),
+                      framework="lightning", train_cpu_seconds=history.train_cpu_seconds,
+                      best_checkpoint=Path(checkpoints.best_model_path).name)
+    info = finished_info(work_dir)
+    extra.update(epochs_run=info.get("epochs"), train_cpu_seconds=info.get("train_cpu_seconds"),
+                 best_checkpoint=info.get("best_checkpoint"))
+    model.eval()
+    test_metrics = trainer.test(model, datamodule=datamodule, verbose=False)[0]
+    batches = trainer.predict(model, datamodule=datamodule)
+    probabilities = torch.cat(batches).float().cpu().numpy()
+    labels = datamodule.test_set.labels.numpy()
+    extra.update(framework="lightning", device=str(trainer.strategy.root_device),
+                 torchmetrics_test_acc=float(test_metrics["test_acc"]),
+                 gem_p=model.gem_exponents(), parameters=sum(p.numel() for p in model.parameters()))
+    return _result(ctx, labels, probabilities, train_seconds, from_cache, config, **extra)
+
+
+def grade_keras_cnn(ctx: TaskContext) -> TaskResult:
+    """Train the same CNN with Keras on the animals3 release; return test accuracy.
+
+    Uses :func:`a2common.keras_training.fit_or_load` (``BackupAndRestore`` every epoch, so an
+    interrupted run resumes; a finished ``model.keras`` is loaded instead of retrained), with
+    TensorBoard, best-model checkpoint, early stopping and an epoch-timer callback.
+    """
+    import a2common.tf_env  # noqa: F401
+
+    import tensorflow as tf
+
+    if "num_threads" in ctx.params:
+        threads = int(ctx.params["num_threads"])
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(min(threads, 2))
+        except RuntimeError:  # TensorFlow already initialised in this process
+            pass
+    import keras
+    from a2common.keras_training import fit_or_load
+
+    from lightning_cnn.keras_model import (EPOCH_TIMES_FILE, EpochTimer, build_keras_cnn,
+                                           channel_stats, compile_model, load_split,
+                                           predict_probabilities, training_callbacks)
+    from lightning_cnn.keras_pooling import GeneralizedMeanPooling2D
+
+    work_dir = Path(ctx.work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    config = train_config(ctx)
+    seed_everything(ctx.seed)
+    keras.utils.set_random_seed(ctx.seed)
+    release = _release(ctx)
+    subset = QUICK_TRAIN_IMAGES if ctx.quick else None
+    train_ds = load_split(release, "train", config.batch_size, shuffle=True, seed=ctx.seed,
+                          take=subset)
+    val_ds = load_split(release, "val", batch_size=256)
+    test_ds = load_split(release, "test", batch_size=256)
+    steps_per_epoch = int(train_ds.cardinality())
+    if steps_per_epoch <= 0:
+        steps_per_epoch = math.ceil((subset or 2100) / config.batch_size)
+
+    def build_model() -> keras.Model:
+        mean, variance = channel_stats(load_split(release, "train", batch_size=256))
+        model = build_keras_cnn(config.cnn, mean, variance, config.shift_px, seed=ctx.seed)
+        return compile_model(model, config, steps_per_epoch)
+
+    from_cache = is_finished(work_dir)
+    verbose = "auto" if ctx.params.get("progress", True) else 2
+    model, history, train_seconds = fit_or_load(
+        build_model, work_dir, train_ds, epochs=config.epochs, validation_data=val_ds,
+        callbacks=training_callbacks(work_dir, config), verbose=verbose,
+        shuffle=False)  # train_ds reshuffles itself every epoch
+    probabilities = predict_probabilities(model, test_ds)
+    labels = np.concatenate([batch.argmax(axis=-1) for _, batch in test_ds.as_numpy_iterator()])
+    gem_p = [float(layer.p.numpy()) for layer in model.layers
+             if isinstance(layer, GeneralizedMeanPooling2D)]
+    epoch_times = EpochTimer.read(work_dir / EPOCH_TIMES_FILE)
+    if epoch_times["seconds"]:  # the sum over all epochs, resumed sessions included
+        train_seconds = float(sum(epoch_times["seconds"]))
+    return _result(ctx, labels, probabilities, train_seconds, from_cache, config,
+                   framework="keras", epochs_run=len(history.get("loss", [])), gem_p=gem_p,
+                   train_cpu_seconds=(float(sum(epoch_times["cpu_seconds"]))
+                                      if epoch_times["cpu_seconds"] else None),
+                   parameters=int(sum(np.prod(w.shape) for w in model.trainable_weights)))

@@ -1,0 +1,173 @@
+"""The same CNN in both frameworks: same parameters, same logits for the same weights; it learns."""
+from __future__ import annotations
+
+import lightning as L
+import numpy as np
+import pytest
+import torch
+from a2common.grading import TaskContext
+
+from lightning_cnn.config import CNNConfig, TrainConfig, warmup_cosine_factor
+from lightning_cnn.lightning_data import Animals3DataModule
+from lightning_cnn.lightning_model import Animals3Classifier, build_torch_cnn
+from lightning_cnn.torch_pooling import GeneralizedMeanPool2d
+
+SMALL = CNNConfig(channels=(4, 8, 8), dropout=0.0)
+
+
+def copy_torch_weights_to_keras(network: torch.nn.Sequential, model) -> None:
+    """Port every conv / BN / GeM / dense weight (PyTorch order -> Keras order)."""
+    import keras
+
+    torch_layers = [m for m in network.modules()
+                    if isinstance(m, (torch.nn.Conv2d, torch.nn.BatchNorm2d, torch.nn.Linear,
+                                      GeneralizedMeanPool2d))]
+    keras_layers = [layer for layer in model.layers
+                    if isinstance(layer, (keras.layers.Conv2D, keras.layers.BatchNormalization,
+                                          keras.layers.Dense)) or "gem" in layer.name]
+    assert len(torch_layers) == len(keras_layers)
+    for source, target in zip(torch_layers, keras_layers):
+        if isinstance(source, torch.nn.Conv2d):
+            target.set_weights([source.weight.detach().permute(2, 3, 1, 0).numpy()])
+        elif isinstance(source, torch.nn.BatchNorm2d):
+            target.set_weights([t.detach().numpy() for t in (
+                source.weight, source.bias, source.running_mean, source.running_var)])
+        elif isinstance(source, torch.nn.Linear):
+            target.set_weights([source.weight.detach().T.numpy(), source.bias.detach().numpy()])
+        else:
+            target.set_weights([source.p.detach().numpy()])
+
+
+@pytest.mark.parametrize("pooling", ["max", "gem"])
+def test_keras_and_torch_networks_compute_the_same_function(pooling):
+    from lightning_cnn.keras_model import build_keras_cnn
+
+    config = CNNConfig(channels=(4, 8, 8), pooling=pooling, gem_p=2.5)
+    torch.manual_seed(0)
+    mean, std = [0.4, 0.5, 0.6], [0.2, 0.25, 0.3]
+    module = Animals3Classifier(config, mean, std).eval()
+    for bn in (m for m in module.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+        bn.running_mean.uniform_(-0.1, 0.1)  # non-trivial statistics, so they must match too
+        bn.running_var.uniform_(0.5, 1.5)
+    keras_model = build_keras_cnn(config, mean, [s ** 2 for s in std], shift_px=0)
+    copy_torch_weights_to_keras(module.network, keras_model)
+    keras_trainable = sum(int(np.prod(w.shape)) for w in keras_model.trainable_weights)
+    assert keras_trainable == sum(p.numel() for p in module.parameters())
+
+    images = np.random.default_rng(0).integers(0, 256, (3, 64, 64, 3)).astype(np.float32)
+    keras_logits = keras_model.predict(images, verbose=0)
+    with torch.no_grad():
+        torch_logits = module(torch.from_numpy(images / 255.0).permute(0, 3, 1, 2)).numpy()
+    np.testing.assert_allclose(keras_logits, torch_logits, rtol=1e-4, atol=1e-4)
+
+
+def test_default_network_shapes_and_size():
+    network = build_torch_cnn(CNNConfig())
+    assert network(torch.rand(2, 3, 64, 64)).shape == (2, 3)
+    assert sum(p.numel() for p in network.parameters()) < 1_500_000
+    gem = Animals3Classifier(CNNConfig(pooling="gem"))
+    assert gem.gem_exponents() == [3.0] * 4
+
+
+def test_schedule_warms_up_then_decays_to_zero():
+    factors = [warmup_cosine_factor(step, 100, 20) for step in range(101)]
+    assert factors[0] == pytest.approx(0.04) and factors[20] == pytest.approx(1.0)
+    assert factors[100] == pytest.approx(0.0, abs=1e-12)
+    assert max(factors) == factors[20]
+
+
+def test_a_few_lightning_steps_reduce_the_loss(tiny_release):
+    L.seed_everything(0, verbose=False)
+    datamodule = Animals3DataModule(tiny_release, batch_size=12, shift_px=0)
+    datamodule.setup("fit")
+    batch = next(iter(datamodule.train_dataloader()))
+    model = Animals3Classifier(SMALL, learning_rate=1e-2, weight_decay=0.0, warmup_fraction=0.0)
+
+    def loss_on_batch() -> float:  # training-mode BatchNorm: 15 steps barely move running stats
+        model.train()
+        with torch.no_grad():
+            return torch.nn.functional.cross_entropy(model(batch[0]), batch[1]).item()
+
+    before = loss_on_batch()
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(*batch), batch_size=12)
+    trainer = L.Trainer(max_epochs=15, accelerator="cpu", logger=False,
+                        enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, limit_train_batches=1, limit_val_batches=0)
+    trainer.fit(model, train_dataloaders=loader)
+    assert loss_on_batch() < 0.8 * before
+
+
+def test_a_few_keras_steps_reduce_the_loss(tiny_release):
+    import keras
+
+    from lightning_cnn.keras_model import build_keras_cnn, compile_model, load_split
+
+    keras.utils.set_random_seed(0)
+    train = load_split(tiny_release, "train", batch_size=12, shuffle=False).take(1).cache()
+    config = TrainConfig(cnn=SMALL, epochs=15, learning_rate=1e-2, weight_decay=0.0,
+                         warmup_fraction=0.0, label_smoothing=0.0)
+    model = compile_model(build_keras_cnn(SMALL, [0.5] * 3, [0.06] * 3), config,
+                          steps_per_epoch=1)
+    history = model.fit(train, epochs=15, verbose=0).history["loss"]  # training-mode losses
+    assert history[-1] < 0.8 * history[0]
+
+
+def test_lightning_task_trains_then_loads_from_cache(tiny_release, tmp_path):
+    from lightning_cnn.tasks import grade_lightning_cnn
+
+    ctx = TaskContext(quick=True, seed=0, work_dir=tmp_path / "work",
+                      params={"release_dir": str(tiny_release), "epochs": 1,
+                              "progress": False, "num_threads": 1})
+    first = grade_lightning_cnn(ctx)
+    assert first.metric == "accuracy" and 0.0 <= first.value <= 1.0 and not first.from_cache
+    assert first.details["test_images"] == 12
+    assert (tmp_path / "work" / "checkpoints" / "last.ckpt").is_file()
+    assert list((tmp_path / "work" / "tensorboard").rglob("events.out.tfevents*"))
+    second = grade_lightning_cnn(ctx)
+    assert second.from_cache and second.value == first.value
+    assert second.train_seconds == pytest.approx(first.train_seconds)
+
+
+def test_keras_task_trains_then_loads_from_cache(tiny_release, tmp_path):
+    from lightning_cnn.tasks import grade_keras_cnn
+
+    ctx = TaskContext(quick=True, seed=0, work_dir=tmp_path / "work",
+                      params={"release_dir": str(tiny_release), "epochs": 1, "progress": False,
+                              "pooling": "gem"})
+    first = grade_keras_cnn(ctx)
+    assert not first.from_cache and first.details["gem_p"] and first.details["test_images"] == 12
+    assert (tmp_path / "work" / "model.keras").is_file()
+    second = grade_keras_cnn(ctx)
+    assert second.from_cache and second.value == pytest.approx(first.value)
+
+
+def test_task_parameters_are_checked(tmp_path):
+    from lightning_cnn.tasks import train_config
+
+    ctx = TaskContext(quick=True, seed=0, work_dir=tmp_path, params={"epochz": 3})
+    with pytest.raises(ValueError, match=r"Unknown task parameters \['epochz'\]"):
+        train_config(ctx)
+    with pytest.raises(ValueError, match="Expected pooling in"):
+        train_config(TaskContext(quick=False, seed=0, work_dir=tmp_path,
+                                 params={"pooling": "median"}))
+    assert train_config(TaskContext(quick=True, seed=0, work_dir=tmp_path)).epochs == 4
+
+
+def test_lightning_task_resumes_from_the_last_checkpoint(tiny_release, tmp_path):
+    from lightning_cnn.evaluation import load_history
+    from lightning_cnn.tasks import FINAL_CHECKPOINT, grade_lightning_cnn
+
+    work = tmp_path / "work"
+    params = {"release_dir": str(tiny_release), "progress": False, "num_threads": 1}
+    grade_lightning_cnn(TaskContext(quick=True, seed=0, work_dir=work,
+                                    params={**params, "epochs": 1}))
+    first_epoch_seconds = load_history(work)["epoch_seconds"][0]
+    # Pretend the run was interrupted after its first epoch: only the checkpoints are left.
+    (work / "FINISHED.json").unlink()
+    (work / FINAL_CHECKPOINT).unlink()
+    result = grade_lightning_cnn(TaskContext(quick=True, seed=0, work_dir=work,
+                                             params={**params, "epochs": 2}))
+    history = load_history(work)
+    assert not result.from_cache and result.details["epochs_run"] == 2
+    assert len(history["loss"]) == len(history["epoch_seconds"]) == 2
+    assert history["epoch_seconds"][0] == first_epoch_seconds  # epoch 1 restored, not redone
