@@ -134,7 +134,7 @@ _TASK_LIST = [
         required=0.90,
         target=0.93,
         budget_s=2400,
-        quick_required=0.50,
+        quick_required=0.60,
         source="seed 003",
     ),
     Task(
@@ -148,7 +148,7 @@ _TASK_LIST = [
         target=0.85,
         budget_s=4800,
         quick_budget_s=300,
-        quick_required=0.20,
+        quick_required=0.30,
         source="seed 003",
     ),
     # --- lightning_cnn (seed 001): one CNN, two frameworks, our animals3 release ---------------

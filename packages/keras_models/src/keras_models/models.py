@@ -101,7 +101,8 @@ def build_simple_cnn(input_shape: Sequence[int] = (28, 28, 1), num_classes: int 
 
 def build_vgg_cnn(input_shape: Sequence[int] = (28, 28, 1), num_classes: int = 10,
                   filters: Sequence[int] = (32, 64, 128), convs_per_stage: int = 2,
-                  dropout: float = 0.3, name: str = "vgg_cnn") -> keras.Model:
+                  dropout: float = 0.3, bn_momentum: float = 0.99,
+                  name: str = "vgg_cnn") -> keras.Model:
     """A deeper VGG-style CNN: ``convs_per_stage`` × ``Conv-BN-ReLU`` then ``MaxPool`` per stage,
     global average pooling, dropout and a softmax classifier.
 
@@ -114,7 +115,7 @@ def build_vgg_cnn(input_shape: Sequence[int] = (28, 28, 1), num_classes: int = 1
     x = inputs
     for stage, width in enumerate(filters):
         for conv in range(convs_per_stage):
-            x = _conv_bn_relu(x, width, name=f"stage{stage}_{conv}")
+            x = _conv_bn_relu(x, width, name=f"stage{stage}_{conv}", bn_momentum=bn_momentum)
         x = layers.MaxPooling2D(name=f"stage{stage}_pool")(x)
     x = layers.GlobalAveragePooling2D()(x)
     if dropout:
@@ -127,7 +128,7 @@ def build_resnet_cnn(input_shape: Sequence[int] = (32, 32, 3), num_classes: int 
                      widths: Sequence[int] = (16, 32, 64, 128),
                      channel_mean: Sequence[float] | None = None,
                      channel_std: Sequence[float] | None = None, logit_scale: float = 0.125,
-                     name: str = "resnet_cnn") -> keras.Model:
+                     bn_momentum: float = 0.99, name: str = "resnet_cnn") -> keras.Model:
     """A small ResNet in the style of D. Page's "ResNet-9" for CIFAR-10, at reduced width.
 
     Layout (``w0..w3`` = ``widths``)::
@@ -145,6 +146,7 @@ def build_resnet_cnn(input_shape: Sequence[int] = (32, 32, 3), num_classes: int 
         logit_scale: multiplies the logits. Max-pooled ReLU features are large, so unscaled
             logits start out confidently wrong and SGD diverges at useful learning rates;
             Page's 0.125 keeps the initial predictions near uniform.
+        bn_momentum: BatchNorm's moving-average momentum (lower it for very short runs).
 
     Example:
 
@@ -159,13 +161,14 @@ def build_resnet_cnn(input_shape: Sequence[int] = (32, 32, 3), num_classes: int 
     if channel_mean is not None and channel_std is not None:
         x = layers.Normalization(mean=list(channel_mean),
                                  variance=[s * s for s in channel_std], name="standardize")(x)
-    x = _conv_bn_relu(x, widths[0], name="prep")
+    x = _conv_bn_relu(x, widths[0], name="prep", bn_momentum=bn_momentum)
     for index, (width, residual) in enumerate(zip(widths[1:], (True, False, True)), start=1):
-        x = _conv_bn_relu(x, width, name=f"layer{index}")
+        x = _conv_bn_relu(x, width, name=f"layer{index}", bn_momentum=bn_momentum)
         x = layers.MaxPooling2D(name=f"layer{index}_pool")(x)
         if residual:
-            branch = _conv_bn_relu(x, width, name=f"layer{index}_res1")
-            branch = _conv_bn_relu(branch, width, name=f"layer{index}_res2")
+            branch = _conv_bn_relu(x, width, name=f"layer{index}_res1", bn_momentum=bn_momentum)
+            branch = _conv_bn_relu(branch, width, name=f"layer{index}_res2",
+                                   bn_momentum=bn_momentum)
             x = layers.Add(name=f"layer{index}_add")([x, branch])
     x = layers.GlobalMaxPooling2D(name="pool")(x)
     x = layers.Dense(num_classes, name="classifier")(x)
