@@ -10,12 +10,12 @@ array([0., 2.], dtype=float32)
 """
 from __future__ import annotations
 
-import difflib
 import math
 from typing import Callable, Union
 
 import numpy as np
 
+from autograd._names import unknown_name_error
 from autograd.tensor import Tensor, TensorLike, as_tensor
 
 
@@ -162,10 +162,7 @@ def get(identifier: ActivationLike) -> Callable[[Tensor], Tensor]:
         return identifier
     if isinstance(identifier, str) and identifier.lower() in _REGISTRY:
         return _REGISTRY[identifier.lower()]
-    close = difflib.get_close_matches(str(identifier), list(_REGISTRY), n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise ValueError(f"Unknown activation. Expected one of {sorted(_REGISTRY)}. "
-                     f"Received: activation={identifier!r}.{hint}")
+    raise unknown_name_error("activation", identifier, _REGISTRY)
 
 
 def serialize(activation: Callable[[Tensor], Tensor]) -> str:

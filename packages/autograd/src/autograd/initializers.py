@@ -21,12 +21,12 @@ Example:
 """
 from __future__ import annotations
 
-import difflib
 import math
 from typing import Any, Union
 
 import numpy as np
 
+from autograd._names import unknown_name_error
 from autograd import rng
 
 # Standard deviation of a unit normal truncated to [-2, 2].
@@ -295,10 +295,7 @@ def get(identifier: InitializerLike | dict[str, Any]) -> Initializer:
         return _CLASSES[identifier["class_name"]](**identifier.get("config", {}))
     if isinstance(identifier, str) and identifier.lower() in _REGISTRY:
         return _REGISTRY[identifier.lower()]()
-    close = difflib.get_close_matches(str(identifier), list(_REGISTRY), n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise ValueError(f"Unknown initializer. Expected one of {sorted(_REGISTRY)}. "
-                     f"Received: initializer={identifier!r}.{hint}")
+    raise unknown_name_error("initializer", identifier, _REGISTRY)
 
 
 def serialize(initializer: Initializer) -> dict[str, Any]:

@@ -14,11 +14,11 @@ Example:
 """
 from __future__ import annotations
 
-import difflib
 from typing import Any, Callable, Union
 
 import numpy as np
 
+from autograd._names import unknown_name_error
 from autograd import activations
 from autograd.tensor import Tensor, TensorLike, as_tensor, clip, log, reduce_mean, reduce_sum
 
@@ -310,10 +310,7 @@ def get(identifier: LossLike | dict[str, Any]) -> Loss | Callable[..., Tensor]:
         return _CLASSES[identifier["class_name"]](**identifier.get("config", {}))
     if isinstance(identifier, str) and identifier.lower() in _REGISTRY:
         return _REGISTRY[identifier.lower()]()
-    close = difflib.get_close_matches(str(identifier), list(_REGISTRY), n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise ValueError(f"Unknown loss. Expected one of {sorted(_REGISTRY)}. "
-                     f"Received: loss={identifier!r}.{hint}")
+    raise unknown_name_error("loss", identifier, _REGISTRY)
 
 
 def serialize(loss: Loss) -> dict[str, Any]:

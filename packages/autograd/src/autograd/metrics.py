@@ -13,11 +13,11 @@ Example:
 """
 from __future__ import annotations
 
-import difflib
 from typing import Any, Union
 
 import numpy as np
 
+from autograd._names import unknown_name_error
 from autograd.tensor import Tensor
 
 
@@ -171,11 +171,7 @@ def get(identifier: MetricLike, sparse_labels: bool = False) -> Metric:
             return SparseCategoricalAccuracy() if sparse_labels else CategoricalAccuracy()
         if key in _REGISTRY:
             return _REGISTRY[key]()
-    names = sorted([*_REGISTRY, "accuracy"])
-    close = difflib.get_close_matches(str(identifier), names, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise ValueError(f"Unknown metric. Expected one of {names}. "
-                     f"Received: metric={identifier!r}.{hint}")
+    raise unknown_name_error("metric", identifier, [*_REGISTRY, "accuracy"])
 
 
 __all__ = ["BinaryAccuracy", "CategoricalAccuracy", "Mean", "Metric",

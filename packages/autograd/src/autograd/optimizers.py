@@ -20,12 +20,12 @@ array([ 0.8, -1.6], dtype=float32)
 """
 from __future__ import annotations
 
-import difflib
 import math
 from typing import Any, Iterable, Sequence, Union
 
 import numpy as np
 
+from autograd._names import unknown_name_error
 from autograd.tensor import Tensor, Variable
 
 
@@ -496,10 +496,7 @@ def get(identifier: OptimizerLike | dict[str, Any]) -> Optimizer:
         return _CLASSES[identifier["class_name"]].from_config(identifier.get("config", {}))
     if isinstance(identifier, str) and identifier.lower() in _REGISTRY:
         return _REGISTRY[identifier.lower()]()
-    close = difflib.get_close_matches(str(identifier).lower(), list(_REGISTRY), n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise ValueError(f"Unknown optimizer. Expected one of {sorted(_REGISTRY)}. "
-                     f"Received: optimizer={identifier!r}.{hint}")
+    raise unknown_name_error("optimizer", identifier, _REGISTRY)
 
 
 def serialize(optimizer: Optimizer) -> dict[str, Any]:
