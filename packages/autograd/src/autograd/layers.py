@@ -674,10 +674,9 @@ def conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: tuple
     ``(batch * out_h * out_w, kh * kw * in_channels)`` so the convolution is one matrix product
     with the kernel reshaped to ``(kh * kw * in_channels, filters)``.
 
-    VJP: the kernel gradient is ``cols.T @ g``. The input gradient is a "full" correlation of
-    the output gradient with the spatially flipped kernel; with stride 1 that is again one
-    im2col and one matrix product. With larger strides the column gradients ``g @ K.T`` are
-    scattered back onto the image (col2im), one vectorised add per kernel position.
+    VJP: the kernel gradient is ``cols.T @ g``. The input gradient scatters the column
+    gradients ``g @ K.T`` back onto the image (col2im): per kernel position one matrix product
+    and one vectorised add onto a strided view, for any stride.
 
     Args:
         x: ``(batch, height, width, in_channels)``.
@@ -700,21 +699,17 @@ def conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: tuple
         out += bias.data
 
     def input_gradient(g: np.ndarray) -> np.ndarray:
-        if (sh, sw) == (1, 1):
-            # dx[r, c] = sum_{i, j} g[r + top - i, c + left - j] . K[i, j]  (zero outside g)
-            g_padded = np.pad(g, ((0, 0), (kh - 1 - top, height - out_h + top),
-                                  (kw - 1 - left, width - out_w + left), (0, 0)))
-            g_cols, _, _ = _im2col(g_padded, kh, kw, 1, 1)
-            flipped = kernel.data[::-1, ::-1].transpose(0, 1, 3, 2)
-            grad = g_cols @ flipped.reshape(kh * kw * filters, channels)
-            return grad.reshape(n, height, width, channels)
-        grad_cols = (g.reshape(-1, filters) @ kernel_matrix.T).reshape(
-            n, out_h, out_w, kh, kw, channels)
+        # col2im, one kernel position at a time: the window element (i, j) of every output
+        # position receives g @ K[i, j].T, a contiguous (batch, out_h, out_w, channels) block
+        # added onto a strided view of the padded input. Unlike a second im2col over the
+        # padded output gradient, this never builds a (kh * kw)-times larger copy of g.
+        g_rows = g.reshape(-1, filters)
         grad_padded = np.zeros(padded.shape, dtype=g.dtype)
         for i in range(kh):
             for j in range(kw):
+                block = (g_rows @ kernel.data[i, j].T).reshape(n, out_h, out_w, channels)
                 grad_padded[:, i:i + sh * (out_h - 1) + 1:sh,
-                            j:j + sw * (out_w - 1) + 1:sw, :] += grad_cols[:, :, :, i, j, :]
+                            j:j + sw * (out_w - 1) + 1:sw, :] += block
         return grad_padded[:, top:top + height, left:left + width, :]
 
     def backward(g: np.ndarray) -> tuple[np.ndarray | None, ...]:
