@@ -5,7 +5,9 @@ measured by the harness on the test split. A task adds what only it knows throug
 ``TaskResult.details``: ``"model_card"`` (``overview``, ``limitations``, ``architecture``,
 ``ethical_considerations``, ``use_cases``, ``parameters``, ``epochs``, ``per_class``),
 ``"history"`` (per-epoch metrics, drawn as learning curves) and ``"confusion_matrix"`` with
-``"class_names"``.
+``"class_names"``. Without a ``"model_card"`` entry, the parameter count and epochs come from
+``details["parameters"]`` and ``details["epochs"]`` (or ``"epochs_run"``, for runs that can
+stop early); a card without them is refused rather than written with a made-up value.
 
 Example (shell)::
 
@@ -41,6 +43,18 @@ def _graphics(details: dict[str, Any]) -> dict[str, Any]:
     return figures
 
 
+def _training_fact(task: str, card: dict[str, Any], details: dict[str, Any],
+                   keys: tuple[str, ...]) -> Any:
+    """The first of ``keys`` found in the task's ``model_card``, then in its ``details``."""
+    for source in (card, details):
+        for key in keys:
+            if source.get(key) is not None:
+                return source[key]
+    raise ValueError(f"Task {task!r} reported none of {list(keys)} in TaskResult.details "
+                     "(or its 'model_card'); its model card needs them. Add them to the task's "
+                     "details and grade again.")
+
+
 def write_cards(results_path: Path) -> list[Path]:
     """Write one card per graded task in ``results_path`` that produced a value."""
     from a2common.model_cards import MetricEntry, write_model_card
@@ -66,9 +80,10 @@ def write_cards(results_path: Path) -> list[Path]:
             overview=card.get("overview", f"{task.title}, graded by the assignment2 harness."),
             metrics=metrics, dataset=", ".join(task.datasets),
             data_sha256=extra["data_sha256"],
-            training={"epochs": card.get("epochs", details.get("epochs", "see the task")),
+            training={"epochs": _training_fact(task.name, card, details,
+                                               ("epochs", "epochs_run")),
                       "seconds": round(extra.get("train_seconds") or 0.0, 1),
-                      "parameters": card.get("parameters", details.get("parameters", 0)),
+                      "parameters": _training_fact(task.name, card, details, ("parameters",)),
                       "command": GRADE_COMMAND.format(task=task.name)},
             limitations=card.get("limitations", ["Evaluated on one test split only."]),
             ethical_considerations=card.get("ethical_considerations", ()),
