@@ -49,11 +49,8 @@ tox: $(STAMP)  ## the same checks in isolated per-package environments (tox + to
 grade: $(STAMP)  ## train + evaluate every graded task (QUICK=1: smoke variants) → assignment2/results
 	$(PY) -m autograder grade $(QUICK_FLAG)
 
-# The kernels inherit the environment: without MPLBACKEND they use the inline backend, so the
-# executed notebooks keep their figures (with MPLBACKEND=Agg they would have none).
 notebooks: $(STAMP)  ## execute every notebook headless (QUICK=1: small runs, for CI)
-	env -u MPLBACKEND $(PY) -m a2common.notebooks $(QUICK_FLAG) \
-	    $(wildcard packages/*/notebooks/*.ipynb)
+	$(PY) -m a2common.notebooks $(QUICK_FLAG) $(wildcard packages/*/notebooks/*.ipynb)
 
 cards: $(STAMP)  ## model cards of every graded model from the last full grade's results
 	$(PY) -m autograder cards

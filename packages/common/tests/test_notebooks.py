@@ -1,4 +1,6 @@
 """Notebook execution: the QUICK parameter reaches the kernel, and failures name the cell."""
+import os
+
 import nbformat
 import pytest
 
@@ -42,3 +44,14 @@ def test_cli_reports_failure(tmp_path, capsys):
     notebook = write_notebook(tmp_path / "broken.ipynb", "1 / 0")
     assert main(["--quick", str(notebook)]) == 1
     assert "FAILED" in capsys.readouterr().out
+
+
+def test_figures_are_embedded_even_when_the_caller_uses_agg(tmp_path, monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    notebook = write_notebook(tmp_path / "plot.ipynb",
+                              "import matplotlib.pyplot as plt\nplt.plot([0, 1], [1, 0])")
+    executed = nbformat.read(execute_notebook(notebook, quick=True), as_version=4)
+
+    assert any("image/png" in output.get("data", {})
+               for cell in executed.cells for output in cell.get("outputs", []))
+    assert os.environ["MPLBACKEND"] == "Agg"  # the caller's setting is restored

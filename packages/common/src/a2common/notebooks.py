@@ -16,13 +16,33 @@ or from a shell::
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import papermill
 from papermill.exceptions import PapermillExecutionError
 
 KERNEL_NAME = "python3"
+# The kernel inherits this process's environment. A headless MPLBACKEND (e.g. ``Agg``, as the
+# Makefile and CI set for scripts) would stop matplotlib from embedding figures in the
+# executed notebook, so kernels always get the notebook backend.
+KERNEL_MPLBACKEND = "module://matplotlib_inline.backend_inline"
+
+
+@contextlib.contextmanager
+def _kernel_environment() -> Iterator[None]:
+    previous = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = KERNEL_MPLBACKEND
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = previous
 
 
 class NotebookExecutionError(RuntimeError):
@@ -64,10 +84,12 @@ def execute_notebook(path: Path, *, quick: bool, output_path: Path | None = None
         raise FileNotFoundError(f"No notebook at {path}")
     output_path = Path(output_path) if output_path is not None else path
     try:
-        papermill.execute_notebook(
-            str(path), str(output_path), parameters={"QUICK": bool(quick)},
-            kernel_name=KERNEL_NAME, language="python", cwd=str(cwd or path.resolve().parent),
-            execution_timeout=timeout_s, progress_bar=progress_bar)
+        with _kernel_environment():
+            papermill.execute_notebook(
+                str(path), str(output_path), parameters={"QUICK": bool(quick)},
+                kernel_name=KERNEL_NAME, language="python",
+                cwd=str(cwd or path.resolve().parent), execution_timeout=timeout_s,
+                progress_bar=progress_bar)
     except PapermillExecutionError as error:
         raise NotebookExecutionError(output_path, error.cell_index, error.exec_count,
                                      error.source, error.ename, error.evalue) from None
