@@ -77,6 +77,7 @@ def test_override_comes_first_and_is_verified(monkeypatch, tmp_path):
 
 
 def test_search_order_is_override_shared_system_cache(monkeypatch, tmp_path):
+    (tmp_path / "override").mkdir()
     monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path / "override"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     roots = data.search_roots()
@@ -118,3 +119,59 @@ def test_tabular_targets_and_missing_values():
 def test_datafile_flags_gz():
     assert DataFile("x.csv.gz", "0").hashes_decompressed
     assert not DataFile("x.npz", "0").hashes_decompressed
+
+
+def test_override_naming_a_missing_folder_is_an_error_not_a_fallback(monkeypatch, tmp_path):
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path / "typo"))
+    with pytest.raises(DatasetNotFoundError, match="names no folder"):
+        load_dataset("mnist")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not gzip"])
+def test_corrupt_gz_gets_the_same_clear_error_as_npz(monkeypatch, tmp_path, damage):
+    folder = tmp_path / "fashion-mnist"
+    folder.mkdir()
+    original = Path("/usr/share/datasets/fashion-mnist")
+    if not original.is_dir():
+        pytest.skip("dataset-fashion-mnist is not installed")
+    for source in original.iterdir():
+        (folder / source.name).write_bytes(source.read_bytes())
+    target = folder / "t10k-labels-idx1-ubyte.gz"
+    good = target.read_bytes()
+    target.write_bytes(good[: len(good) // 2] if damage == "truncated" else b"plain bytes")
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path))
+    with pytest.raises(DatasetChecksumError) as raised:
+        load_dataset("fashion_mnist")
+    message = str(raised.value)
+    assert str(target) in message and "corrupt" in message
+    assert "apt-get install dataset-fashion-mnist" in message
+
+
+def test_decoded_cifar_cache_is_verified_and_rebuilt_when_damaged(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    first = load_dataset("cifar10")
+    cache = tmp_path / "assignment2" / "data" / "decoded" / "cifar10_uint8.npz"
+    assert cache.is_file()
+    # same source hash, altered pixels: must not be trusted
+    with np.load(cache) as decoded:
+        arrays = {key: decoded[key] for key in decoded.files}
+    arrays["x_test"] = arrays["x_test"].copy()
+    arrays["x_test"][0] = 0
+    np.savez(cache, **arrays)
+    assert data._read_decoded_cache(cache) is None
+    again = load_dataset("cifar10")
+    assert np.array_equal(again.test.x, first.test.x)
+    assert data._read_decoded_cache(cache) is not None  # rebuilt
+    cache.write_bytes(cache.read_bytes()[:1000])  # truncated
+    assert np.array_equal(load_dataset("cifar10").test.x[:5], first.test.x[:5])
+
+
+def test_select_classes_keeps_loader_order_and_relabels():
+    test, names = data.load_split("cifar10", "test", classes=("dog", "cat"))
+    full = load_dataset("cifar10").test
+    keep = np.isin(full.y, [3, 5])
+    assert names == ["dog", "cat"] and len(test) == 2000
+    assert np.array_equal(test.x, full.x[keep])
+    assert np.array_equal(test.y, np.where(full.y[keep] == 5, 0, 1))
+    with pytest.raises(ValueError, match="distinct class names"):
+        data.load_split("cifar10", "test", classes=("dog", "wolf"))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from a2common.grading import finished_info, is_finished, mark_finished, stopwatch
+from a2common.progress import keras_callback
 
 MODEL_FILE = "model.keras"
 HISTORY_FILE = "history.json"
@@ -29,7 +30,8 @@ def fit_or_load(build_model: Callable[[], Any], work_dir: Path, x: Any, y: Any =
     Training writes a ``BackupAndRestore`` checkpoint and a CSV line every epoch under
     ``work_dir`` so an interrupted run resumes where it stopped (with its history so far); on
     success the model is saved to ``work_dir/model.keras`` with its history and wall time
-    (the time of the final, resumed session).
+    (the time of the final, resumed session). Every epoch is reported to the autograder's
+    progress line (:mod:`a2common.progress`).
 
     Returns:
         ``(model, history, train_seconds)``; ``train_seconds`` is the recorded time of the
@@ -48,7 +50,8 @@ def fit_or_load(build_model: Callable[[], Any], work_dir: Path, x: Any, y: Any =
     # appended per epoch, so the history survives an interruption like the weights do
     epoch_log = keras.callbacks.CSVLogger(str(work_dir / EPOCH_LOG_FILE), append=True)
     with stopwatch() as timer:
-        model.fit(x, y, epochs=epochs, callbacks=[backup, epoch_log, *(callbacks or [])],
+        model.fit(x, y, epochs=epochs,
+                  callbacks=[backup, epoch_log, keras_callback(epochs), *(callbacks or [])],
                   **fit_kwargs)
     history = _read_epoch_log(work_dir / EPOCH_LOG_FILE)
     model.save(work_dir / MODEL_FILE)

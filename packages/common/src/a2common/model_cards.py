@@ -1,29 +1,30 @@
-"""One model card per trained model, written with the Model Card Toolkit (MCT 2.0).
+"""Model cards (Mitchell et al., 2019) built with the Model Card Toolkit (MCT 2.0).
 
-:func:`write_model_card` fills an MCT ``ModelCard`` (details, parameters, metrics with optional
-confidence intervals, per-class metrics, considerations, figures) and writes three files:
-``<name>.html`` (MCT's HTML template), ``<name>.md`` (MCT's Markdown template) and
-``<name>.json`` (the card's data, which :func:`read_model_card` reads back).
+:func:`write_model_card` fills an MCT ``ModelCard`` (validated against MCT's JSON schema) and
+renders it with this package's templates, which follow the paper's nine sections in order:
+model details, intended use, factors, metrics, evaluation data, training data, quantitative
+analyses, ethical considerations, caveats and recommendations. It writes ``<name>.html``,
+``<name>.md`` and ``<name>.json`` (MCT's JSON, read back by :func:`read_model_card`).
 
-Accuracies are fractions (``0.983``), not percentages.
+The autograder is the only caller: it writes one card per graded model from the graded run.
+
+MCT's schema has no "factors" field: the factors are kept in ``model_details.documentation``
+(under the heading "Factors"), and the templates show them as their own section.
 
 Example:
 
 >>> from pathlib import Path
->>> from a2common.plotting import visualize_metrics
+>>> from a2common.grading import ModelCardText
 >>> html_path = write_model_card(
-...     Path("model_cards"), name="mnist_cnn",
-...     overview="A small CNN that classifies 28x28 handwritten digits.",
-...     metrics=[MetricEntry("test accuracy", 0.9912, confidence_interval=(0.9893, 0.9930))],
-...     per_class={"0": {"recall": 0.996}, "1": {"recall": 0.995}},
-...     dataset="MNIST (60k train / 10k test)", data_sha256={"mnist.npz": "731c...a1"},
+...     Path("model_cards"), name="mnist_cnn", title="MNIST CNN",
+...     text=ModelCardText(overview="A small CNN for 28x28 digits.", intended_uses=["Teaching."],
+...                        factors=["Digit class."], training_data="MNIST train (60k).",
+...                        evaluation_data="MNIST test (10k).", caveats=["Digits only."]),
+...     metrics=[MetricEntry("test accuracy", 0.9912, confidence_interval=(0.9893, 0.993))],
 ...     training={"epochs": 5, "seconds": 52.3, "parameters": 93322,
-...               "command": "python -m keras_basics.train --model cnn"},
-...     limitations=["Only centred, white-on-black digits like MNIST's."],
-...     graphics={"Learning curves": visualize_metrics(history)},
+...               "command": "make grade PACKAGE=keras_models"},
+...     data_sha256={"mnist.npz": "06af...64"},
 ... )  # doctest: +SKIP
->>> read_model_card(html_path.with_suffix(".json")).model_details.name  # doctest: +SKIP
-'mnist_cnn'
 """
 from __future__ import annotations
 
@@ -31,25 +32,29 @@ import datetime
 import json
 import math
 import numbers
-import os
 import re
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
+
+import jinja2
 
 from a2common import _mct_compat  # noqa: F401  (must come before model_card_toolkit)
+from a2common.grading import ModelCardText
 from model_card_toolkit import (ConfidenceInterval, Considerations, Dataset, Graphic, Limitation,
                                 ModelCard, ModelCardToolkit, Owner, PerformanceMetric, Risk,
-                                UseCase, Version)
+                                UseCase, User, Version)
 from model_card_toolkit.utils import validation
 from model_card_toolkit.utils.graphics import figure_to_base64str
 
 DEFAULT_OWNERS = (("assignment2 authors", "see the repository README"),)
 REQUIRED_TRAINING_KEYS = ("epochs", "seconds", "parameters", "command")
-MARKDOWN_TEMPLATE = os.path.join("template", "md", "default_template.md.jinja")
+TEMPLATES = Path(__file__).parent / "templates"
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+FACTORS_HEADING = "Factors"
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,7 @@ class MetricEntry:
         name: what was measured, e.g. ``"test accuracy"``.
         value: the measured value (a fraction for accuracies).
         slice: the subset it was measured on (e.g. a class name), or ``None`` for all of it.
-        confidence_interval: ``(lower, upper)`` bounds, e.g. from a bootstrap, or ``None``.
+        confidence_interval: ``(lower, upper)`` bounds, or ``None``.
     """
 
     name: str
@@ -69,49 +74,44 @@ class MetricEntry:
     confidence_interval: tuple[float, float] | None = None
 
 
-def write_model_card(out_dir: Path, *, name: str, overview: str,
-                     metrics: Mapping[str, float] | Sequence[MetricEntry], dataset: str,
-                     data_sha256: Mapping[str, str], training: Mapping[str, Any],
-                     limitations: Sequence[str],
-                     ethical_considerations: Sequence[str | tuple[str, str]] = (),
-                     use_cases: Sequence[str] = (), graphics: Mapping[str, Any] | None = None,
+def write_model_card(out_dir: Path, *, name: str, text: ModelCardText,
+                     metrics: Sequence[MetricEntry], training: Mapping[str, Any],
+                     data_sha256: Mapping[str, str],
                      per_class: Mapping[str, Mapping[str, float]] | None = None,
-                     architecture: str | None = None, title: str | None = None,
+                     graphics: Mapping[str, Any] | None = None, title: str | None = None,
                      owners: Sequence[tuple[str, str]] = DEFAULT_OWNERS,
                      version: str = "1.0", date: str | None = None) -> Path:
     """Write ``<out_dir>/<name>.html``, ``.md`` and ``.json`` for one trained model.
 
     Args:
         out_dir: folder for the three files (created if needed).
-        name: file-name-safe identifier of the model, e.g. ``"mnist_cnn"``.
-        overview: what the model does, in a few sentences.
-        metrics: ``{"test accuracy": 0.983}`` or a list of :class:`MetricEntry` (which can carry
-            a slice and a confidence interval).
-        dataset: the dataset and split sizes, e.g. ``"MNIST (60k train / 10k test)"``.
-        data_sha256: sha256 of each data file used, ``{file name: hex digest}``.
-        training: ``epochs``, ``seconds`` (wall time), ``parameters`` (count) and ``command``
-            (how to reproduce); any other keys (``batch_size``, ``optimizer``...) are listed too.
-        limitations: at least one known limitation.
-        ethical_considerations: risks, each a string or a ``(risk, mitigation)`` pair.
-        use_cases: intended uses.
+        name: file-name-safe identifier, e.g. the graded task's name.
+        text: the author's sections (see :class:`a2common.grading.ModelCardText`); the required
+            ones must be filled.
+        metrics: the measured metrics (with confidence intervals where known).
+        training: ``epochs``, ``seconds``, ``parameters`` and ``command`` (how to reproduce);
+            other keys are listed as training settings.
+        data_sha256: sha256 of each data file, ``{file name: hex digest}``.
+        per_class: ``{class name: {metric name: value}}`` (the quantitative analyses).
         graphics: ``{caption: matplotlib Figure}``, embedded as base64 PNG images.
-        per_class: ``{class name: {metric name: value}}``, added to the metrics table with the
-            class as the slice.
-        architecture: a description of the architecture (e.g. a layer summary).
         title: the display name, by default ``name``.
         owners: ``(name, contact)`` pairs.
-        version: the model's version; ``date`` is the card's date (default: today, ISO 8601).
+        version, date: the model's version and the card's date (default: today, ISO 8601).
 
     Returns:
         The path of the HTML card; the ``.md`` and ``.json`` files are beside it.
 
     Raises:
-        ValueError: a metric is not a finite number, a required training key is missing, the
-            name is not file-name-safe, a sha256 is malformed or no limitation is given.
+        ValueError: a section is missing, a metric is not a finite number, a training key is
+            missing, the name is not file-name-safe or a sha256 is malformed.
     """
     if not isinstance(name, str) or not _SAFE_NAME.fullmatch(name):
         raise ValueError(f"Expected a file-name-safe model name (letters, digits, '.', '_', "
                          f"'-'). Received: name={name!r}")
+    missing_sections = text.missing_sections()
+    if missing_sections:
+        raise ValueError(f"Model card {name!r} lacks the sections {missing_sections}: fill them "
+                         f"in the task's ModelCardText.")
     entries = _metric_entries(metrics, per_class)
     missing = [key for key in REQUIRED_TRAINING_KEYS if key not in training]
     if missing:
@@ -122,48 +122,53 @@ def write_model_card(out_dir: Path, *, name: str, overview: str,
     if not data_sha256 or bad_sums:
         raise ValueError(f"Expected data_sha256 to map each data file to its 64-digit lowercase "
                          f"hex sha256. Received: data_sha256={dict(data_sha256)!r}")
-    if not limitations:
-        raise ValueError("Expected at least one limitation: every model has some.")
 
+    sums = ", ".join(f"{file} {digest}" for file, digest in data_sha256.items())
+    with tempfile.TemporaryDirectory(prefix="mct-") as assets_dir:
+        card = ModelCardToolkit(output_dir=assets_dir).scaffold_assets()
+    details = card.model_details
+    details.name = title or name
+    details.overview = text.overview.strip()
+    details.documentation = f"{FACTORS_HEADING}:\n" + "\n".join(f"- {f}" for f in text.factors)
+    details.owners = [Owner(name=owner, contact=contact) for owner, contact in owners]
+    details.version = Version(name=version, date=date or datetime.date.today().isoformat())
+    parameters = card.model_parameters
+    parameters.model_architecture = text.architecture or None
+    parameters.data = [
+        Dataset(name="Training data", description=f"{text.training_data} (sha256: {sums})"),
+        Dataset(name="Evaluation data", description=f"{text.evaluation_data} (sha256: {sums})")]
+    card.quantitative_analysis.performance_metrics = [_performance_metric(e) for e in entries]
+    card.quantitative_analysis.graphics.collection = [
+        Graphic(name=caption, image=_figure_to_base64(caption, figure))
+        for caption, figure in (graphics or {}).items()]
+    card.considerations = Considerations(
+        users=[User(description=item) for item in text.intended_users],
+        use_cases=[UseCase(description=item) for item in text.intended_uses]
+        + [UseCase(description=f"Out of scope: {item}") for item in text.out_of_scope_uses],
+        limitations=[Limitation(description=item) for item in text.caveats],
+        ethical_considerations=[Risk(name=risk, mitigation_strategy=mitigation)
+                                for risk, mitigation in text.ethical_considerations])
+    card_json = card.to_json()
+    card_dict = json.loads(card_json)
+    # Fail here, not later in read_model_card, if something does not fit MCT's schema.
+    validation.validate_json_schema(card_dict)
+    graphics_list = card_dict["quantitative_analysis"].get("graphics", {}).get("collection", [])
+    context = {"card": card_dict, "text": text, "training": dict(training),
+               "graphics": graphics_list,
+               "settings": {k: v for k, v in training.items() if k not in REQUIRED_TRAINING_KEYS},
+               "metrics": entries, "sha256": dict(data_sha256)}
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
+                                     autoescape=jinja2.select_autoescape(["html", "html.jinja"]),
+                                     trim_blocks=True, lstrip_blocks=True)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    # MCT keeps its working assets (proto file, template copies) in its output_dir; use a
-    # scratch folder for those and keep only the finished documents in out_dir.
-    with tempfile.TemporaryDirectory(prefix="mct-") as assets_dir:
-        toolkit = ModelCardToolkit(output_dir=assets_dir)
-        card = toolkit.scaffold_assets()
-        details = card.model_details
-        details.name = title or name
-        details.overview = f"{overview.strip()}\n\n{_training_summary(training, dataset)}"
-        details.owners = [Owner(name=owner, contact=contact) for owner, contact in owners]
-        details.version = Version(name=version, date=date or datetime.date.today().isoformat())
-        parameters = card.model_parameters
-        parameters.model_architecture = architecture
-        parameters.data = [Dataset(name=dataset, description="sha256 of the files: " + ", ".join(
-            f"{file} {digest}" for file, digest in data_sha256.items()))]
-        card.quantitative_analysis.performance_metrics = [_performance_metric(e) for e in entries]
-        card.quantitative_analysis.graphics.collection = [
-            Graphic(name=caption, image=_figure_to_base64(caption, figure))
-            for caption, figure in (graphics or {}).items()]
-        card.considerations = Considerations(
-            use_cases=[UseCase(description=text) for text in use_cases],
-            limitations=[Limitation(description=text) for text in limitations],
-            ethical_considerations=[_risk(item) for item in ethical_considerations])
-        # Fail here, not later in read_model_card, if something does not fit MCT's schema.
-        validation.validate_json_schema(json.loads(card.to_json()))
-
-        toolkit.update_model_card(card)
-        html = toolkit.export_format(output_file=f"{name}.html")
-        markdown = toolkit.export_format(
-            template_path=os.path.join(assets_dir, MARKDOWN_TEMPLATE), output_file=f"{name}.md")
-
     html_path = out_dir / f"{name}.html"
-    # MCT's HTML template declares no charset: write pure ASCII so every browser reads it right.
-    html_path.write_text(html, encoding="ascii", errors="xmlcharrefreplace")
-    # The template's macros leave runs of blank lines; one is all Markdown needs.
-    markdown = re.sub(r"\n\s*\n(\s*\n)+", "\n\n", markdown).strip() + "\n"
+    html = environment.get_template("model_card.html.jinja").render(**context)
+    html_path.write_text(html, encoding="utf-8")
+    markdown = environment.get_template("model_card.md.jinja").render(**context)
+    markdown = re.sub(r"\n{3,}", "\n\n", markdown).strip() + "\n"
     (out_dir / f"{name}.md").write_text(markdown, encoding="utf-8")
-    (out_dir / f"{name}.json").write_text(card.to_json() + "\n", encoding="utf-8")
+    (out_dir / f"{name}.json").write_text(card_json + "\n", encoding="utf-8")
     return html_path
 
 
@@ -179,12 +184,9 @@ def format_metric(value: float) -> str:
     return f"{value:.4g}"
 
 
-def _metric_entries(metrics: Mapping[str, float] | Sequence[MetricEntry],
+def _metric_entries(metrics: Sequence[MetricEntry],
                     per_class: Mapping[str, Mapping[str, float]] | None) -> list[MetricEntry]:
-    if isinstance(metrics, Mapping):
-        entries = [MetricEntry(metric, value) for metric, value in metrics.items()]
-    else:
-        entries = list(metrics)
+    entries = list(metrics)
     for class_name, class_metrics in (per_class or {}).items():
         entries += [MetricEntry(metric, value, slice=str(class_name))
                     for metric, value in class_metrics.items()]
@@ -214,22 +216,8 @@ def _performance_metric(entry: MetricEntry) -> PerformanceMetric:
     return metric
 
 
-def _training_summary(training: Mapping[str, Any], dataset: str) -> str:
-    settings = ", ".join(f"{key}={value}" for key, value in training.items()
-                         if key not in REQUIRED_TRAINING_KEYS)
-    return (f"Training: {training['epochs']} epochs in {float(training['seconds']):.1f} s, "
-            f"{int(training['parameters']):,} parameters, on {dataset}."
-            + (f" Settings: {settings}." if settings else "")
-            + f" Reproduce with `{training['command']}`.")
-
-
 def _figure_to_base64(caption: str, figure: Any) -> str:
     if not hasattr(figure, "savefig"):
         raise TypeError(f"Expected a matplotlib Figure for graphic {caption!r}. "
                         f"Received: {type(figure).__name__}")
     return figure_to_base64str(figure)
-
-
-def _risk(item: str | tuple[str, str]) -> Risk:
-    risk, mitigation = (item, "none beyond this card") if isinstance(item, str) else item
-    return Risk(name=risk, mitigation_strategy=mitigation)

@@ -72,15 +72,38 @@ def plot_confusion_matrix(labels: Sequence[int], predictions: Sequence[int],
                           class_names: Sequence[str], normalize: bool = False,
                           title: str = "Confusion matrix"):
     """Confusion matrix of integer labels vs predictions (scikit-learn's display)."""
+    from sklearn.metrics import confusion_matrix
+
+    counts = confusion_matrix(labels, predictions, labels=list(range(len(class_names))))
+    return plot_confusion_matrix_counts(counts, class_names, normalize=normalize, title=title)
+
+
+def plot_confusion_matrix_counts(counts: np.ndarray, class_names: Sequence[str],
+                                 normalize: bool = False, title: str = "Confusion matrix"):
+    """Draw a confusion matrix given as counts (rows: true class, columns: predicted)."""
     from sklearn.metrics import ConfusionMatrixDisplay
 
+    counts = np.asarray(counts)
+    shown = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1) if normalize else counts
     size = max(4.0, 0.55 * len(class_names) + 2)
     fig, axis = plt.subplots(figsize=(size, size))
-    ConfusionMatrixDisplay.from_predictions(
-        labels, predictions, labels=list(range(len(class_names))), display_labels=class_names,
-        normalize="true" if normalize else None, ax=axis, colorbar=False,
-        values_format=".2f" if normalize else "d", xticks_rotation=45)
+    ConfusionMatrixDisplay(shown, display_labels=list(class_names)).plot(
+        ax=axis, colorbar=False, values_format=".2f" if normalize else "d",
+        xticks_rotation=45)
     axis.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_roc_curve(labels: Sequence[int], scores: Sequence[float], title: str = "ROC curve"):
+    """ROC curve of a binary classifier's positive-class scores, with its AUC in the legend."""
+    from sklearn.metrics import RocCurveDisplay
+
+    fig, axis = plt.subplots(figsize=(4.5, 4.5))
+    RocCurveDisplay.from_predictions(labels, scores, ax=axis)
+    axis.plot([0, 1], [0, 1], linestyle=":", color="grey", label="chance")
+    axis.set_title(title)
+    axis.legend(loc="lower right")
     fig.tight_layout()
     return fig
 
