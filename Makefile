@@ -16,6 +16,10 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export MPLBACKEND := Agg
 QUICK ?=
 QUICK_FLAG := $(if $(filter 1 true yes,$(QUICK)),--quick,)
+PACKAGE ?=
+ALLOW_DIRTY ?=
+GRADE_FLAGS := $(QUICK_FLAG) $(if $(PACKAGE),--package $(PACKAGE),) \
+    $(if $(filter 1 true yes,$(ALLOW_DIRTY)),--allow-dirty,)
 PYTEST_ARGS ?=
 
 .PHONY: help setup test lint tox grade notebooks cards bench clean
@@ -46,8 +50,8 @@ test: $(STAMP) lint  ## lint, then every package's and the harness's unit tests
 tox: $(STAMP)  ## the same checks in isolated per-package environments (tox + tox-uv)
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/tox run-parallel --parallel 2 --parallel-no-spinner
 
-grade: $(STAMP)  ## train + evaluate every graded task (QUICK=1: smoke variants) → assignment2/results
-	$(PY) -m autograder grade $(QUICK_FLAG)
+grade: $(STAMP)  ## train (or reuse) + grade every task → assignment2/results (QUICK=1, PACKAGE=name, ALLOW_DIRTY=1)
+	$(PY) -m autograder grade $(GRADE_FLAGS)
 
 notebooks: $(STAMP)  ## execute every notebook headless (QUICK=1: small runs, for CI)
 	$(PY) -m a2common.notebooks $(QUICK_FLAG) $(wildcard packages/*/notebooks/*.ipynb)
@@ -58,7 +62,7 @@ cards: $(STAMP)  ## model cards of every graded model from the last full grade's
 bench: $(STAMP)  ## autograd vs PyTorch epoch-time benchmark (one thread)
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) packages/autograd/benchmarks/bench_vs_torch.py $(QUICK_FLAG)
 
-clean:  ## remove caches and build litter (keeps .venv and committed results)
+clean:  ## remove caches and build litter (keeps .venv, runs/ and committed results)
 	rm -rf .cache .tox .pytest_cache .hypothesis assignment2/results/quick
 	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +
 	find . -name '*.egg-info' -type d -prune -not -path './.venv/*' -exec rm -rf {} +

@@ -9,6 +9,8 @@ import json
 import os
 from pathlib import Path
 
+from a2common.tables import markdown_table
+
 from autograder.registry import TASKS
 from autograder.runner import REPO_ROOT
 
@@ -33,14 +35,12 @@ def _results_table(results_path: Path) -> list[str]:
     meta = results["extra_data"]
     lines = [f"{results['output']} Revision `{meta['git_revision']}`, {meta['finished_at']}; "
              f"details in [results/report.md](results/report.md) and "
-             f"[results/results.json](results/results.json).", "",
-             "| task | metric | value | required | target | status |",
-             "| --- | --- | --- | --- | --- | --- |"]
-    for test in results["tests"]:
-        extra = test["extra_data"]
-        value = "–" if extra["value"] is None else f"{extra['value']:.4f}"
-        lines.append(f"| {extra['task']} | {extra['metric']} | {value} | ≥ {extra['required']} | "
-                     f"≥ {extra['target']} | {test['status']} |")
+             f"[results/results.json](results/results.json).", ""]
+    rows = [[extra["task"], extra["metric"], extra["value"], f"≥ {extra['required']}",
+             f"≥ {extra['target']}", extra["state"]]
+            for extra in (test["extra_data"] for test in results["tests"])]
+    lines.append(markdown_table(["task", "metric", "value", "required", "target", "status"],
+                                rows))
     return lines
 
 
