@@ -18,25 +18,39 @@ def mnist_available():
         pytest.skip(f"MNIST not available: {error}")
 
 
-def test_quick_mlp_grade_learns_and_is_cached(mnist_available, tmp_path):
+def _accuracy(result, labels):
+    return float((result.predictions.argmax(axis=1) == labels).mean())
+
+
+def test_quick_mlp_task_learns_and_reuses_its_model(mnist_available, tmp_path):
+    labels = a2common_data.load_dataset("mnist").test.y
     ctx = TaskContext(quick=True, seed=0, work_dir=tmp_path)
     first = mnist.grade_mlp(ctx)
-    assert first.metric == "accuracy" and first.value > 0.9
-    assert first.train_seconds > 0 and not first.from_cache
+    assert first.predictions.shape == (10000, 10)
+    np.testing.assert_allclose(first.predictions.sum(axis=1), 1.0, rtol=1e-5)
+    assert _accuracy(first, labels) > 0.9
+    assert first.train_seconds > 0 and first.epochs == mnist.RECIPES["mlp"].quick_epochs
     assert first.details["train_examples"] == mnist.QUICK_TRAIN_EXAMPLES
-    assert (tmp_path / "mlp-quick.npz").is_file()
+    assert first.model_files == ["mlp-quick.npz"] and not first.card.missing_sections()
     assert not (tmp_path / "mlp-quick-backup.npz").exists()
     again = mnist.grade_mlp(ctx)
-    assert again.from_cache and again.train_seconds == first.train_seconds
-    assert again.value == first.value
+    assert again.train_seconds == first.train_seconds
+    np.testing.assert_array_equal(again.predictions, first.predictions)
 
 
 def test_a_different_seed_does_not_reuse_the_model(mnist_available, tmp_path):
-    mnist.grade_simple(TaskContext(quick=True, seed=0, work_dir=tmp_path,
-                                   params={"epochs": 1}))
+    first = mnist.grade_simple(TaskContext(quick=True, seed=0, work_dir=tmp_path,
+                                           params={"epochs": 1}))
     other = mnist.grade_simple(TaskContext(quick=True, seed=1, work_dir=tmp_path,
                                            params={"epochs": 1}))
-    assert not other.from_cache and other.value > 0.8
+    assert not np.array_equal(first.predictions, other.predictions)
+
+
+def test_shuffled_labels_make_a_chance_level_model(mnist_available, tmp_path):
+    labels = a2common_data.load_dataset("mnist").test.y
+    broken = mnist.grade_simple(TaskContext(quick=True, seed=0, work_dir=tmp_path,
+                                            params={"epochs": 1, "shuffle_labels": True}))
+    assert _accuracy(broken, labels) < 0.3
 
 
 def test_recipes_build_the_documented_architectures():

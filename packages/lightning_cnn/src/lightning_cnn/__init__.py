@@ -8,7 +8,8 @@ Modules (frameworks are imported only by the modules that need them):
 * ``torch_pooling`` / ``keras_pooling``: generalized-mean pooling with a learnable exponent;
 * ``lightning_data`` / ``lightning_model`` / ``lightning_callbacks``: the Lightning side;
 * ``keras_model``: the Keras side;
-* ``evaluation``: metrics shared by both; ``tasks``: the graded task functions;
-* ``train``: command line for the tasks.
+* ``tasks``: the graded task functions (they return test-set probabilities; the autograder
+  computes the metrics and writes the model cards);
+* ``train``: command line that opens (or makes) the graded runs.
 """
 __version__ = "0.1.0"

@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 import lightning as L
+from a2common.progress import report_epoch
 
 # Lightning metric name -> Keras history name (so both frameworks' curves line up).
 HISTORY_KEYS = {"train_loss": "loss", "train_acc": "acc", "val_loss": "val_loss",
@@ -61,6 +62,8 @@ class TrainingHistory(L.Callback):
                 self.history.setdefault(target, []).append(float(metrics[source]))
         self.history.setdefault("epoch_seconds", []).append(seconds)
         self._epoch_start = None
+        report_epoch(trainer.current_epoch + 1, trainer.max_epochs or 0,
+                     {name: values[-1] for name, values in self.history.items()})
         if self.verbose:  # one line per epoch, like Keras' verbose=2
             values = " - ".join(f"{name}: {values[-1]:.4f}" for name, values in self.history.items()
                                 if name != "epoch_seconds")

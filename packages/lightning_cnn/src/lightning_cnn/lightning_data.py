@@ -137,6 +137,8 @@ class Animals3DataModule(L.LightningDataModule):
         num_workers: ``DataLoader`` worker processes (0 is fastest for in-memory data on CPU).
         train_subset: use only this many randomly chosen training images (smoke runs).
         seed: seed of the subset choice and of the training shuffle.
+        shuffle_labels: train on randomly permuted labels (a deliberately broken model, for
+            the autograder's mutation tests).
 
     Example:
 
@@ -145,7 +147,8 @@ class Animals3DataModule(L.LightningDataModule):
     """
 
     def __init__(self, release_root: Path | str, batch_size: int = 64, shift_px: int = 6,
-                 num_workers: int = 0, train_subset: int | None = None, seed: int = 0) -> None:
+                 num_workers: int = 0, train_subset: int | None = None, seed: int = 0,
+                 shuffle_labels: bool = False) -> None:
         super().__init__()
         if batch_size < 1:
             raise ValueError(f"Expected batch_size >= 1. Received: batch_size={batch_size}")
@@ -155,11 +158,13 @@ class Animals3DataModule(L.LightningDataModule):
         self.num_workers = num_workers
         self.train_subset = train_subset
         self.seed = seed
+        self.shuffle_labels = shuffle_labels
         self.class_names = list(CLASS_NAMES)
         # plain types only, so checkpoints load with torch.load(weights_only=True)
         self.save_hyperparameters({"release_root": str(self.release_root),
                                    "batch_size": batch_size, "shift_px": shift_px,
-                                   "train_subset": train_subset, "seed": seed})
+                                   "train_subset": train_subset, "seed": seed,
+                                   "shuffle_labels": shuffle_labels})
         self.train_set: ImageFolderDataset | None = None
         self.val_set: ImageFolderDataset | None = None
         self.test_set: ImageFolderDataset | None = None
@@ -171,6 +176,10 @@ class Animals3DataModule(L.LightningDataModule):
         if stage in ("fit", None) and self.train_set is None:
             self.train_set = ImageFolderDataset(self.release_root, "train",
                                                 RandomFlipShift(self.shift_px))
+            if self.shuffle_labels:
+                generator = torch.Generator().manual_seed(self.seed)
+                order = torch.randperm(len(self.train_set.labels), generator=generator)
+                self.train_set.labels = self.train_set.labels[order]
         if stage in ("fit", "validate", None) and self.val_set is None:
             self.val_set = ImageFolderDataset(self.release_root, "val")
         if stage in ("test", "predict", None) and self.test_set is None:

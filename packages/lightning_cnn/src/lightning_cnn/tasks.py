@@ -2,8 +2,9 @@
 
 ``grade_lightning_cnn(ctx)`` and ``grade_keras_cnn(ctx)`` follow the harness contract of
 :mod:`a2common.grading`: train (or resume, or load the finished model) in ``ctx.work_dir``, then
-return the **test** accuracy. Both read the same image-folder release, written into the work dir
-(or read from ``ctx.params["release_dir"]``) by :func:`lightning_cnn.dataset.ensure_release`.
+return the class probabilities of the 600 **test** images (the autograder computes the
+accuracy). Both read the same image-folder release, written into the work dir (or read from
+``ctx.params["release_dir"]``) by :func:`lightning_cnn.dataset.ensure_release`.
 
 ``ctx.params`` (all optional):
 
@@ -11,7 +12,8 @@ return the **test** accuracy. Both read the same image-folder release, written i
 * ``epochs``, ``batch_size``, ``learning_rate``, ``shift_px``: override :class:`TrainConfig`;
 * ``num_threads``: CPU threads for the framework (default: the framework's own choice);
 * ``release_dir``: an existing (verified) release folder to read instead of writing one;
-* ``progress``: show progress bars (default ``True``); ``False`` prints one line per epoch.
+* ``progress``: show progress bars (default ``True``); ``False`` prints one line per epoch;
+* ``shuffle_labels``: train on permuted labels (a broken model, for mutation tests).
 
 Example:
 
@@ -19,8 +21,8 @@ Example:
 >>> from a2common.grading import TaskContext
 >>> ctx = TaskContext(quick=True, seed=0, work_dir=Path("/tmp/w"))
 >>> result = grade_lightning_cnn(ctx)  # doctest: +SKIP
->>> result.metric, result.value  # doctest: +SKIP
-('accuracy', 0.71)
+>>> result.predictions.shape  # doctest: +SKIP
+(600, 3)
 """
 from __future__ import annotations
 
@@ -31,18 +33,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from a2common.grading import TaskContext, TaskResult, finished_info, is_finished, mark_finished
+from a2common.grading import (ModelCardText, TaskContext, TaskResult, finished_info,
+                              is_finished, mark_finished)
 from a2common.seeding import seed_everything
 
-from lightning_cnn.config import CLASS_NAMES, CNNConfig, TrainConfig
-from lightning_cnn.dataset import ensure_release, verify_release
-from lightning_cnn.evaluation import HISTORY_FILE, save_predictions, summarize
+from lightning_cnn.config import CNNConfig, TrainConfig
+from lightning_cnn.dataset import ensure_release, list_split, verify_release
 
 QUICK_EPOCHS = 4
 QUICK_TRAIN_IMAGES = 640
 FINAL_CHECKPOINT = "model.ckpt"
-RESULT_FILE = "result.json"
-"""The latest :class:`TaskResult` of a work dir, as JSON (read by the model-card writer)."""
+HISTORY_FILE = "history.json"
 _CONFIG_KEYS = ("epochs", "batch_size", "learning_rate", "weight_decay", "shift_px",
                 "label_smoothing", "warmup_fraction")
 
@@ -50,7 +51,8 @@ _CONFIG_KEYS = ("epochs", "batch_size", "learning_rate", "weight_decay", "shift_
 def train_config(ctx: TaskContext) -> TrainConfig:
     """The :class:`TrainConfig` of a task: defaults, ``ctx.params`` overrides, quick variant."""
     params = ctx.params or {}
-    unknown = set(params) - {*_CONFIG_KEYS, "pooling", "num_threads", "release_dir", "progress"}
+    unknown = set(params) - {*_CONFIG_KEYS, "pooling", "num_threads", "release_dir", "progress",
+                             "shuffle_labels"}
     if unknown:
         raise ValueError(f"Unknown task parameters {sorted(unknown)}. Expected some of: "
                          f"{sorted({*_CONFIG_KEYS, 'pooling', 'num_threads', 'release_dir'})}")
@@ -70,18 +72,66 @@ def _release(ctx: TaskContext) -> Path:
     return ensure_release(Path(ctx.work_dir) / "animals3_release", require_full=True)
 
 
-def _result(ctx: TaskContext, labels: np.ndarray, probabilities: np.ndarray,
-            train_seconds: float, from_cache: bool, config: TrainConfig,
-            **extra: Any) -> TaskResult:
-    save_predictions(Path(ctx.work_dir), labels, probabilities)
-    summary = summarize(labels, probabilities, CLASS_NAMES)
-    details = {"test_images": int(len(labels)), "config": config.to_dict(), **extra,
-               "per_class": {name: summary["per_class"][name] for name in CLASS_NAMES},
-               "confusion_matrix": summary["confusion_matrix"]}
-    result = TaskResult(metric="accuracy", value=summary["accuracy"],
-                        train_seconds=train_seconds, from_cache=from_cache, details=details)
-    (Path(ctx.work_dir) / RESULT_FILE).write_text(result.to_json() + "\n")
-    return result
+def load_history(work_dir: Path) -> dict[str, list[float]]:
+    """Per-epoch history of a Lightning run (``loss``, ``acc``, ``val_loss``, ``val_acc``...)."""
+    return json.loads((Path(work_dir) / HISTORY_FILE).read_text())
+
+
+def _check_test_order(release: Path, labels: np.ndarray) -> None:
+    """The release's test images must be the loader's test split, in its order."""
+    from a2common.data import load_split
+
+    expected, _ = load_split("animals3", "test")
+    if len(labels) == len(expected.y) and not np.array_equal(labels, expected.y):
+        raise RuntimeError(f"The test images of {release} are not in the order of "
+                           f"a2common.data's animals3 test split; rewrite the release.")
+
+
+def _result(ctx: TaskContext, release: Path, probabilities: np.ndarray, *, train_seconds: float,
+            history: dict[str, list[float]], parameters: int, model_file: str,
+            config: TrainConfig, framework: str, **extra: Any) -> TaskResult:
+    _, labels = list_split(release, "test")
+    _check_test_order(release, labels)
+    details = {"test_images": int(len(labels)), "config": config.to_dict(),
+               "framework": framework, **extra}
+    return TaskResult(predictions=probabilities, train_seconds=train_seconds,
+                      epochs=len(history.get("loss", [])), parameters=parameters,
+                      history={k: v for k, v in history.items() if k != "epoch_seconds"},
+                      model_files=[model_file], card=_card(framework, config), details=details)
+
+
+def _card(framework: str, config: TrainConfig) -> ModelCardText:
+    name = "PyTorch Lightning" if framework == "lightning" else "Keras"
+    return ModelCardText(
+        overview=f"A {len(config.cnn.channels)}-block convolutional network "
+                 f"(3x3 conv, BatchNorm, ReLU, {config.cnn.pooling} pooling; global average "
+                 f"pooling, dropout {config.cnn.dropout}, linear classifier) trained from "
+                 f"scratch with {name} on the project's animals3 release (cats, dogs, pandas; "
+                 f"64x64 photos). The same network and recipe exist in the other framework.",
+        intended_uses=["Teaching: one image classifier written in Keras and in PyTorch "
+                       "Lightning, compared on the same data.",
+                       "A from-scratch baseline for the transfer-learning models."],
+        intended_users=["Students and instructors."],
+        out_of_scope_uses=["Any animal or photo outside the three classes: the model always "
+                           "answers cat, dog or panda.",
+                           "Decisions about real animals (adoption, wildlife monitoring)."],
+        factors=["Class (cats, dogs, pandas): cats and dogs are confused far more often than "
+                 "either with pandas.",
+                 "Photo conditions (pose, background, lighting) vary freely; they are not "
+                 "labelled, so the card cannot break results down by them."],
+        training_data=f"animals3 release, train split (2,100 photos, 700 per class) with random "
+                      f"flips and shifts up to {config.shift_px} px; validation split (300) for "
+                      f"checkpoints and early stopping. {config.epochs} epochs planned, AdamW, "
+                      f"warm-up + cosine schedule, label smoothing {config.label_smoothing}.",
+        evaluation_data="animals3 release, test split: 600 photos (200 per class), the seeded "
+                        "stratified 20% that a2common.data holds out; never used in training.",
+        ethical_considerations=[
+            ("The photos come from a book's dataset with no stated licence (Kaggle Dogs vs. "
+             "Cats and ImageNet originals).",
+             "Use for teaching and research only; see the release's DATASHEET.md.")],
+        caveats=["600 test images: the 95% interval is about ±3 points wide.",
+                 "64x64 inputs lose detail; the transfer-learning models do much better.",
+                 "One seed; framework differences of a point or two are within seed noise."])
 
 
 def _set_torch_threads(ctx: TaskContext) -> None:
@@ -92,7 +142,7 @@ def _set_torch_threads(ctx: TaskContext) -> None:
 
 
 def grade_lightning_cnn(ctx: TaskContext) -> TaskResult:
-    """Train the CNN with PyTorch Lightning on the animals3 release; return test accuracy.
+    """Train the CNN with PyTorch Lightning on the animals3 release; return test probabilities.
 
     Checkpoints (``last.ckpt`` every epoch, best by ``val_loss``) go to
     ``ctx.work_dir/checkpoints``; an interrupted run resumes from ``last.ckpt``; TensorBoard
@@ -114,9 +164,11 @@ def grade_lightning_cnn(ctx: TaskContext) -> TaskResult:
     config = train_config(ctx)
     progress = bool(ctx.params.get("progress", True))
     L.seed_everything(ctx.seed, workers=True, verbose=False)
+    release = _release(ctx)
     datamodule = Animals3DataModule(
-        _release(ctx), batch_size=config.batch_size, shift_px=config.shift_px,
-        train_subset=QUICK_TRAIN_IMAGES if ctx.quick else None, seed=ctx.seed)
+        release, batch_size=config.batch_size, shift_px=config.shift_px,
+        train_subset=QUICK_TRAIN_IMAGES if ctx.quick else None, seed=ctx.seed,
+        shuffle_labels=bool(ctx.params.get("shuffle_labels", False)))
     final_checkpoint = work_dir / FINAL_CHECKPOINT
     trainer_kwargs: dict[str, Any] = dict(accelerator="auto", devices="auto",
                                           enable_progress_bar=progress,
@@ -152,18 +204,18 @@ def grade_lightning_cnn(ctx: TaskContext) -> TaskResult:
     extra.update(epochs_run=info.get("epochs"), train_cpu_seconds=info.get("train_cpu_seconds"),
                  best_checkpoint=info.get("best_checkpoint"))
     model.eval()
-    test_metrics = trainer.test(model, datamodule=datamodule, verbose=False)[0]
+    datamodule.setup("predict")
     batches = trainer.predict(model, datamodule=datamodule)
     probabilities = torch.cat(batches).float().cpu().numpy()
-    labels = datamodule.test_set.labels.numpy()
-    extra.update(framework="lightning", device=str(trainer.strategy.root_device),
-                 torchmetrics_test_acc=float(test_metrics["test_acc"]),
-                 gem_p=model.gem_exponents(), parameters=sum(p.numel() for p in model.parameters()))
-    return _result(ctx, labels, probabilities, train_seconds, from_cache, config, **extra)
+    extra.update(device=str(trainer.strategy.root_device), gem_p=model.gem_exponents())
+    return _result(ctx, release, probabilities, train_seconds=train_seconds,
+                   history=load_history(work_dir),
+                   parameters=sum(p.numel() for p in model.parameters()),
+                   model_file=FINAL_CHECKPOINT, config=config, framework="lightning", **extra)
 
 
 def grade_keras_cnn(ctx: TaskContext) -> TaskResult:
-    """Train the same CNN with Keras on the animals3 release; return test accuracy.
+    """Train the same CNN with Keras on the animals3 release; return test probabilities.
 
     Uses :func:`a2common.keras_training.fit_or_load` (``BackupAndRestore`` every epoch, so an
     interrupted run resumes; a finished ``model.keras`` is loaded instead of retrained), with
@@ -208,21 +260,19 @@ def grade_keras_cnn(ctx: TaskContext) -> TaskResult:
         model = build_keras_cnn(config.cnn, mean, variance, config.shift_px, seed=ctx.seed)
         return compile_model(model, config, steps_per_epoch)
 
-    from_cache = is_finished(work_dir)
     verbose = "auto" if ctx.params.get("progress", True) else 2
     model, history, train_seconds = fit_or_load(
         build_model, work_dir, train_ds, epochs=config.epochs, validation_data=val_ds,
         callbacks=training_callbacks(work_dir, config), verbose=verbose,
         shuffle=False)  # train_ds reshuffles itself every epoch
     probabilities = predict_probabilities(model, test_ds)
-    labels = np.concatenate([batch.argmax(axis=-1) for _, batch in test_ds.as_numpy_iterator()])
     gem_p = [float(layer.p.numpy()) for layer in model.layers
              if isinstance(layer, GeneralizedMeanPooling2D)]
     epoch_times = EpochTimer.read(work_dir / EPOCH_TIMES_FILE)
     if epoch_times["seconds"]:  # the sum over all epochs, resumed sessions included
         train_seconds = float(sum(epoch_times["seconds"]))
-    return _result(ctx, labels, probabilities, train_seconds, from_cache, config,
-                   framework="keras", epochs_run=len(history.get("loss", [])), gem_p=gem_p,
+    return _result(ctx, release, probabilities, train_seconds=train_seconds, history=history,
+                   parameters=int(model.count_params()), model_file="model.keras",
+                   config=config, framework="keras", gem_p=gem_p,
                    train_cpu_seconds=(float(sum(epoch_times["cpu_seconds"]))
-                                      if epoch_times["cpu_seconds"] else None),
-                   parameters=int(sum(np.prod(w.shape) for w in model.trainable_weights)))
+                                      if epoch_times["cpu_seconds"] else None))

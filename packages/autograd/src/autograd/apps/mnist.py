@@ -3,12 +3,12 @@ autograder's task functions (``grade_simple``, ``grade_mlp``, ``grade_cnn``).
 
 Each recipe is a model-building function plus its training hyper-parameters. ``run_recipe``
 trains it (resumably: an interrupted run continues from ``work_dir``), saves the finished model
-to ``work_dir`` and evaluates it on the test split; a later call finds the finished model and
-only evaluates.
+to ``work_dir`` and returns its class probabilities for the 10,000 test digits; a later call
+finds the finished model and only predicts. The autograder computes the accuracy.
 
-Command line::
+Command line (trains through the autograder, into the graded run)::
 
-    python -m autograd.apps.mnist mlp --quick --work-dir /tmp/mnist-mlp
+    python -m autograd.apps.mnist mlp --quick
 
 Example:
 
@@ -28,8 +28,9 @@ from typing import Any, Callable
 
 import numpy as np
 from a2common.data import load_dataset
-from a2common.grading import (TaskContext, TaskResult, finished_info, is_finished,
-                              mark_finished, stopwatch)
+from a2common.grading import (ModelCardText, TaskContext, TaskResult, finished_info,
+                              is_finished, mark_finished, stopwatch)
+from a2common.progress import report_epoch
 from a2common.seeding import seed_everything
 
 import autograd
@@ -174,10 +175,17 @@ def _already_trained(work_dir: Path, recipe: Recipe, quick: bool, seed: int) -> 
             and info.get("seed") == seed)
 
 
-def run_recipe(recipe: Recipe, ctx: TaskContext, verbose: int = 2) -> TaskResult:
-    """Train ``recipe`` (or load its finished model from ``ctx.work_dir``) and test it.
+def _softmax(values: np.ndarray) -> np.ndarray:
+    shifted = np.exp(values - values.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
 
-    ``ctx.params`` may override ``epochs``, ``batch_size`` and ``learning_rate``.
+
+def run_recipe(recipe: Recipe, ctx: TaskContext, verbose: int = 2) -> TaskResult:
+    """Train ``recipe`` (or load its finished model from ``ctx.work_dir``); predict the test set.
+
+    ``ctx.params`` may override ``epochs``, ``batch_size`` and ``learning_rate``;
+    ``shuffle_labels=True`` trains on permuted labels (a deliberately broken model, used to
+    show that the autograder fails it).
     """
     seed_everything(ctx.seed)
     autograd.set_seed(ctx.seed)
@@ -187,49 +195,62 @@ def run_recipe(recipe: Recipe, ctx: TaskContext, verbose: int = 2) -> TaskResult
     if "learning_rate" in params:
         recipe = replace(recipe, learning_rate=float(params["learning_rate"]))
     data = load_mnist(recipe.image_shape, QUICK_TRAIN_EXAMPLES if ctx.quick else None, ctx.seed)
+    train_targets = data.y_train
+    if params.get("shuffle_labels"):
+        train_targets = train_targets[np.random.default_rng(ctx.seed).permutation(
+            len(train_targets))]
     work_dir = Path(ctx.work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     model_file = _model_file(work_dir, recipe, ctx.quick)
-    details: dict[str, Any] = {"train_examples": len(data.x_train), "epochs": epochs,
-                               "batch_size": batch_size, "learning_rate": recipe.learning_rate,
+    details: dict[str, Any] = {"train_examples": len(data.x_train), "batch_size": batch_size,
+                               "learning_rate": recipe.learning_rate,
                                "optimizer": "Adam + cosine decay", "seed": ctx.seed,
-                               "model_file": model_file.name, "dataset_sha256": data.sha256,
+                               "shuffled_labels": bool(params.get("shuffle_labels")),
                                "omp_num_threads": os.environ.get("OMP_NUM_THREADS")}
     if _already_trained(work_dir, recipe, ctx.quick, ctx.seed):
         model = autograd.load_model(model_file)
         info = finished_info(work_dir)
-        # As every task does: a cached result reports how long its model took to train.
-        train_seconds, from_cache = float(info["train_seconds"]), True
-        details.update(history=info.get("history"), train_cpu_seconds=info.get("cpu_seconds"))
+        train_seconds, history = float(info["train_seconds"]), info["history"]
+        details.update(train_cpu_seconds=info.get("cpu_seconds"))
     else:
         model = recipe.build_model(seed=ctx.seed)
         steps = epochs * -(-len(data.x_train) // batch_size)
         recipe.compile(model, steps)
         timer = callbacks.TrainingTimer()
         backup = callbacks.BackupAndRestore(work_dir / f"{model_file.stem}-backup.npz")
+        progress = _ProgressReport(epochs)
         with stopwatch() as wall:
-            history = model.fit(data.x_train, data.y_train, epochs=epochs, batch_size=batch_size,
-                                seed=ctx.seed, verbose=verbose, callbacks=[timer, backup])
-        train_seconds, from_cache = timer.seconds, False
+            fitted = model.fit(data.x_train, train_targets, epochs=epochs,
+                               batch_size=batch_size, seed=ctx.seed, verbose=verbose,
+                               callbacks=[timer, backup, progress])
+        train_seconds, history = timer.seconds, fitted.history
         model.save(model_file)
-        details.update(history=history.history, fit_wall_seconds=wall["seconds"],
-                       epoch_seconds=timer.epoch_seconds, train_cpu_seconds=timer.cpu_seconds,
+        details.update(fit_wall_seconds=wall["seconds"], epoch_seconds=timer.epoch_seconds,
+                       train_cpu_seconds=timer.cpu_seconds,
                        resumed_from_epoch=backup.resumed_from_epoch)
         mark_finished(work_dir, train_seconds, model=recipe.name, quick=ctx.quick,
-                      seed=ctx.seed, history=history.history, cpu_seconds=timer.cpu_seconds)
-    test = model.evaluate(data.x_test, data.y_test, batch_size=1000, return_dict=True)
-    predictions = model.predict(data.x_test, batch_size=1000).argmax(axis=1)
-    matrix = np.zeros((10, 10), dtype=np.int64)
-    np.add.at(matrix, (data.labels_test, predictions), 1)
+                      seed=ctx.seed, history=history, cpu_seconds=timer.cpu_seconds)
+    outputs = model.predict(data.x_test, batch_size=1000)
+    probabilities = _softmax(outputs) if recipe.from_logits else outputs
     summary_lines: list[str] = []
     model.summary(print_fn=summary_lines.append)
-    details.update(test_loss=test["loss"], parameters=model.count_params(),
-                   architecture=[type(layer).__name__ for layer in model.layers],
-                   confusion_matrix=matrix.tolist(), class_names=data.class_names,
-                   model_card=_card(recipe, model, matrix, data.class_names, epochs,
-                                    batch_size, "\n".join(summary_lines)))
-    return TaskResult(metric="accuracy", value=test["accuracy"], train_seconds=train_seconds,
-                      from_cache=from_cache, details=details)
+    return TaskResult(predictions=probabilities, train_seconds=train_seconds,
+                      epochs=len(next(iter(history.values()), [])),
+                      parameters=model.count_params(), history=history,
+                      model_files=[model_file.name],
+                      card=_card(recipe, batch_size, "\n".join(summary_lines)),
+                      details=details)
+
+
+class _ProgressReport(callbacks.Callback):
+    """Reports each epoch to the autograder's live progress line."""
+
+    def __init__(self, epochs: int) -> None:
+        super().__init__()
+        self.epochs = epochs
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        report_epoch(epoch + 1, self.epochs, logs)
 
 
 _OVERVIEWS = {
@@ -243,32 +264,32 @@ _OVERVIEWS = {
 }
 
 
-def _card(recipe: Recipe, model: Sequential, matrix: np.ndarray, class_names: list[str],
-          epochs: int, batch_size: int, summary: str) -> dict[str, Any]:
-    """What the harness' model card needs to know that only this task knows."""
-    per_class_accuracy = matrix.diagonal() / np.maximum(matrix.sum(axis=1), 1)
-    return {
-        "overview": _OVERVIEWS[recipe.name],
-        "architecture": summary,
-        "parameters": model.count_params(),
-        "epochs": epochs,
-        "per_class": {name: {"accuracy": float(value)}
-                      for name, value in zip(class_names, per_class_accuracy)},
-        "limitations": [
-            "Trained and tested on MNIST only: centred, size-normalised 28x28 digits on a black "
-            "background. Other handwriting styles, scans or photographs need re-training.",
-            f"Numbers are from one seed; batch size {batch_size}, Adam with cosine decay "
-            f"from {recipe.learning_rate}.",
+def _card(recipe: Recipe, batch_size: int, summary: str) -> ModelCardText:
+    """The model card's prose: what only this task knows."""
+    return ModelCardText(
+        overview=_OVERVIEWS[recipe.name],
+        architecture=summary,
+        intended_uses=["Teaching how reverse-mode autodiff and Keras-style training work.",
+                       "A baseline for handwritten-digit recognition experiments."],
+        intended_users=["Students and instructors of an introductory deep-learning course."],
+        out_of_scope_uses=["Reading real documents (cheques, forms, postcodes): the model has "
+                           "only seen MNIST's centred, size-normalised digits."],
+        factors=["Digit class (per-class precision and recall below).",
+                 "Writing style: MNIST's writers are US Census employees and high-school "
+                 "students; other populations' handwriting is not represented."],
+        training_data="MNIST training split: 60,000 28x28 grey-scale digits (pixels scaled to "
+                      "[0, 1]), the official order; the quick variant uses a seeded subset.",
+        evaluation_data="MNIST test split: the official 10,000 digits, never used in training "
+                        "or model selection.",
+        ethical_considerations=[
+            ("Digit recognisers can be used to read personal data (cheques, forms).",
+             "Use on data whose owners agreed; MNIST itself is public and anonymous.")],
+        caveats=[
+            f"Numbers are from one seed; batch size {batch_size}, Adam with cosine decay from "
+            f"{recipe.learning_rate}.",
             "A teaching implementation on numpy: slower than PyTorch/TensorFlow (see the "
             "benchmark in packages/autograd/benchmarks).",
-        ],
-        "use_cases": ["Teaching how reverse-mode autodiff and Keras-style training work.",
-                      "A baseline for digit recognition experiments."],
-        "ethical_considerations": [
-            ("Digit recognisers can be used to read personal data (cheques, forms).",
-             "Use on data whose owners agreed; MNIST itself is public and anonymous."),
-        ],
-    }
+            "Re-train before using it on other handwriting, scans or photographs."])
 
 
 def grade_simple(ctx: TaskContext) -> TaskResult:
@@ -287,22 +308,18 @@ def grade_cnn(ctx: TaskContext) -> TaskResult:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Train (or re-use) one model's graded run through the autograder and print its numbers."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("model", choices=sorted(RECIPES))
     parser.add_argument("--quick", action="store_true", help="small subset, few epochs")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--work-dir", type=Path, default=Path("runs/autograd-mnist"))
-    parser.add_argument("--epochs", type=int, help="override the recipe's epochs")
     args = parser.parse_args(argv)
-    params = {"epochs": args.epochs} if args.epochs else {}
-    ctx = TaskContext(quick=args.quick, seed=args.seed, work_dir=args.work_dir / args.model,
-                      params=params)
-    result = run_recipe(RECIPES[args.model], ctx)
-    hidden = ("history", "dataset_sha256", "model_card", "confusion_matrix", "class_names")
-    summary = {k: v for k, v in result.details.items() if k not in hidden}
-    print(json.dumps({"metric": result.metric, "value": result.value,
-                      "train_seconds": round(result.train_seconds, 2),
-                      "from_cache": result.from_cache, **summary}, indent=2, default=str))
+    from a2common.runs import open_graded_run
+
+    run = open_graded_run(f"autograd_mnist_{args.model}", quick=args.quick)
+    result = run.result
+    print(json.dumps({"run": str(run.path), "train_seconds": round(result["train_seconds"], 2),
+                      "epochs": result["epochs"], "parameters": result["parameters"]}, indent=2))
+    print("Graded numbers: assignment2/results/report.md (or `make grade`).")
     return 0
 
 
