@@ -207,3 +207,13 @@ def test_loss_shape_errors_and_registry():
         losses.get("categorical_crossentopy")
     with pytest.raises(ValueError, match="label_smoothing"):
         losses.CategoricalCrossentropy(label_smoothing=1.5)
+
+
+def test_binary_cross_entropy_accepts_labels_without_the_last_axis(rng):
+    logits = rng.normal(size=(6, 1))
+    labels = (rng.random(6) > 0.5).astype(np.float64)
+    for loss in (losses.BinaryCrossentropy(from_logits=True), losses.BinaryCrossentropy()):
+        pred = logits if loss.from_logits else 1.0 / (1.0 + np.exp(-logits))
+        assert loss(labels, pred).item() == pytest.approx(loss(labels[:, None], pred).item())
+    with pytest.raises(ValueError, match="same shape"):
+        losses.BinaryCrossentropy()(labels[:4], 1.0 / (1.0 + np.exp(-logits)))

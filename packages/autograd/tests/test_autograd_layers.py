@@ -310,3 +310,66 @@ def test_conv_fans_and_zero_initializer():
     x = np.ones((1, 3), dtype=np.float32)
     a(x), b(x)
     np.testing.assert_array_equal(a.kernel.numpy(), b.kernel.numpy())
+
+
+# ========================================================== pooling padding, conv dilation
+def torch_max_pool_same(t, pool, stride):
+    top, bottom = tf_same_padding(t.shape[1], pool, stride)
+    left, right = tf_same_padding(t.shape[2], pool, stride)
+    padded = F.pad(t, (0, 0, left, right, top, bottom), value=-math.inf)
+    return nhwc(F.max_pool2d(nchw(padded), pool, stride))
+
+
+@given(height=st.integers(1, 7), width=st.integers(1, 7), pool=st.integers(1, 3),
+       stride=st.integers(1, 3), seed=seeds)
+def test_max_pool2d_same_padding_matches_torch(height, width, pool, stride, seed):
+    x = np.random.default_rng(seed).normal(size=(2, height, width, 2))
+    check_op(lambda t: max_pool2d(t, (pool, pool), (stride, stride), padding="same"),
+             lambda t: torch_max_pool_same(t, pool, stride), [x])
+
+
+def test_max_pool_layer_padding():
+    same, valid = layers.MaxPool2D(2, padding="same"), layers.MaxPool2D(2, padding="valid")
+    assert same(np.zeros((1, 7, 5, 2))).shape == (1, 4, 3, 2)
+    assert same.compute_output_shape((None, 7, 5, 2)) == (None, 4, 3, 2)
+    assert same(np.zeros((1, 1, 1, 2))).shape == (1, 1, 1, 2)
+    assert valid(np.zeros((1, 7, 5, 2))).shape == (1, 3, 2, 2)
+    assert layers.deserialize(layers.serialize(same)).padding == "same"
+    with pytest.raises(ValueError, match="Expected padding 'valid' or 'same'. "
+                                         "Received: padding='full'"):
+        layers.MaxPool2D(2, padding="full")
+
+
+def torch_dilated_conv2d(x, k, b, strides, padding, dilation):
+    effective = [(size - 1) * rate + 1 for size, rate in zip(k.shape[:2], dilation)]
+    if padding == "same":
+        top, bottom = tf_same_padding(x.shape[1], effective[0], strides[0])
+        left, right = tf_same_padding(x.shape[2], effective[1], strides[1])
+        x = F.pad(x, (0, 0, left, right, top, bottom))
+    weight = k.permute(3, 2, 0, 1).contiguous()
+    return nhwc(F.conv2d(nchw(x).contiguous(), weight, b, stride=strides, dilation=dilation))
+
+
+@given(size=st.integers(5, 9), kernel=st.integers(1, 3), dilation=st.integers(1, 3),
+       stride=st.integers(1, 2), padding=st.sampled_from(["valid", "same"]), seed=seeds)
+def test_conv2d_dilation_matches_torch(size, kernel, dilation, stride, padding, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(2, size, size + 1, 2))
+    k = rng.normal(size=(kernel, kernel, 2, 3))
+    b = rng.normal(size=(3,))
+    rates, strides = (dilation, dilation), (stride, stride)
+    check_op(lambda x, k, b: conv2d(x, k, b, strides, padding, dilation_rate=rates),
+             lambda x, k, b: torch_dilated_conv2d(x, k, b, strides, padding, rates), [x, k, b])
+
+
+def test_conv_layer_dilation_rate(rng):
+    conv = layers.Conv2D(3, 3, dilation_rate=(2, 1), dtype=F64, seed=0)
+    x = rng.normal(size=(2, 9, 8, 2))
+    assert conv(x).shape == (2, 5, 6, 3) == conv.compute_output_shape((2, 9, 8, 2))
+    check_layer(conv, lambda x, k, b: torch_dilated_conv2d(x, k, b, (1, 1), "valid", (2, 1)),
+                x)
+    assert layers.deserialize(layers.serialize(conv)).dilation_rate == (2, 1)
+    with pytest.raises(ValueError, match="dilation_rate"):
+        layers.Conv2D(3, 3, dilation_rate=0)
+    with pytest.raises(ValueError, match=r"at least as large as the dilated kernel \(5, 3\)"):
+        conv(np.zeros((1, 4, 8, 2)))

@@ -69,3 +69,14 @@ def test_one_hot_encoder_errors():
         encoder.forward(np.zeros((2, 2)))
     with pytest.raises(RuntimeError, match="not fitted"):
         OneHotEncoder().inverse(np.eye(2))
+
+
+def test_mean_absolute_error_metric_and_binary_accuracy_with_flat_labels():
+    mae = metrics.get("mae")
+    assert mae.name == "mae" and metrics.get("mean_absolute_error").name == "mean_absolute_error"
+    mae.update_state(np.array([[1.0], [2.0]]), np.array([[1.5], [2.0]]))
+    mae.update_state(np.array([[0.0]]), np.array([[-1.0]]))
+    assert mae.result() == pytest.approx(0.5)
+    accuracy = metrics.BinaryAccuracy()
+    accuracy.update_state(np.array([1.0, 0.0, 1.0]), np.array([[0.9], [0.2], [0.4]]))
+    assert accuracy.result() == pytest.approx(2 / 3)

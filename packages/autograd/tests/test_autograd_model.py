@@ -306,3 +306,109 @@ def test_binary_classification_uses_binary_accuracy():
                   ["accuracy"])
     history = model.fit(x, y, epochs=10, batch_size=20, verbose=0, seed=0)
     assert history.history["accuracy"][-1] > 0.9
+
+
+# ============================================================ optimizer state in save / load
+def twin_dense_model(seed: int = 0) -> Sequential:
+    """Two layers whose variables have equal shapes, so swapped optimizer slots would fit."""
+    return Sequential([layers.Input((4,)), layers.Dense(4, activation="tanh", seed=seed),
+                       layers.Dense(4, seed=seed + 1)])
+
+
+def regression_data(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(64, 4)).astype(np.float32)
+    return x, np.tanh(x @ rng.normal(size=(4, 4))).astype(np.float32)
+
+
+@pytest.mark.parametrize("make_optimizer", [
+    lambda: optimizers.Adam(1e-2), lambda: optimizers.SGD(0.05, momentum=0.9),
+    lambda: optimizers.RMSprop(1e-2, momentum=0.5, centered=True),
+])
+def test_load_model_saved_before_training(tmp_path, make_optimizer):
+    x, y = regression_data()
+    model = twin_dense_model()
+    model.compile(make_optimizer(), "mse")
+    model.save(tmp_path / "untrained.npz")
+    restored = load_model(tmp_path / "untrained.npz")
+    for trained in (model, restored):
+        trained.fit(x, y, epochs=2, batch_size=16, seed=3, verbose=0)
+    for a, b in zip(model.get_weights(), restored.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_optimizer_slots_follow_variables_through_freeze_unfreeze_save_load(tmp_path):
+    x, y = regression_data()
+    model = twin_dense_model()
+    model.compile(optimizers.Adam(1e-2), "mse")
+    first = model.layers[-2]
+    first.trainable = False  # the second layer's variables are the optimizer's first ones
+    model.fit(x, y, epochs=1, batch_size=16, seed=0, verbose=0)
+    first.trainable = True
+    model.fit(x, y, epochs=1, batch_size=16, seed=1, verbose=0)
+    model.save(tmp_path / "model.npz")
+    restored = load_model(tmp_path / "model.npz")
+    for trained in (model, restored):
+        trained.fit(x, y, epochs=1, batch_size=16, seed=2, verbose=0)
+    for a, b in zip(model.get_weights(), restored.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_optimizer_state_is_keyed_by_variable_name():
+    x, y = regression_data()
+    model = twin_dense_model()
+    model.compile(optimizers.Adam(1e-2), "mse")
+    model.layers[-2].trainable = False
+    model.fit(x[:16], y[:16], epochs=1, batch_size=16, seed=0, verbose=0)
+    state = model.optimizer.get_state()
+    names = [w.name for w in model.layers[-1].weights]
+    assert sorted(k for k in state if k != "iterations") == sorted(
+        f"slot/{name}/{slot}" for name in names for slot in ("m", "v"))
+
+
+# ======================================================= labels, batch sizes, corrupt files
+def test_binary_labels_of_shape_n_fit_like_n_by_1():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 2)).astype(np.float32)
+    labels = (x[:, 0] + x[:, 1] > 0).astype(np.float32)
+    runs = []
+    for y in (labels, labels[:, None]):
+        model = Sequential([layers.Input((2,)), layers.Dense(1, seed=0)])
+        model.compile(optimizers.Adam(0.05), losses.BinaryCrossentropy(from_logits=True),
+                      ["accuracy", "mae"])
+        history = model.fit(x, y, epochs=10, batch_size=20, verbose=0, seed=0)
+        runs.append((history.history, model.evaluate(x, y, return_dict=True)))
+    assert runs[0] == runs[1]
+    assert runs[0][1]["accuracy"] > 0.9 and "mae" in runs[0][0]
+
+
+@pytest.mark.parametrize("batch_size", [0, -3, 2.5, "32", True, None])
+def test_bad_batch_size_is_a_clear_error_everywhere(digits, batch_size):
+    x, y, _, _ = digits
+    model = compiled_mlp()
+    message = f"Expected a positive integer batch_size. Received: batch_size={batch_size!r}"
+    for call in (lambda: model.fit(x[:10], y[:10], batch_size=batch_size, verbose=0),
+                 lambda: model.evaluate(x[:10], y[:10], batch_size=batch_size),
+                 lambda: model.predict(x[:10], batch_size=batch_size)):
+        with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            call()
+
+
+def test_corrupt_or_truncated_files_are_clear_errors_naming_the_file(digits, tmp_path):
+    x, y, _, _ = digits
+    model = compiled_mlp()
+    model.fit(x[:64], y[:64], epochs=1, verbose=0, seed=0)
+    model.save(tmp_path / "model.npz")
+    model.save_weights(tmp_path / "weights.npz")
+    data = (tmp_path / "model.npz").read_bytes()
+    (tmp_path / "truncated.npz").write_bytes(data[:len(data) // 2])
+    flipped = bytearray(data)
+    flipped[len(data) // 3:len(data) // 3 + 64] = bytes(64)  # zeroed bytes inside an array
+    (tmp_path / "flipped.npz").write_bytes(bytes(flipped))
+    (tmp_path / "text.npz").write_text("not a checkpoint")
+    for name in ("truncated.npz", "flipped.npz", "text.npz"):
+        path = tmp_path / name
+        with pytest.raises(ValueError, match=f"Expected a readable .npz file.*{name}"):
+            load_model(path)
+        with pytest.raises(ValueError, match=f"Expected a readable .npz file.*{name}"):
+            model.load_weights(path)

@@ -1,4 +1,5 @@
-"""Optimizers: parameters after 5 steps equal torch.optim's; schedules; state; bad input."""
+"""Optimizers with ``update_rule="torch"``: parameters after 5 steps equal torch.optim's; schedules;
+state; bad input. (The default, Keras 3 rules, are checked in ``test_autograd_keras_parity``.)"""
 from __future__ import annotations
 
 import math
@@ -19,18 +20,20 @@ def make_problem(seed: int = 0):
             [rng.normal(size=(4, 3)), rng.normal(size=(3,))])
 
 
-def run_ours(optimizer: optimizers.Optimizer, steps: int = STEPS, seed: int = 0):
+def run_ours(optimizer: optimizers.Optimizer, steps: int = STEPS, seed: int = 0,
+             scale: float = 1.0):
     x, target, init = make_problem(seed)
     params = [Variable(p) for p in init]
     for _ in range(steps):
         with GradientTape() as tape:
             out = (Tensor(x) @ params[0] + params[1]).exp() * 0.1
-            loss = ((out - target) ** 2).mean()
+            loss = ((out - target) ** 2).mean() * scale
         optimizer.apply_gradients(zip(tape.gradient(loss, params), params))
     return [p.numpy() for p in params]
 
 
-def run_torch(make_optimizer, steps: int = STEPS, make_scheduler=None, seed: int = 0):
+def run_torch(make_optimizer, steps: int = STEPS, make_scheduler=None, seed: int = 0,
+              scale: float = 1.0):
     x, target, init = make_problem(seed)
     params = [torch.tensor(p, requires_grad=True) for p in init]
     optimizer = make_optimizer(params)
@@ -38,7 +41,7 @@ def run_torch(make_optimizer, steps: int = STEPS, make_scheduler=None, seed: int
     for _ in range(steps):
         optimizer.zero_grad()
         out = (torch.from_numpy(x) @ params[0] + params[1]).exp() * 0.1
-        loss = ((out - torch.from_numpy(target)) ** 2).mean()
+        loss = ((out - torch.from_numpy(target)) ** 2).mean() * scale
         loss.backward()
         optimizer.step()
         if scheduler:
@@ -46,29 +49,31 @@ def run_torch(make_optimizer, steps: int = STEPS, make_scheduler=None, seed: int
     return [p.detach().numpy() for p in params]
 
 
+TORCH = {"update_rule": "torch"}
+
 CASES = {
-    "sgd": (lambda: optimizers.SGD(0.1),
+    "sgd": (lambda: optimizers.SGD(0.1, **TORCH),
             lambda p: torch.optim.SGD(p, lr=0.1)),
-    "sgd_momentum": (lambda: optimizers.SGD(0.1, momentum=0.9),
+    "sgd_momentum": (lambda: optimizers.SGD(0.1, momentum=0.9, **TORCH),
                      lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9)),
     "sgd_nesterov_l2": (lambda: optimizers.SGD(0.05, momentum=0.8, nesterov=True,
-                                               weight_decay=0.01),
+                                               weight_decay=0.01, **TORCH),
                         lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.8, nesterov=True,
                                                   weight_decay=0.01)),
-    "rmsprop": (lambda: optimizers.RMSprop(0.01, rho=0.9, epsilon=1e-8),
+    "rmsprop": (lambda: optimizers.RMSprop(0.01, rho=0.9, epsilon=1e-8, **TORCH),
                 lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-8)),
     "rmsprop_centered_momentum_l2": (
         lambda: optimizers.RMSprop(0.01, rho=0.95, momentum=0.5, centered=True, epsilon=1e-6,
-                                   weight_decay=0.02),
+                                   weight_decay=0.02, **TORCH),
         lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.95, momentum=0.5, centered=True,
                                       eps=1e-6, weight_decay=0.02)),
-    "adam": (lambda: optimizers.Adam(0.01, epsilon=1e-8),
+    "adam": (lambda: optimizers.Adam(0.01, epsilon=1e-8, **TORCH),
              lambda p: torch.optim.Adam(p, lr=0.01, eps=1e-8)),
     "adam_amsgrad_l2": (lambda: optimizers.Adam(0.02, beta_1=0.8, beta_2=0.99, epsilon=1e-7,
-                                                amsgrad=True, weight_decay=0.05),
+                                                amsgrad=True, weight_decay=0.05, **TORCH),
                         lambda p: torch.optim.Adam(p, lr=0.02, betas=(0.8, 0.99), eps=1e-7,
                                                    amsgrad=True, weight_decay=0.05)),
-    "adamw": (lambda: optimizers.AdamW(0.01, weight_decay=0.1, epsilon=1e-8),
+    "adamw": (lambda: optimizers.AdamW(0.01, weight_decay=0.1, epsilon=1e-8, **TORCH),
               lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.1, eps=1e-8)),
 }
 
@@ -80,6 +85,24 @@ def test_five_steps_match_torch_optim(name):
         assert_close(mine, reference, what=name)
 
 
+@pytest.mark.parametrize("name", ["rmsprop", "adam", "adam_amsgrad_l2"])
+def test_torch_epsilon_placement_for_small_gradients(name):
+    ours, theirs = CASES[name]
+    for mine, reference in zip(run_ours(ours(), scale=1e-6), run_torch(theirs, scale=1e-6)):
+        assert_close(mine, reference, what=name)
+
+
+def test_update_rule_is_validated_and_serialized():
+    assert optimizers.Adam().update_rule == "keras"
+    restored = optimizers.get(optimizers.serialize(optimizers.RMSprop(**TORCH)))
+    assert restored.update_rule == "torch"
+    with pytest.raises(ValueError, match="Expected update_rule 'keras' or 'torch'. "
+                                         "Received: update_rule='pytorch'"):
+        optimizers.SGD(update_rule="pytorch")
+    with pytest.raises(ValueError, match="Only one of clipnorm, clipvalue and global_clipnorm"):
+        optimizers.SGD(clipnorm=1.0, clipvalue=1.0)
+
+
 def test_parameters_actually_moved():
     _, _, init = make_problem()
     moved = run_ours(optimizers.Adam(0.01))
@@ -88,7 +111,7 @@ def test_parameters_actually_moved():
 
 def test_exponential_decay_schedule_matches_torch_exponential_lr():
     schedule = optimizers.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.7)
-    mine = run_ours(optimizers.SGD(schedule, momentum=0.5))
+    mine = run_ours(optimizers.SGD(schedule, momentum=0.5, **TORCH))
     reference = run_torch(lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.5),
                           make_scheduler=lambda o: torch.optim.lr_scheduler.ExponentialLR(o, 0.7))
     for a, b in zip(mine, reference):
@@ -97,7 +120,7 @@ def test_exponential_decay_schedule_matches_torch_exponential_lr():
 
 def test_cosine_decay_matches_torch_cosine_annealing():
     schedule = optimizers.CosineDecay(0.1, decay_steps=4, alpha=0.1)
-    mine = run_ours(optimizers.SGD(schedule))
+    mine = run_ours(optimizers.SGD(schedule, **TORCH))
     reference = run_torch(
         lambda p: torch.optim.SGD(p, lr=0.1),
         make_scheduler=lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, 4, eta_min=0.01))
@@ -177,3 +200,19 @@ def test_bad_gradients_and_names_raise_clear_errors():
     assert isinstance(optimizers.get("AdamW"), optimizers.AdamW)
     assert math.isclose(optimizers.get({"class_name": "SGD", "config": {
         "learning_rate": 0.3}}).learning_rate, 0.3)
+
+
+def test_state_in_the_earlier_numbered_format_still_loads():
+    w, moving, b = (Variable(np.ones(2), name="w"), Variable(np.ones(3), trainable=False),
+                    Variable(np.ones(3), name="b"))
+    legacy = {"iterations": np.array(4), "slot/0/m": np.full(2, 0.1), "slot/0/v": np.full(2, 0.2),
+              "slot/1/m": np.full(3, 0.3), "slot/1/v": np.full(3, 0.4)}
+    opt = optimizers.Adam()
+    opt.set_state(legacy, [w, moving, b])
+    state = opt.get_state()
+    assert opt.iterations == 4 and sorted(state) == ["iterations", "slot/b/m", "slot/b/v",
+                                                     "slot/w/m", "slot/w/v"]
+    np.testing.assert_array_equal(state["slot/b/v"], np.full(3, 0.4))
+    with pytest.raises(ValueError, match=r"Received: state for unknown variables \['c'\]"):
+        optimizers.Adam().set_state({"iterations": np.array(1), "slot/c/m": np.ones(2),
+                                     "slot/c/v": np.ones(2)}, [w])

@@ -355,3 +355,72 @@ def test_item_and_repr():
         Tensor([1.0, 2.0]).item()
     assert "requires_grad=True" in repr(Variable([1.0]))
     assert ag.as_tensor(np.ones(2)).shape == (2,)
+
+
+# ====================================================== variables modified after recording
+@pytest.mark.parametrize("modify", [
+    lambda u: u.assign([5.0, 7.0]),
+    lambda u: u.assign_add([1.0, 1.0]),
+    lambda u: u.assign_sub([1.0, 1.0]),
+    lambda u: ag.optimizers.SGD(0.1).apply_gradients([(np.ones(2), u)]),
+])
+def test_gradient_after_the_variable_was_modified_raises(modify):
+    u = Variable([1.0, 2.0], name="u")
+    with GradientTape(persistent=True) as tape:
+        y = (u * u * u).sum()
+    np.testing.assert_allclose(tape.gradient(y, u).numpy(), [3.0, 12.0])
+    modify(u)  # the recorded graph needs u's old value: d(sum u^3)/du = 3 u^2
+    with pytest.raises(RuntimeError, match="A variable needed for gradient computation has "
+                                           "been modified by an assign after it was recorded"
+                                           ".*'u'"):
+        tape.gradient(y, u)
+    with pytest.raises(RuntimeError, match="modified by an assign"):
+        y.backward()
+
+
+def test_modified_non_trainable_variable_in_the_graph_also_raises():
+    w, scale = Variable([2.0], name="w"), Variable([3.0], trainable=False, name="scale")
+    with GradientTape() as tape:
+        y = (w * scale).sum()
+    scale.assign([10.0])
+    with pytest.raises(RuntimeError, match="'scale'"):
+        tape.gradient(y, w)
+
+
+def test_recording_again_after_an_update_works():
+    u = Variable([1.0, 2.0])
+    optimizer = ag.optimizers.SGD(0.1)
+    for _ in range(2):
+        with GradientTape() as tape:
+            y = (u * u * u).sum()
+        grad = tape.gradient(y, u)
+        np.testing.assert_allclose(grad.numpy(), 3 * u.numpy() ** 2)
+        optimizer.apply_gradients([(grad, u)])
+
+
+# ================================================================ second-order gradients
+def test_gradient_of_a_gradient_raises_instead_of_returning_none():
+    x = Variable([1.0, 2.0], name="x")
+    with GradientTape() as outer:
+        with GradientTape() as inner:
+            y = (x * x * x).sum()
+        penalty = (inner.gradient(y, x) ** 2).sum()  # as for a gradient penalty or a Hessian
+    with pytest.raises(RuntimeError, match="Expected first-order gradients only.*"
+                                           "Received: a target computed from a gradient"):
+        outer.gradient(penalty, x)
+    with GradientTape(persistent=True) as tape:
+        y = (x * x * x).sum()
+    first = tape.gradient(y, x)
+    np.testing.assert_allclose(first.numpy(), [3.0, 12.0])
+    with pytest.raises(RuntimeError, match="Expected first-order gradients only.*"
+                                           "Received: a target that is itself a gradient"):
+        tape.gradient(first, x, output_gradients=np.ones(2))
+    with GradientTape() as again:
+        again.watch(first)
+        z = (first * first).sum()
+    with pytest.raises(RuntimeError, match="Received: a target computed from a gradient"):
+        again.gradient(z, x)
+    with GradientTape() as first_order:  # with respect to the gradient's value: fine
+        first_order.watch(first)
+        z = (first * first).sum()
+    np.testing.assert_allclose(first_order.gradient(z, first).numpy(), [6.0, 24.0])

@@ -262,12 +262,18 @@ def _monitor_mode(monitor: str, mode: str) -> str:
 class EarlyStopping(Callback):
     """Stop training when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
 
+    Keras 3 semantics: an epoch without improvement increments ``wait``; training stops at the
+    end of the first epoch (not the first one) where ``wait >= patience``. A value that never
+    improves therefore stops after ``patience + 1`` epochs.
+
     Args:
         monitor: a log name, e.g. ``"val_loss"`` or ``"val_accuracy"``.
         min_delta: smallest change that counts as an improvement.
         patience: epochs without improvement before stopping.
         mode: ``"min"``, ``"max"`` or ``"auto"`` (max for accuracies, else min).
+        baseline: a value to beat; ``wait`` is not reset until the monitored value beats it.
         restore_best_weights: at the end of training, put back the weights of the best epoch.
+        start_from_epoch: epochs to ignore at the start (a warm-up without stopping).
 
     Example:
 
@@ -277,39 +283,49 @@ class EarlyStopping(Callback):
     """
 
     def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0,
-                 mode: str = "auto", restore_best_weights: bool = False) -> None:
+                 mode: str = "auto", baseline: float | None = None,
+                 restore_best_weights: bool = False, start_from_epoch: int = 0) -> None:
         super().__init__()
         self.monitor, self.min_delta, self.patience = monitor, abs(min_delta), patience
         self.mode = _monitor_mode(monitor, mode)
+        self.baseline = baseline
         self.restore_best_weights = restore_best_weights
+        self.start_from_epoch = start_from_epoch
         self._reset()
 
     def _reset(self) -> None:
         self.wait, self.best_epoch, self.stopped_epoch = 0, -1, -1
-        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best: float | None = None  # no monitored value seen yet
         self.best_weights: list[np.ndarray] | None = None
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
         self._reset()
 
-    def _improved(self, value: float) -> bool:
+    def _improves_on(self, value: float, reference: float) -> bool:
         if self.mode == "min":
-            return value < self.best - self.min_delta
-        return value > self.best + self.min_delta
+            return value + self.min_delta < reference
+        return value - self.min_delta > reference
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         logs = logs or {}
         if self.monitor not in logs:
             raise ValueError(f"EarlyStopping is monitoring {self.monitor!r}, which is not in "
                              f"the logs. Expected one of {sorted(logs)}.")
-        value = float(logs[self.monitor])
-        if self._improved(value):
-            self.best, self.best_epoch, self.wait = value, epoch, 0
-            if self.restore_best_weights:
-                self.best_weights = [w.copy() for w in self.model.get_weights()]
+        if epoch < self.start_from_epoch:
             return
+        value = float(logs[self.monitor])
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights = self.model.get_weights()
+            self.best_epoch = epoch
         self.wait += 1
-        if self.wait > self.patience:
+        if self.best is None or self._improves_on(value, self.best):
+            self.best, self.best_epoch = value, epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            if self.baseline is None or self._improves_on(value, self.baseline):
+                self.wait = 0
+            return
+        if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.model.stop_training = True
 
@@ -318,7 +334,8 @@ class EarlyStopping(Callback):
             self.model.set_weights(self.best_weights)
 
     def get_state(self) -> dict[str, np.ndarray]:
-        state = {"wait": np.array(self.wait), "best": np.array(self.best),
+        best = math.nan if self.best is None else self.best
+        state = {"wait": np.array(self.wait), "best": np.array(best),
                  "best_epoch": np.array(self.best_epoch)}
         for i, weight in enumerate(self.best_weights or []):
             state[f"best_weights/{i}"] = weight
@@ -326,6 +343,8 @@ class EarlyStopping(Callback):
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         self.wait, self.best = int(state["wait"]), float(state["best"])
+        if math.isnan(self.best):
+            self.best = None
         self.best_epoch = int(state["best_epoch"])
         count = sum(1 for key in state if key.startswith("best_weights/"))
         self.best_weights = [state[f"best_weights/{i}"] for i in range(count)] or None

@@ -625,6 +625,7 @@ class BatchNormalization(Layer):
         for moving, batch in ((self.moving_mean, mean), (self.moving_variance, variance)):
             moving.data *= self.momentum
             moving.data += (1.0 - self.momentum) * batch
+            moving.mark_modified()
         return out
 
     def get_config(self) -> dict[str, Any]:
@@ -650,24 +651,27 @@ def _conv_padding(padding: str, height: int, width: int, kernel: tuple[int, int]
             _same_padding(width, kernel[1], strides[1]))
 
 
-def _im2col(padded: np.ndarray, kh: int, kw: int, sh: int, sw: int
+def _im2col(padded: np.ndarray, kh: int, kw: int, sh: int, sw: int, dh: int = 1, dw: int = 1
             ) -> tuple[np.ndarray, int, int]:
-    """Gather every ``kh x kw`` window of a padded NHWC batch into one row each.
+    """Gather every ``kh x kw`` window (taps ``dh``/``dw`` apart) of a padded NHWC batch into
+    one row each.
 
     Returns ``(cols, out_h, out_w)`` with ``cols`` of shape
     ``(n * out_h * out_w, kh * kw * channels)``, ordered ``(kh, kw, channels)`` to match a
     Keras kernel reshaped to ``(kh * kw * channels, filters)``.
     """
     n, _, _, channels = padded.shape
+    span_h, span_w = (kh - 1) * dh + 1, (kw - 1) * dw + 1
     # A (n, out_h, out_w, channels, kh, kw) view; the reshape below makes the one copy.
-    windows = sliding_window_view(padded, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]
+    windows = sliding_window_view(padded, (span_h, span_w), axis=(1, 2))[
+        :, ::sh, ::sw, :, ::dh, ::dw]
     out_h, out_w = windows.shape[1], windows.shape[2]
     cols = windows.transpose(0, 1, 2, 4, 5, 3).reshape(n * out_h * out_w, kh * kw * channels)
     return cols, out_h, out_w
 
 
 def conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: tuple[int, int] = (1, 1),
-           padding: str = "valid") -> Tensor:
+           padding: str = "valid", dilation_rate: tuple[int, int] = (1, 1)) -> Tensor:
     """2-D cross-correlation (what deep-learning libraries call convolution), via im2col.
 
     Forward: the input windows are gathered into a matrix ``cols`` of shape
@@ -684,15 +688,19 @@ def conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: tuple
         bias: ``(filters,)`` or ``None``.
         strides: ``(stride_h, stride_w)``.
         padding: ``"valid"`` or ``"same"`` (TensorFlow's convention).
+        dilation_rate: ``(dh, dw)``: kernel taps ``dh`` rows and ``dw`` columns apart (atrous
+            convolution); the kernel then spans ``(kh - 1) * dh + 1`` rows.
     """
     n, height, width, channels = x.shape
     kh, kw, _, filters = kernel.shape
     sh, sw = strides
-    (top, bottom), (left, right) = _conv_padding(padding, height, width, (kh, kw), strides)
+    dh, dw = dilation_rate
+    span = ((kh - 1) * dh + 1, (kw - 1) * dw + 1)
+    (top, bottom), (left, right) = _conv_padding(padding, height, width, span, strides)
     padded = x.data
     if top or bottom or left or right:
         padded = np.pad(x.data, ((0, 0), (top, bottom), (left, right), (0, 0)))
-    cols, out_h, out_w = _im2col(padded, kh, kw, sh, sw)
+    cols, out_h, out_w = _im2col(padded, kh, kw, sh, sw, dh, dw)
     kernel_matrix = kernel.data.reshape(kh * kw * channels, filters)
     out = cols @ kernel_matrix
     if bias is not None:
@@ -708,8 +716,9 @@ def conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: tuple
         for i in range(kh):
             for j in range(kw):
                 block = (g_rows @ kernel.data[i, j].T).reshape(n, out_h, out_w, channels)
-                grad_padded[:, i:i + sh * (out_h - 1) + 1:sh,
-                            j:j + sw * (out_w - 1) + 1:sw, :] += block
+                row, col = i * dh, j * dw
+                grad_padded[:, row:row + sh * (out_h - 1) + 1:sh,
+                            col:col + sw * (out_w - 1) + 1:sw, :] += block
         return grad_padded[:, top:top + height, left:left + width, :]
 
     def backward(g: np.ndarray) -> tuple[np.ndarray | None, ...]:
@@ -736,6 +745,8 @@ class Conv2D(Layer):
         kernel_size: int or ``(kh, kw)``.
         strides: int or ``(sh, sw)``.
         padding: ``"valid"`` (no padding) or ``"same"`` (output size ``ceil(size / stride)``).
+        dilation_rate: int or ``(dh, dw)``, the spacing of the kernel taps (1: none). Unlike
+            Keras, it may be combined with strides > 1 (as in PyTorch).
         activation, use_bias, kernel_initializer, bias_initializer, seed: as in :class:`Dense`.
 
     Input shape: ``(batch, height, width, channels)``.
@@ -750,6 +761,7 @@ class Conv2D(Layer):
 
     def __init__(self, filters: int, kernel_size: int | Sequence[int],
                  strides: int | Sequence[int] = 1, padding: str = "valid",
+                 dilation_rate: int | Sequence[int] = 1,
                  activation: activations.ActivationLike = None, use_bias: bool = True,
                  kernel_initializer: initializers_module.InitializerLike = "glorot_uniform",
                  bias_initializer: initializers_module.InitializerLike = "zeros",
@@ -763,6 +775,7 @@ class Conv2D(Layer):
         self.kernel_size = _pair(kernel_size, "kernel_size")
         self.strides = _pair(strides, "strides")
         self.padding = padding
+        self.dilation_rate = _pair(dilation_rate, "dilation_rate")
         self.activation = activations.get(activation)
         self.use_bias = use_bias
         self.kernel_initializer = initializers_module.get(kernel_initializer)
@@ -783,25 +796,35 @@ class Conv2D(Layer):
         if inputs.shape[-1] != self.kernel.shape[2]:
             raise ValueError(f"Layer {self.name!r} expected {self.kernel.shape[2]} input channels"
                              f" (channels last). Received: inputs.shape={inputs.shape}")
-        if self.padding == "valid" and (inputs.shape[1] < self.kernel_size[0]
-                                        or inputs.shape[2] < self.kernel_size[1]):
+        span = self._kernel_span
+        if self.padding == "valid" and (inputs.shape[1] < span[0] or inputs.shape[2] < span[1]):
+            what = (f"kernel {self.kernel_size}" if span == self.kernel_size
+                    else f"dilated kernel {span}")
             raise ValueError(f"Layer {self.name!r} expected images at least as large as the "
-                             f"kernel {self.kernel_size}. Received: inputs.shape={inputs.shape}")
-        return self.activation(conv2d(inputs, self.kernel, self.bias, self.strides, self.padding))
+                             f"{what}. Received: inputs.shape={inputs.shape}")
+        return self.activation(conv2d(inputs, self.kernel, self.bias, self.strides, self.padding,
+                                      self.dilation_rate))
+
+    @property
+    def _kernel_span(self) -> tuple[int, int]:
+        """Rows and columns the (dilated) kernel covers."""
+        return ((self.kernel_size[0] - 1) * self.dilation_rate[0] + 1,
+                (self.kernel_size[1] - 1) * self.dilation_rate[1] + 1)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         sizes = []
-        for size, kernel, stride in zip(input_shape[1:3], self.kernel_size, self.strides):
+        for size, span, stride in zip(input_shape[1:3], self._kernel_span, self.strides):
             if self.padding == "same":
                 sizes.append(-(-size // stride))
             else:
-                sizes.append((size - kernel) // stride + 1)
+                sizes.append((size - span) // stride + 1)
         return (input_shape[0], *sizes, self.filters)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "filters": self.filters,
                 "kernel_size": list(self.kernel_size), "strides": list(self.strides),
-                "padding": self.padding, "activation": activations.serialize(self.activation),
+                "padding": self.padding, "dilation_rate": list(self.dilation_rate),
+                "activation": activations.serialize(self.activation),
                 "use_bias": self.use_bias,
                 "kernel_initializer": initializers_module.serialize(self.kernel_initializer),
                 "bias_initializer": initializers_module.serialize(self.bias_initializer),
@@ -810,42 +833,60 @@ class Conv2D(Layer):
 
 # ============================================================================= max pooling
 def max_pool2d(x: Tensor, pool_size: tuple[int, int] = (2, 2),
-               strides: tuple[int, int] | None = None) -> Tensor:
-    """Max over ``pool_size`` windows ('valid' padding), channels-last.
+               strides: tuple[int, int] | None = None, padding: str = "valid") -> Tensor:
+    """Max over ``pool_size`` windows, channels-last.
 
     The forward pass takes an elementwise maximum over the ``ph * pw`` strided views of the
     input (one per position in the window). The VJP sends each output gradient to the first
     maximal position in row-major window order, as PyTorch does, so ties (e.g. zeros after a
-    ReLU) are resolved identically.
+    ReLU) are resolved identically. ``padding="same"`` pads with ``-inf`` (TensorFlow's
+    layout: output ``ceil(size / stride)``, extra padding at the end), so padding never wins.
     """
     ph, pw = pool_size
     sh, sw = strides or pool_size
     n, height, width, channels = x.shape
-    out_h, out_w = (height - ph) // sh + 1, (width - pw) // sw + 1
+    (top, bottom), (left, right) = _conv_padding(padding, height, width, (ph, pw), (sh, sw))
+    data = x.data
+    if top or bottom or left or right:
+        data = np.pad(data, ((0, 0), (top, bottom), (left, right), (0, 0)),
+                      constant_values=-np.inf)
+    padded_h, padded_w = data.shape[1:3]
+    out_h, out_w = (padded_h - ph) // sh + 1, (padded_w - pw) // sw + 1
 
     def view(array: np.ndarray, i: int, j: int) -> np.ndarray:
         return array[:, i:i + sh * (out_h - 1) + 1:sh, j:j + sw * (out_w - 1) + 1:sw, :]
 
     positions = [(i, j) for i in range(ph) for j in range(pw)]  # row-major window order
     if len(positions) == 1:
-        out = view(x.data, 0, 0).copy()
+        out = view(data, 0, 0).copy()
     else:
-        out = np.maximum(view(x.data, *positions[0]), view(x.data, *positions[1]))
+        out = np.maximum(view(data, *positions[0]), view(data, *positions[1]))
         for i, j in positions[2:]:
-            np.maximum(out, view(x.data, i, j), out=out)
+            np.maximum(out, view(data, i, j), out=out)
 
-    tiles = (sh, sw) == (ph, pw) and height % ph == 0 and width % pw == 0
+    tiles = (sh, sw) == (ph, pw) and padded_h % ph == 0 and padded_w % pw == 0
+
+    def tiled_backward(g: np.ndarray) -> np.ndarray | None:
+        """One broadcast pass when the windows tile the input and no window has a tie."""
+        blocks = data.reshape(n, out_h, ph, out_w, pw, channels)
+        winners = blocks == out[:, :, None, :, None, :]
+        if np.count_nonzero(winners) != out.size:
+            return None  # a tie: the first maximum must win, below
+        return np.multiply(winners, g[:, :, None, :, None, :]).reshape(data.shape)
 
     def backward(g: np.ndarray) -> tuple[np.ndarray]:
+        grad = tiled_backward(g) if tiles else None
+        if grad is not None:
+            return (grad[:, top:top + height, left:left + width, :],)
         # When the windows tile the input exactly, every input element is written once below.
-        grad = np.empty(x.shape, dtype=g.dtype) if tiles else np.zeros(x.shape, dtype=g.dtype)
+        grad = (np.empty if tiles else np.zeros)(data.shape, dtype=g.dtype)
         unclaimed = np.ones(out.shape, dtype=bool)
         winner = np.empty(out.shape, dtype=bool)
         for index, (i, j) in enumerate(positions):
             if index == len(positions) - 1:
                 winner = unclaimed  # no earlier position held the maximum: the last one does
             else:
-                np.equal(view(x.data, i, j), out, out=winner)
+                np.equal(view(data, i, j), out, out=winner)
                 winner &= unclaimed
             if tiles:
                 np.multiply(g, winner, out=view(grad, i, j))
@@ -853,47 +894,60 @@ def max_pool2d(x: Tensor, pool_size: tuple[int, int] = (2, 2),
                 view(grad, i, j)[...] += g * winner
             if index < len(positions) - 1:
                 unclaimed ^= winner  # winner is a subset of unclaimed: this clears it
-        return (grad,)
+        return (grad[:, top:top + height, left:left + width, :],)
     return Tensor.from_op(out, (x,), backward, "max_pool2d")
 
 
 class MaxPool2D(Layer):
-    """Max pooling over spatial windows (no padding).
+    """Max pooling over spatial windows.
 
     Args:
         pool_size: int or ``(ph, pw)``.
         strides: int or ``(sh, sw)``; defaults to ``pool_size``.
+        padding: ``"valid"`` (windows inside the image) or ``"same"`` (output size
+            ``ceil(size / stride)``; the padding never wins the maximum).
 
     Input shape: ``(batch, height, width, channels)``.
-    Output shape: ``(batch, (height - ph) // sh + 1, (width - pw) // sw + 1, channels)``.
+    Output shape: ``(batch, (height - ph) // sh + 1, (width - pw) // sw + 1, channels)``
+    ("valid") or ``(batch, ceil(height / sh), ceil(width / sw), channels)`` ("same").
 
     Example:
 
     >>> MaxPool2D(2)(np.zeros((1, 28, 28, 3))).shape
     (1, 14, 14, 3)
+    >>> MaxPool2D(2, padding="same")(np.zeros((1, 7, 7, 3))).shape
+    (1, 4, 4, 3)
     """
 
     def __init__(self, pool_size: int | Sequence[int] = 2,
-                 strides: int | Sequence[int] | None = None, **kwargs: Any) -> None:
+                 strides: int | Sequence[int] | None = None, padding: str = "valid",
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        if padding not in ("valid", "same"):
+            raise ValueError(f"Expected padding 'valid' or 'same'. Received: padding={padding!r}")
         self.pool_size = _pair(pool_size, "pool_size")
         self.strides = self.pool_size if strides is None else _pair(strides, "strides")
+        self.padding = padding
 
     def call(self, inputs: Tensor, training: bool = False) -> Tensor:
         _check_images(self, inputs)
-        if inputs.shape[1] < self.pool_size[0] or inputs.shape[2] < self.pool_size[1]:
+        if self.padding == "valid" and (inputs.shape[1] < self.pool_size[0]
+                                        or inputs.shape[2] < self.pool_size[1]):
             raise ValueError(f"Layer {self.name!r} expected images at least as large as the pool "
                              f"{self.pool_size}. Received: inputs.shape={inputs.shape}")
-        return max_pool2d(inputs, self.pool_size, self.strides)
+        return max_pool2d(inputs, self.pool_size, self.strides, self.padding)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        sizes = [(size - pool) // stride + 1 for size, pool, stride
-                 in zip(input_shape[1:3], self.pool_size, self.strides)]
+        if self.padding == "same":
+            sizes = [-(-size // stride) for size, stride in zip(input_shape[1:3], self.strides)]
+        else:
+            sizes = [(size - pool) // stride + 1 for size, pool, stride
+                     in zip(input_shape[1:3], self.pool_size, self.strides)]
         return (input_shape[0], *sizes, input_shape[3])
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "pool_size": list(self.pool_size),
-                "strides": list(self.strides)}
+                "strides": list(self.strides), "padding": self.padding}
 
 
 MaxPooling2D = MaxPool2D

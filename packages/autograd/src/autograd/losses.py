@@ -29,6 +29,8 @@ EPSILON = 1e-7
 def _prepare(y_true: TensorLike, y_pred: TensorLike) -> tuple[np.ndarray, Tensor]:
     y_pred = as_tensor(y_pred)
     truth = y_true.data if isinstance(y_true, Tensor) else np.asarray(y_true)
+    if truth.ndim == y_pred.ndim - 1 and y_pred.shape[-1:] == (1,):
+        truth = truth[..., None]  # labels (n,) for outputs (n, 1), as Keras allows
     if truth.shape != y_pred.shape:
         raise ValueError(f"Expected y_true and y_pred to have the same shape. Received: "
                          f"y_true.shape={truth.shape}, y_pred.shape={y_pred.shape}")

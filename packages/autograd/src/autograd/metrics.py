@@ -139,10 +139,38 @@ class BinaryAccuracy(Metric):
         super().__init__(name)
 
     def update_state(self, y_true: Any, y_pred: Any) -> None:
-        y_true, y_pred = _array(y_true), _array(y_pred)
+        y_true, y_pred = _same_rank(_array(y_true), _array(y_pred))
         hits = (y_pred > self.threshold) == (y_true > 0.5)
         self.total += float(np.sum(hits))
         self.count += float(hits.size)
+
+
+class MeanAbsoluteError(Metric):
+    """Mean of ``|y_true - y_pred|`` over all elements seen (Keras' ``"mae"``).
+
+    Example:
+
+    >>> MeanAbsoluteError()(np.array([[1.0], [2.0]]), np.array([[1.5], [2.0]]))
+    0.25
+    """
+
+    def __init__(self, name: str = "mean_absolute_error") -> None:
+        super().__init__(name)
+
+    def update_state(self, y_true: Any, y_pred: Any) -> None:
+        y_true, y_pred = _same_rank(_array(y_true), _array(y_pred))
+        if y_true.shape != y_pred.shape:
+            raise ValueError(f"Expected y_true and y_pred of the same shape. Received: "
+                             f"y_true.shape={y_true.shape}, y_pred.shape={y_pred.shape}")
+        self.total += float(np.sum(np.abs(y_true - y_pred)))
+        self.count += float(y_pred.size)
+
+
+def _same_rank(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Labels ``(n,)`` against outputs ``(n, 1)`` get the missing axis, as in Keras."""
+    if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1:] == (1,):
+        y_true = y_true[..., None]
+    return y_true, y_pred
 
 
 MetricLike = Union[str, Metric]
@@ -151,7 +179,9 @@ _REGISTRY: dict[str, type[Metric]] = {
     "categorical_accuracy": CategoricalAccuracy,
     "sparse_categorical_accuracy": SparseCategoricalAccuracy,
     "binary_accuracy": BinaryAccuracy, "mean": Mean,
+    "mean_absolute_error": MeanAbsoluteError,
 }
+_ALIASES = {"mae": "mean_absolute_error"}
 
 
 def get(identifier: MetricLike, sparse_labels: bool = False) -> Metric:
@@ -169,10 +199,12 @@ def get(identifier: MetricLike, sparse_labels: bool = False) -> Metric:
         key = identifier.lower()
         if key in ("accuracy", "acc"):
             return SparseCategoricalAccuracy() if sparse_labels else CategoricalAccuracy()
+        if key in _ALIASES:
+            return _REGISTRY[_ALIASES[key]](name=key)
         if key in _REGISTRY:
             return _REGISTRY[key]()
-    raise unknown_name_error("metric", identifier, [*_REGISTRY, "accuracy"])
+    raise unknown_name_error("metric", identifier, [*_REGISTRY, *_ALIASES, "accuracy"])
 
 
-__all__ = ["BinaryAccuracy", "CategoricalAccuracy", "Mean", "Metric",
+__all__ = ["BinaryAccuracy", "CategoricalAccuracy", "Mean", "MeanAbsoluteError", "Metric",
            "SparseCategoricalAccuracy", "get"]

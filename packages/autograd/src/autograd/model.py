@@ -28,6 +28,8 @@ import json
 import math
 import os
 import tempfile
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -68,13 +70,32 @@ def save_npz(path: str | os.PathLike[str], arrays: dict[str, np.ndarray]) -> Non
 
 
 def load_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """Read an ``.npz`` written by :func:`save_npz` (pickle disabled)."""
+    """Read an ``.npz`` written by :func:`save_npz` (pickle disabled).
+
+    Raises:
+        FileNotFoundError: if ``path`` does not exist.
+        ValueError: naming the file, if it is truncated, corrupt or not an ``.npz`` archive.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Expected a checkpoint file. Received: path={str(path)!r}, "
                                 "which does not exist.")
-    with np.load(path, allow_pickle=False) as archive:
-        return {key: archive[key] for key in archive.files}
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if not hasattr(archive, "files"):
+                raise ValueError("a single .npy array, not an .npz archive")
+            return {key: archive[key] for key in archive.files}
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as error:
+        raise ValueError(f"Expected a readable .npz file written by save/save_weights. "
+                         f"Received: {str(path)!r}, which is truncated, corrupt or not an "
+                         f".npz archive ({type(error).__name__}: {error})") from error
+
+
+def _check_batch_size(batch_size: Any) -> None:
+    if (isinstance(batch_size, (bool, np.bool_))
+            or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0):
+        raise ValueError(f"Expected a positive integer batch_size. "
+                         f"Received: batch_size={batch_size!r}")
 
 
 class Sequential:
@@ -341,6 +362,8 @@ class Sequential:
                 raise ValueError(f"Expected integer labels of shape (n,) for loss "
                                  f"{self.loss.name!r}. Received: {name}.shape={array.shape}")
         elif callable(self.loss) and isinstance(self.loss, losses_module.Loss):
+            if array.ndim == 1 and tuple(out_shape[1:]) == (1,):
+                array = array[:, None]  # labels (n,) for an (n, 1) output, as Keras allows
             if tuple(array.shape[1:]) != tuple(out_shape[1:]):
                 hint = (" Encode integer labels with autograd.preprocessing.OneHotEncoder or use "
                         "loss='sparse_categorical_crossentropy'." if array.ndim == 1 else "")
@@ -377,9 +400,7 @@ class Sequential:
             value per epoch.
         """
         self._require_compiled("fit")
-        if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
-            raise ValueError(f"Expected a positive integer batch_size. "
-                             f"Received: batch_size={batch_size!r}")
+        _check_batch_size(batch_size)
         x = self._check_x(x)
         y = self._check_y(y, x)
         if validation_data is None and validation_split:
@@ -443,6 +464,7 @@ class Sequential:
             ``return_dict``.
         """
         self._require_compiled("evaluate")
+        _check_batch_size(batch_size)
         x = self._check_x(x)
         y = self._check_y(y, x)
         self.reset_metrics()
@@ -459,6 +481,7 @@ class Sequential:
 
     def predict(self, x: Any, batch_size: int = 256) -> np.ndarray:
         """Model outputs for ``x`` as a numpy array, computed in batches without a graph."""
+        _check_batch_size(batch_size)
         x = self._check_x(x)
         outputs = [self(x[start:start + batch_size], training=False).data
                    for start in range(0, len(x), batch_size)]
@@ -564,7 +587,8 @@ class Sequential:
         self._restore_weights(arrays, str(path))
         prefix = "optimizer/"
         self.optimizer.set_state({k[len(prefix):]: v for k, v in arrays.items()
-                                  if k.startswith(prefix)}, self.trainable_variables)
+                                  if k.startswith(prefix)}, self.weights,
+                                 saved_names=arrays.get("variable_names"))
         meta = _from_json_array(arrays["training_meta"])
         self._initial_epoch = int(meta["epoch"]) + 1
         self._fit_seed = int(meta["fit_seed"])
@@ -593,7 +617,11 @@ def load_model(path: str | os.PathLike[str], compile: bool = True) -> Sequential
     if "model_config" not in arrays:
         raise ValueError(f"Expected a file written by Sequential.save. Received: {str(path)!r} "
                          "without a model config (was it written by save_weights?)")
-    saved = _from_json_array(arrays["model_config"])
+    try:
+        saved = _from_json_array(arrays["model_config"])
+    except ValueError as error:
+        raise ValueError(f"Expected a JSON model config in {str(path)!r}. Received: an "
+                         f"unreadable one ({error})") from error
     model = Sequential.from_config(saved["config"])
     model._restore_weights(arrays, str(path))
     compile_config = saved.get("compile")
@@ -604,7 +632,8 @@ def load_model(path: str | os.PathLike[str], compile: bool = True) -> Sequential
         prefix = "optimizer/"
         state = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
         if state:
-            model.optimizer.set_state(state, model.trainable_variables)
+            model.optimizer.set_state(state, model.weights,
+                                      saved_names=arrays.get("variable_names"))
     return model
 
 

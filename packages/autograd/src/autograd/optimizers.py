@@ -1,10 +1,21 @@
 """Optimizers and learning-rate schedules.
 
 Every optimizer updates ``variable.data`` **in place** with preallocated slot and scratch
-buffers, so a training step allocates nothing per parameter. The update rules are PyTorch's
-(``torch.optim``), under Keras-style names and defaults; the tests check that five steps give the
-same parameters as ``torch.optim``. ``weight_decay`` is L2 regularisation added to the gradient
-(``g + wd * w``) for SGD, RMSprop and Adam, and decoupled decay for :class:`AdamW`.
+buffers, so a training step allocates nothing per parameter.
+
+Two sets of update rules, chosen with ``update_rule``:
+
+* ``"keras"`` (default): Keras 3's ``keras.optimizers`` rules, checked step by step against
+  Keras: epsilon added to ``sqrt(v)`` *after* Adam's bias correction is folded into the step
+  size, inside the square root for RMSprop; SGD momentum accumulates ``-lr * g`` (so a schedule
+  scales each new gradient, not the whole velocity); ``weight_decay`` is decoupled
+  (``w -= lr * wd * w`` before the step) for every optimizer.
+* ``"torch"``: ``torch.optim``'s rules, checked against PyTorch: epsilon added to the
+  bias-corrected ``sqrt(v_hat)`` (Adam) or to ``sqrt(v)`` (RMSprop), momentum accumulates raw
+  gradients, ``weight_decay`` is L2 added to the gradient, except in :class:`AdamW`.
+
+Both rules give the same steps for plain SGD and SGD with momentum at a constant rate; Adam and
+RMSprop differ where gradients are small compared with epsilon.
 
 Example:
 
@@ -152,8 +163,15 @@ class Optimizer:
 
     Args:
         learning_rate: a float or a :class:`LearningRateSchedule`.
-        weight_decay: L2 coefficient added to the gradient (decoupled in :class:`AdamW`).
+        weight_decay: decoupled weight decay, ``w -= lr * weight_decay * w`` before each step
+            (Keras 3); with ``update_rule="torch"``, L2 added to the gradient (PyTorch's
+            ``weight_decay``), except in :class:`AdamW`, where it stays decoupled.
+        clipnorm: if set, scale each gradient so its L2 norm is at most this.
+        clipvalue: if set, clip each gradient element to ``[-clipvalue, clipvalue]``.
         global_clipnorm: if set, scale all gradients so their global L2 norm is at most this.
+        update_rule: ``"keras"`` (Keras 3's update rules, the default) or ``"torch"``
+            (``torch.optim``'s); see the module docstring for the differences.
+        name: optimizer name.
 
     Example:
 
@@ -163,21 +181,32 @@ class Optimizer:
     """
 
     _slot_names: tuple[str, ...] = ()
+    _decoupled_weight_decay = False  # True where the torch rule decays weights (AdamW)
 
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.001,
-                 weight_decay: float | None = None, global_clipnorm: float | None = None,
-                 name: str | None = None) -> None:
+                 weight_decay: float | None = None, clipnorm: float | None = None,
+                 clipvalue: float | None = None, global_clipnorm: float | None = None,
+                 update_rule: str = "keras", name: str | None = None) -> None:
         if not isinstance(learning_rate, LearningRateSchedule) and not learning_rate > 0:
             raise ValueError(f"Expected a positive learning_rate or a LearningRateSchedule. "
                              f"Received: learning_rate={learning_rate!r}")
+        if update_rule not in ("keras", "torch"):
+            raise ValueError(f"Expected update_rule 'keras' or 'torch'. "
+                             f"Received: update_rule={update_rule!r}")
+        if sum(c is not None for c in (clipnorm, clipvalue, global_clipnorm)) > 1:
+            raise ValueError(f"Only one of clipnorm, clipvalue and global_clipnorm can be set. "
+                             f"Received: clipnorm={clipnorm}, clipvalue={clipvalue}, "
+                             f"global_clipnorm={global_clipnorm}")
         self._learning_rate = learning_rate
         self.weight_decay = weight_decay
+        self.clipnorm, self.clipvalue = clipnorm, clipvalue
         self.global_clipnorm = global_clipnorm
+        self.update_rule = update_rule
         self.name = name or type(self).__name__.lower()
         self.iterations = 0
         self._variables: list[Variable] = []
-        self._index: dict[int, int] = {}
-        self._slots: list[dict[str, np.ndarray]] = []
+        self._keys: dict[int, str] = {}  # id(variable) -> its slot key (its name)
+        self._slots: dict[str, dict[str, np.ndarray]] = {}  # slot key -> slot arrays
 
     @property
     def learning_rate(self) -> float:
@@ -190,22 +219,40 @@ class Optimizer:
     def learning_rate(self, value: float | LearningRateSchedule) -> None:
         self._learning_rate = value
 
+    def _slot_key(self, variable: Variable) -> str:
+        """The key of ``variable``'s slots: its name (path), e.g. ``"dense_1/kernel"``.
+
+        Keying by name (not by order of first use) lets a checkpoint give every variable its
+        own moments back, whatever was frozen when. An unnamed variable, or a second variable
+        with a name already taken, gets ``"{name}#{k}"`` in order of first use.
+        """
+        key = self._keys.get(id(variable))
+        if key is None:
+            taken = set(self._keys.values())
+            key, count = variable.name, 0
+            while not key or key in taken:
+                count += 1
+                key = f"{variable.name or 'variable'}#{count}"
+            self._keys[id(variable)] = key
+            self._variables.append(variable)  # keeps id(variable) from being reused
+        return key
+
     def build(self, variables: Sequence[Variable]) -> None:
         """Create the slots (momentum buffers, ...) for ``variables``; called automatically."""
         for variable in variables:
-            if id(variable) in self._index:
+            key = self._slot_key(variable)
+            if key in self._slots:
                 continue
-            self._index[id(variable)] = len(self._variables)
-            self._variables.append(variable)
             slots = {name: np.zeros_like(variable.data) for name in self._slot_names}
             slots["scratch"] = np.empty_like(variable.data)
-            if self.weight_decay:
+            if self.weight_decay and self.update_rule == "torch":
                 slots["decayed_grad"] = np.empty_like(variable.data)
-            self._slots.append(slots)
+            self._slots[key] = slots
 
     @property
     def variables(self) -> list[Variable]:
-        return list(self._variables)
+        """The variables that have slots, in order of first use."""
+        return [v for v in self._variables if self._keys[id(v)] in self._slots]
 
     def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, Variable]]) -> None:
         """Apply one update, Keras style: ``apply_gradients(zip(grads, variables))``.
@@ -227,15 +274,31 @@ class Optimizer:
                                  f"gradient of variable {variable.name!r} at step "
                                  f"{self.iterations} (try a lower learning rate or check the "
                                  "inputs).")
-        if self.global_clipnorm is not None:
-            norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
-            if norm > self.global_clipnorm:
-                grads = [g * (self.global_clipnorm / norm) for g in grads]
+        grads = self._clip(grads)
         self.build(variables)
         lr = self.learning_rate
         self.iterations += 1
+        decay = self.weight_decay and (self.update_rule == "keras"
+                                       or self._decoupled_weight_decay)
         for grad, variable in zip(grads, variables):
-            self._update(variable.data, grad, self._slots[self._index[id(variable)]], lr)
+            if decay:
+                variable.data *= 1.0 - lr * self.weight_decay
+            self._update(variable.data, grad, self._slots[self._keys[id(variable)]], lr)
+            variable.mark_modified()
+
+    def _clip(self, grads: list[np.ndarray]) -> list[np.ndarray]:
+        """Keras' clipping: per-gradient norm, per-element value, or global norm."""
+        if self.clipnorm is not None:
+            norms = [math.sqrt(float(np.vdot(g, g))) for g in grads]
+            return [g * (self.clipnorm / norm) if norm > self.clipnorm else g
+                    for g, norm in zip(grads, norms)]
+        if self.clipvalue is not None:
+            return [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
+        if self.global_clipnorm is not None:
+            norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+            if norm > self.global_clipnorm:
+                return [g * (self.global_clipnorm / norm) for g in grads]
+        return grads
 
     def apply(self, grads: Sequence[Any], variables: Sequence[Variable]) -> None:
         """``apply_gradients`` with separate lists (Keras 3 ``optimizer.apply``)."""
@@ -243,8 +306,8 @@ class Optimizer:
 
     def _with_l2(self, param: np.ndarray, grad: np.ndarray, slots: dict[str, np.ndarray]
                  ) -> np.ndarray:
-        """``grad + weight_decay * param`` (L2 regularisation), in a preallocated buffer."""
-        if not self.weight_decay:
+        """``grad + weight_decay * param`` (L2, torch rule only), in a preallocated buffer."""
+        if not self.weight_decay or self.update_rule == "keras" or self._decoupled_weight_decay:
             return grad
         decayed = slots["decayed_grad"]
         np.multiply(param, self.weight_decay, out=decayed)
@@ -257,27 +320,70 @@ class Optimizer:
 
     # ------------------------------------------------------------------------------ state
     def get_state(self) -> dict[str, np.ndarray]:
-        """Step count and slot arrays, keyed ``"slot/{variable_index}/{name}"``."""
+        """Step count and slot arrays, keyed ``"slot/{variable name}/{slot name}"``.
+
+        Example:
+
+        >>> w = Variable([1.0], name="w")
+        >>> opt = SGD(0.1, momentum=0.9)
+        >>> opt.apply_gradients([(np.array([1.0]), w)])
+        >>> sorted(opt.get_state())
+        ['iterations', 'slot/w/momentum']
+        """
         state = {"iterations": np.array(self.iterations)}
-        for i, slots in enumerate(self._slots):
+        for key, slots in self._slots.items():
             for name in self._slot_names:
-                state[f"slot/{i}/{name}"] = slots[name]
+                state[f"slot/{key}/{name}"] = slots[name]
         return state
 
-    def set_state(self, state: dict[str, np.ndarray], variables: Sequence[Variable]) -> None:
-        """Restore :meth:`get_state` output for the same ``variables`` (in the same order)."""
-        self.build(variables)
-        for i, variable in enumerate(variables):
-            slots = self._slots[self._index[id(variable)]]
+    def set_state(self, state: dict[str, np.ndarray], variables: Sequence[Variable],
+                  saved_names: Sequence[str] | None = None) -> None:
+        """Restore :meth:`get_state` output; each slot goes to the variable of its name.
+
+        Args:
+            state: what :meth:`get_state` returned.
+            variables: every variable the state may refer to (e.g. all of a model's weights,
+                frozen ones included); those without saved slots start from zeros, as they
+                would have in the saved optimizer.
+            saved_names: the names ``variables`` had when the state was saved, if they may
+                differ now (a model rebuilt in the same process gets new layer names).
+        """
+        if "iterations" not in state:
+            raise ValueError(f"Expected optimizer state with an 'iterations' entry. "
+                             f"Received keys: {sorted(state)[:5]}")
+        saved: dict[str, dict[str, np.ndarray]] = {}
+        for full_key, value in state.items():
+            if full_key.startswith("slot/"):
+                key, _, name = full_key[len("slot/"):].rpartition("/")
+                saved.setdefault(key, {})[name] = value
+        by_key = {self._slot_key(variable): variable for variable in variables}
+        if saved_names is not None:
+            renamed = {str(old): self._slot_key(variable)
+                       for old, variable in zip(saved_names, variables) if str(old)}
+            saved = {renamed.get(key, key): arrays for key, arrays in saved.items()}
+        if saved and not set(saved) & set(by_key) and all(k.isdigit() for k in saved):
+            # Earlier versions numbered the slots in order of first use: the trainable ones.
+            trainable = [v for v in variables if v.trainable]
+            saved = {self._slot_key(trainable[int(k)]): v for k, v in saved.items()
+                     if int(k) < len(trainable)}
+        unknown = sorted(set(saved) - set(by_key))
+        if unknown:
+            raise ValueError(f"Expected optimizer state for the given variables "
+                             f"({sorted(by_key)[:5]}...). Received: state for unknown "
+                             f"variables {unknown[:5]}")
+        for key, arrays in saved.items():
+            variable = by_key[key]
             for name in self._slot_names:
-                key = f"slot/{i}/{name}"
-                if key not in state:
-                    raise ValueError(f"Expected optimizer state {key!r} for variable "
-                                     f"{variable.name!r}. Received keys: {sorted(state)[:5]}...")
-                if state[key].shape != variable.shape:
-                    raise ValueError(f"Expected {key} of shape {variable.shape}. "
-                                     f"Received: shape={state[key].shape}")
-                np.copyto(slots[name], state[key])
+                if name not in arrays:
+                    raise ValueError(f"Expected optimizer state 'slot/{key}/{name}' for "
+                                     f"variable {variable.name!r}. Received slots: "
+                                     f"{sorted(arrays)}")
+                if arrays[name].shape != variable.shape:
+                    raise ValueError(f"Expected slot/{key}/{name} of shape {variable.shape}. "
+                                     f"Received: shape={arrays[name].shape}")
+            self.build([variable])
+            for name in self._slot_names:
+                np.copyto(self._slots[key][name], arrays[name])
         self.iterations = int(state["iterations"])
 
     def get_config(self) -> dict[str, Any]:
@@ -285,7 +391,9 @@ class Optimizer:
         if isinstance(rate, LearningRateSchedule):
             rate = {"class_name": type(rate).__name__, "config": rate.get_config()}
         return {"learning_rate": rate, "weight_decay": self.weight_decay,
-                "global_clipnorm": self.global_clipnorm, "name": self.name}
+                "clipnorm": self.clipnorm, "clipvalue": self.clipvalue,
+                "global_clipnorm": self.global_clipnorm, "update_rule": self.update_rule,
+                "name": self.name}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Optimizer":
@@ -299,7 +407,9 @@ class Optimizer:
 class SGD(Optimizer):
     """Stochastic gradient descent with optional (Nesterov) momentum.
 
-    ``v = momentum * v + g; w -= lr * v`` (PyTorch form; equal to Keras' for a constant rate).
+    Keras rule: ``m = momentum * m - lr * g; w += m`` (Nesterov:
+    ``w += momentum * m - lr * g``). Torch rule: ``v = momentum * v + g; w -= lr * v``
+    (Nesterov: ``w -= lr * (g + momentum * v)``). They agree for a constant learning rate.
 
     Example:
 
@@ -322,18 +432,31 @@ class SGD(Optimizer):
                 lr: float) -> None:
         scratch = slots["scratch"]
         grad = self._with_l2(param, grad, slots)
-        if self.momentum:
+        if not self.momentum:
+            np.multiply(grad, lr, out=scratch)
+            param -= scratch
+        elif self.update_rule == "keras":
+            m = slots["momentum"]
+            m *= self.momentum
+            np.multiply(grad, lr, out=scratch)
+            m -= scratch
+            if self.nesterov:
+                param -= scratch
+                np.multiply(m, self.momentum, out=scratch)
+                param += scratch
+            else:
+                param += m
+        else:
             velocity = slots["momentum"]
             velocity *= self.momentum
             velocity += grad
             if self.nesterov:
                 np.multiply(velocity, self.momentum, out=scratch)
                 scratch += grad
-                grad = scratch
             else:
-                grad = velocity
-        np.multiply(grad, lr, out=scratch)
-        param -= scratch
+                np.copyto(scratch, velocity)
+            scratch *= lr
+            param -= scratch
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -342,8 +465,11 @@ class SGD(Optimizer):
 class RMSprop(Optimizer):
     """RMSprop: divide the gradient by a running root-mean-square of recent gradients.
 
-    ``s = rho s + (1 - rho) g^2; w -= lr g / (sqrt(s) + epsilon)`` (optionally centered, with
-    momentum), as ``torch.optim.RMSprop(alpha=rho, eps=epsilon)``.
+    ``v = rho v + (1 - rho) g^2`` (centered: ``a = rho a + (1 - rho) g`` and ``v - a^2`` in
+    place of ``v``). Keras rule: ``step = lr g / sqrt(v + epsilon)``; torch rule
+    (``torch.optim.RMSprop(alpha=rho, eps=epsilon)``): ``step = lr g / (sqrt(v) + epsilon)``.
+    With ``momentum``, ``b = momentum b + step`` (torch: of the step before scaling by ``lr``)
+    and ``w -= b``; else ``w -= step``.
 
     Example:
 
@@ -359,6 +485,8 @@ class RMSprop(Optimizer):
         super().__init__(learning_rate, **kwargs)
         self.rho, self.momentum, self.epsilon = float(rho), float(momentum), float(epsilon)
         self.centered = centered
+        self._slot_names = ("square_avg",) + (("grad_avg",) if centered else ()) + (
+            ("momentum",) if self.momentum else ())
 
     def _update(self, param: np.ndarray, grad: np.ndarray, slots: dict[str, np.ndarray],
                 lr: float) -> None:
@@ -376,17 +504,24 @@ class RMSprop(Optimizer):
             grad_avg += scratch
             np.multiply(grad_avg, grad_avg, out=scratch)
             np.subtract(square_avg, scratch, out=scratch)
+        else:
+            np.copyto(scratch, square_avg)
+        keras_rule = self.update_rule == "keras"
+        if keras_rule:
+            scratch += self.epsilon
             np.sqrt(scratch, out=scratch)
         else:
-            np.sqrt(square_avg, out=scratch)
-        scratch += self.epsilon
+            np.sqrt(scratch, out=scratch)
+            scratch += self.epsilon
         np.divide(grad, scratch, out=scratch)
+        if keras_rule:
+            scratch *= lr
         if self.momentum:
             velocity = slots["momentum"]
             velocity *= self.momentum
             velocity += scratch
-            np.multiply(velocity, lr, out=scratch)
-        else:
+            np.copyto(scratch, velocity)
+        if not keras_rule:
             scratch *= lr
         param -= scratch
 
@@ -398,8 +533,10 @@ class RMSprop(Optimizer):
 class Adam(Optimizer):
     """Adam: bias-corrected running means of the gradient and its square.
 
-    ``m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
-    w -= lr / (1 - b1^t) * m / (sqrt(v / (1 - b2^t)) + epsilon)`` (``torch.optim.Adam``).
+    ``m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2`` (AMSGrad: ``v`` replaced by its running
+    maximum). Keras rule: ``w -= lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + epsilon)``;
+    torch rule (``torch.optim.Adam``): ``w -= lr / (1 - b1^t) * m / (sqrt(v / (1 - b2^t)) +
+    epsilon)``.
 
     Example:
 
@@ -436,9 +573,11 @@ class Adam(Optimizer):
         step = self.iterations
         bias_correction_1 = 1.0 - self.beta_1 ** step
         root_bias_correction_2 = math.sqrt(1.0 - self.beta_2 ** step)
-        # m / (sqrt(v) / rbc2 + eps) == rbc2 * m / (sqrt(v) + eps * rbc2): one pass fewer.
         np.sqrt(v, out=scratch)
-        scratch += self.epsilon * root_bias_correction_2
+        # torch: m / (sqrt(v) / rbc2 + eps) == rbc2 * m / (sqrt(v) + eps * rbc2).
+        epsilon = self.epsilon if self.update_rule == "keras" else (
+            self.epsilon * root_bias_correction_2)
+        scratch += epsilon
         np.divide(m, scratch, out=scratch)
         scratch *= lr * root_bias_correction_2 / bias_correction_1
         param -= scratch
@@ -449,8 +588,8 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay (Loshchilov & Hutter): ``w *= 1 - lr * weight_decay``
-    before the Adam step, as ``torch.optim.AdamW``.
+    """Adam with decoupled weight decay (Loshchilov & Hutter): ``w -= lr * weight_decay * w``
+    before the Adam step, as ``keras.optimizers.AdamW`` (default) and ``torch.optim.AdamW``.
 
     Example:
 
@@ -458,19 +597,11 @@ class AdamW(Adam):
     0.01
     """
 
+    _decoupled_weight_decay = True
+
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.001,
                  weight_decay: float = 0.004, **kwargs: Any) -> None:
         super().__init__(learning_rate, weight_decay=weight_decay, **kwargs)
-
-    def _with_l2(self, param: np.ndarray, grad: np.ndarray, slots: dict[str, np.ndarray]
-                 ) -> np.ndarray:
-        return grad  # the decay is decoupled: applied to the weights in _update
-
-    def _update(self, param: np.ndarray, grad: np.ndarray, slots: dict[str, np.ndarray],
-                lr: float) -> None:
-        if self.weight_decay:
-            param *= 1.0 - lr * self.weight_decay
-        super()._update(param, grad, slots, lr)
 
 
 OptimizerLike = Union[str, Optimizer]

@@ -11,7 +11,14 @@ Gradients of broadcast operands are summed back to the operand's shape in one pl
 (:func:`unbroadcast`), so the VJPs can ignore broadcasting.
 
 Outside a tape nothing is recorded (as in TensorFlow), which makes inference free of graph cost.
-Gradients are first-order: the VJPs work on numpy arrays, not on tensors.
+Gradients are first-order: the VJPs work on numpy arrays, not on tensors, so a gradient of a
+gradient (nested tapes, or a target computed from ``tape.gradient``'s result) raises an error
+instead of silently returning ``None``.
+
+The VJPs read their operands' arrays when the gradient is computed, so every node also records
+the *version* of its operands; a :class:`Variable` bumps its version whenever it is assigned
+(or updated by an optimizer), and ``gradient`` refuses a graph whose variables changed since
+they were recorded, instead of silently differentiating at the new values (as PyTorch does).
 """
 from __future__ import annotations
 
@@ -85,7 +92,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "requires_grad", "grad", "name", "_parents", "_backward", "_op",
-                 "__weakref__")
+                 "_version", "_parent_versions", "__weakref__")
     # Make numpy defer ``ndarray + Tensor`` to ``Tensor.__radd__`` instead of broadcasting.
     __array_ufunc__ = None
 
@@ -98,6 +105,8 @@ class Tensor:
         self._parents: tuple[Tensor, ...] = ()
         self._backward: Backward | None = None
         self._op = ""
+        self._version = 0
+        self._parent_versions: tuple[int, ...] = ()
 
     @classmethod
     def from_op(cls, data: np.ndarray, parents: tuple["Tensor", ...], backward: Backward,
@@ -122,13 +131,16 @@ class Tensor:
         out.grad = None
         out.name = None
         out._op = op
+        out._version = 0
         if is_recording() and any(parent.requires_grad for parent in parents):
             out.requires_grad = True
             out._parents = parents
+            out._parent_versions = tuple(parent._version for parent in parents)
             out._backward = backward
         else:
             out.requires_grad = False
             out._parents = ()
+            out._parent_versions = ()
             out._backward = None
         return out
 
@@ -300,8 +312,9 @@ class Tensor:
 class Variable(Tensor):
     """A mutable tensor holding model state; trainable variables require gradients.
 
-    Optimizers update ``variable.data`` in place, so graphs and optimizer slots that refer to
-    the variable always see its current value.
+    Optimizers update ``variable.data`` in place. Every change (``assign*``, an optimizer step)
+    increments :attr:`version`; a recorded graph that used an older version can no longer be
+    differentiated (``tape.gradient`` raises instead of using the new values).
 
     Args:
         initial_value: array-like initial value (copied).
@@ -332,12 +345,24 @@ class Variable(Tensor):
             raise ValueError(f"Expected a value of shape {self.shape} for variable "
                              f"{self.name!r}. Received: value.shape={array.shape}")
         np.copyto(self.data, array)
+        self._version += 1
 
     def assign_add(self, delta: TensorLike) -> None:
         self.data += to_array(delta, self.dtype)
+        self._version += 1
 
     def assign_sub(self, delta: TensorLike) -> None:
         self.data -= to_array(delta, self.dtype)
+        self._version += 1
+
+    @property
+    def version(self) -> int:
+        """How many times the value was changed in place (assign, optimizer step)."""
+        return self._version
+
+    def mark_modified(self) -> None:
+        """Record an in-place change made directly to :attr:`data` (optimizers call this)."""
+        self._version += 1
 
 
 def as_tensor(value: TensorLike, dtype: Any = None) -> Tensor:
@@ -400,8 +425,15 @@ def _backpropagate(root: Tensor, seed: np.ndarray, wanted: set[int]) -> dict[int
 
     Intermediate gradients are dropped as soon as they have been propagated.
     """
+    order = _topological_order(root)
+    for node in order:
+        _check_versions(node)
+        if node._op == "gradient" and id(node) not in wanted:
+            # Differentiating *with respect to* a gradient's value is first-order; through it
+            # (to the variables it came from) would need second-order VJPs.
+            _second_order_error("a target computed from a gradient")
     grads: dict[int, np.ndarray] = {id(root): seed}
-    for node in reversed(_topological_order(root)):
+    for node in reversed(order):
         key = id(node)
         grad = grads.get(key) if key in wanted else grads.pop(key, None)
         if grad is None or node._backward is None:
@@ -414,6 +446,27 @@ def _backpropagate(root: Tensor, seed: np.ndarray, wanted: set[int]) -> dict[int
             previous = grads.get(pkey)
             grads[pkey] = parent_grad if previous is None else previous + parent_grad
     return grads
+
+
+def _second_order_error(received: str) -> None:
+    raise RuntimeError(
+        "Expected first-order gradients only: this library's VJPs work on numpy arrays, so "
+        "a gradient of a gradient (e.g. a Hessian through nested tapes) cannot be computed "
+        f"and would silently be None. Received: {received}. Differentiate analytically or "
+        "use finite differences (autograd.gradcheck.numerical_gradients).")
+
+
+def _check_versions(node: Tensor) -> None:
+    """Raise if an operand of ``node`` was modified in place after ``node`` was recorded."""
+    for parent, version in zip(node._parents, node._parent_versions):
+        if parent._version != version:
+            raise RuntimeError(
+                "A variable needed for gradient computation has been modified by an assign "
+                f"after it was recorded: {parent.name!r} (shape={parent.shape}) is at version "
+                f"{parent._version}; expected version {version}, which the '{node._op}' "
+                "operation used. Compute the gradients before updating the variables (call "
+                "tape.gradient before optimizer.apply_gradients), or record the computation "
+                "again.")
 
 
 def _seed_gradient(target: Tensor, gradient: TensorLike | None) -> np.ndarray:
@@ -505,8 +558,10 @@ class GradientTape:
                              f"Received: unconnected_gradients={unconnected_gradients!r}")
         if not isinstance(target, Tensor):
             raise TypeError(f"Expected target to be a Tensor. Received: {type(target).__name__}")
-        self._used = True
         source_list = _flatten_sources(sources)
+        if target._op == "gradient" and not any(s is target for s in source_list):
+            _second_order_error("a target that is itself a gradient")
+        self._used = True
         seed = _seed_gradient(target, output_gradients)
         if target.requires_grad:
             grads = _backpropagate(target, seed, {id(s) for s in source_list})
@@ -517,8 +572,21 @@ class GradientTape:
             grad = grads.get(id(source))
             if grad is None and unconnected_gradients == "zero":
                 grad = np.zeros_like(source.data)
-            results.append(None if grad is None else Tensor(grad))
+            results.append(None if grad is None else _gradient_result(grad, self))
         return results[0] if isinstance(sources, Tensor) else results
+
+
+def _gradient_result(grad: np.ndarray, tape: GradientTape) -> Tensor:
+    """A gradient as a tensor marked so that differentiating it again is refused.
+
+    Under another recording tape (the nested-tapes pattern for second-order gradients), it is
+    recorded like a watched tensor, so that the outer tape finds it in the graph and raises.
+    """
+    result = Tensor(grad)
+    result._op = "gradient"
+    result.requires_grad = any(other is not tape and other._recording
+                               for other in _ACTIVE_TAPES)
+    return result
 
 
 def _flatten_sources(sources: Tensor | Sequence[Tensor]) -> list[Tensor]:
