@@ -2,8 +2,15 @@
 
 Modules: ``data`` (shaping and ``tf.data`` pipelines), ``models`` (builders), ``training``
 (schedules, chunked evaluation), ``losses`` (hand-written label smoothing), ``calibration``
-(expected calibration error), ``search`` (grid search), ``tasks`` (graded tasks) and ``cards``
-(model cards).
+(expected calibration error), ``search`` (grid search) and ``tasks`` (graded tasks). Model
+cards are written by the autograder from the graded runs.
+
+Seed 000, the four Keras problems: ``binary`` (Pima diabetes, binary cross-entropy),
+``cifar7`` (7 CIFAR-10 classes, sparse categorical cross-entropy), ``logistic`` (Adult income,
+a single-unit logistic regression compared with scikit-learn) and ``multihead`` (wine colour and
+quality band, two heads), built on ``tabular`` (pandas in, preprocessing inside the model,
+checked input), ``callbacks`` (macro-F1 callback, early stopping, TensorBoard), ``fitting``
+(one training run) and ``tuning`` (keras-tuner).
 
 Importing this package applies :mod:`a2common.tf_env` (oneDNN kernels on, quiet C++ logs)
 unless the environment already says otherwise; set ``TF_ENABLE_ONEDNN_OPTS=0`` to opt out.
