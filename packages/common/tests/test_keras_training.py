@@ -50,7 +50,8 @@ def test_interrupted_fit_resumes_and_finished_fit_is_loaded(tmp_path):
     resumed = EpochLog()
     model, history, seconds = fit_or_load(build, tmp_path, x, y, epochs=4, callbacks=[resumed],
                                           verbose=0)
-    assert resumed.epochs == [2, 3]  # epochs 0 and 1 were restored, not repeated
+    # epoch 0 was restored; epoch 1 stopped before its backup, so it is redone
+    assert resumed.epochs == [1, 2, 3]
     assert is_finished(tmp_path) and seconds > 0
     assert len(history["loss"]) == 4 and len(history["accuracy"]) == 4  # all epochs, not 2
 
@@ -58,3 +59,20 @@ def test_interrupted_fit_resumes_and_finished_fit_is_loaded(tmp_path):
     assert loaded_history == history and loaded_seconds == pytest.approx(seconds)
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
                                rtol=1e-6)
+
+
+class AddsALog(keras.callbacks.Callback):
+    """Adds a metric to the epoch's logs, as a validation-metric callback does."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_custom"] = 10.0 + epoch
+
+
+def test_logs_added_by_the_callers_callbacks_reach_the_history(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(32, 4)).astype("float32")
+    y = (x[:, 1] > 0).astype("int64")
+    _, history, _ = fit_or_load(build, tmp_path, x, y, epochs=3, callbacks=[AddsALog()],
+                                verbose=0)
+    assert history["val_custom"] == [10.0, 11.0, 12.0]
+    assert len(history["loss"]) == 3

@@ -50,8 +50,11 @@ def fit_or_load(build_model: Callable[[], Any], work_dir: Path, x: Any, y: Any =
     # appended per epoch, so the history survives an interruption like the weights do
     epoch_log = keras.callbacks.CSVLogger(str(work_dir / EPOCH_LOG_FILE), append=True)
     with stopwatch() as timer:
+        # The caller's callbacks first, so the logs they add (e.g. val_macro_f1) reach the
+        # epoch log; the backup last, so an epoch interrupted before it is saved is redone (its
+        # repeated log row then replaces the first one) instead of missing from the history.
         model.fit(x, y, epochs=epochs,
-                  callbacks=[backup, epoch_log, keras_callback(epochs), *(callbacks or [])],
+                  callbacks=[*(callbacks or []), epoch_log, keras_callback(epochs), backup],
                   **fit_kwargs)
     history = _read_epoch_log(work_dir / EPOCH_LOG_FILE)
     model.save(work_dir / MODEL_FILE)
