@@ -21,11 +21,12 @@ Example:
 """
 from __future__ import annotations
 
-import hashlib
 import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from a2common.data import sha256_of
 
 CONTRACT_VERSION = 2
 """Bump when what a task must return, or how the harness grades it, changes."""
@@ -34,14 +35,6 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 _SOURCE_FOLDERS = ("packages", "harness")
 _IGNORED_PARTS = {"__pycache__", ".venv", ".tox", "runs", ".cache", ".git", "notebooks",
                   "model_cards"}
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def repository_file(path: str | Path) -> str | None:
@@ -83,7 +76,7 @@ def distribution_versions() -> dict[str, str]:
 
 
 def hash_files(relative_paths: set[str] | list[str]) -> dict[str, str]:
-    return {path: file_sha256(REPO_ROOT / path) for path in sorted(relative_paths)
+    return {path: sha256_of(REPO_ROOT / path) for path in sorted(relative_paths)
             if (REPO_ROOT / path).is_file()}
 
 
@@ -98,7 +91,7 @@ def stale_reasons(manifest: dict[str, Any], config: dict[str, Any]) -> list[str]
     changed_files = []
     for path, digest in manifest.get("files", {}).items():
         current = REPO_ROOT / path
-        if not current.is_file() or file_sha256(current) != digest:
+        if not current.is_file() or sha256_of(current) != digest:
             changed_files.append(path)
     if changed_files:
         shown = ", ".join(changed_files[:5]) + (" …" if len(changed_files) > 5 else "")

@@ -112,7 +112,7 @@ def run_status(path: Path, config: dict[str, Any]) -> tuple[str, list[str]]:
         reasons = fingerprint.stale_reasons(manifest, config)
         for name, digest in manifest.get("outputs", {}).items():
             output = path / name
-            if not output.is_file() or fingerprint.file_sha256(output) != digest:
+            if not output.is_file() or fingerprint.sha256_of(output) != digest:
                 reasons.append(f"its output {name} is missing or was altered")
         return ("stale" if reasons else "valid"), reasons
     started = _read_json(path / STARTED_FILE)

@@ -110,7 +110,7 @@ def run(entry: str, run_dir: Path, config: dict[str, Any], params: dict[str, Any
     files = fingerprint.imported_files() | opened.files
     manifest = {"config": config, "files": fingerprint.hash_files(files),
                 "distributions": fingerprint.distribution_versions(),
-                "outputs": {name: fingerprint.file_sha256(run_dir / name)
+                "outputs": {name: fingerprint.sha256_of(run_dir / name)
                             for name in (PREDICTIONS_FILE, RESULT_FILE)}}
     _write_atomically(run_dir / MANIFEST_FILE, dump_json(manifest, indent=1))
     return 0

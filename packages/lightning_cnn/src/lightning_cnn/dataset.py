@@ -28,7 +28,6 @@ Example:
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import sys
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
+from a2common.data import sha256_of
 from PIL import Image
 
 from lightning_cnn.config import CLASS_NAMES
@@ -84,15 +84,6 @@ class ReleaseInfo:
     counts: dict[str, dict[str, int]]
     files: int
     metadata: dict = field(default_factory=dict)
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _progress(message: str, quiet: bool) -> None:
@@ -188,7 +179,7 @@ def _release_files(root: Path) -> Iterable[Path]:
 
 
 def _write_manifest(root: Path) -> int:
-    lines = [f"{sha256_file(path)}  {path.relative_to(root).as_posix()}"
+    lines = [f"{sha256_of(path)}  {path.relative_to(root).as_posix()}"
              for path in _release_files(root)]
     (root / MANIFEST).write_text("\n".join(lines) + "\n")
     return len(lines)
@@ -220,7 +211,7 @@ def verify_release(root: Path | str) -> int:
         path = root / relpath
         if not path.is_file():
             problems.append(f"missing: {relpath}")
-        elif sha256_file(path) != digest:
+        elif sha256_of(path) != digest:
             problems.append(f"checksum mismatch: {relpath}")
     for path in _release_files(root):
         relpath = path.relative_to(root).as_posix()
