@@ -6,7 +6,7 @@ place by default), so the executed notebook is what a grader opens.
 
 Example:
 
->>> execute_notebook(Path("packages/keras_basics/notebooks/01_mnist.ipynb"), quick=True)
+>>> execute_notebook(Path("packages/keras_models/notebooks/01_mnist_mlp.ipynb"), quick=True)
 ... # doctest: +SKIP
 
 or from a shell::
