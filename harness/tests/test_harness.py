@@ -224,3 +224,34 @@ def test_real_task_passes_and_its_shuffled_label_mutant_fails(tmp_path, task_nam
     broken = grade_task(mutant, **common)
     assert broken.state == "failed", broken.value
     assert broken.value < task.primary.quick_required and "below the required" in broken.message
+
+
+class _FakeWorker:
+    """A process stand-in that finishes after ``polls`` calls of ``poll()``."""
+
+    def __init__(self, polls: int) -> None:
+        self.polls, self.returncode = polls, None
+
+    def poll(self):
+        self.polls -= 1
+        if self.polls <= 0:
+            self.returncode = 0
+        return self.returncode
+
+
+def test_a_log_file_gets_one_progress_line_per_epoch_not_one_per_poll(tmp_path, monkeypatch):
+    from autograder import runner
+
+    monkeypatch.setattr(runner, "POLL_S", 0.01)
+    progress = tmp_path / "progress.jsonl"
+    progress.write_text("".join(
+        json.dumps({"time": time.time(), "stage": "train", "epoch": epoch, "epochs": 5,
+                    "metrics": {"loss": 1.0 / epoch}}) + "\n" for epoch in (1, 2)))
+    log = tmp_path / "grade.log"
+    with open(log, "w") as stream:
+        console = Console(file=stream, force_terminal=False, width=200)
+        code = runner._watch(_FakeWorker(polls=150), progress, time.perf_counter(), "task",
+                             timeout_s=60, console=console)
+    lines = [line for line in log.read_text().splitlines() if "epoch" in line]
+    assert code == 0
+    assert len(lines) == 1 and "epoch 2/5" in lines[0], lines  # 1.5 s of polling, one line

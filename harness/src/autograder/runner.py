@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -172,6 +173,11 @@ def _progress_text(path: Path, started_at: float, label: str) -> str:
     return text
 
 
+def _without_clock(text: str) -> str:
+    """A progress line without its elapsed time and ETA: what changes once per epoch."""
+    return re.sub(r", [^,]* elapsed.*$", "", text)
+
+
 def _clock(seconds: float) -> str:
     seconds = max(0, int(seconds))
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
@@ -261,7 +267,7 @@ def _watch(process: subprocess.Popen, progress_path: Path, start: float, label: 
             text = _progress_text(progress_path, started_at, label)
             if status:
                 status.update(text)
-            elif text.split(" elapsed")[0] != shown.split(" elapsed")[0] and "epoch" in text:
+            elif "epoch" in text and _without_clock(text) != _without_clock(shown):
                 console.print(f"  {text}")  # one line per epoch in log files
             shown = text
             time.sleep(POLL_S)
