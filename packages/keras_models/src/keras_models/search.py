@@ -26,6 +26,7 @@ from typing import Any, Sequence
 
 import keras
 import numpy as np
+from a2common.tables import markdown_table
 
 from keras_models.calibration import expected_calibration_error
 from keras_models.data import prepare_images, prepare_labels
@@ -221,13 +222,18 @@ def label_smoothing_study(data: DNNData, n1: int, n2: int, activation: str, *,
 
 
 def rows_to_markdown(rows: Sequence[Any], columns: Sequence[str]) -> str:
-    """A Markdown table of dataclass rows (floats to 4 decimals), for notebooks and cards."""
-    def cell(value: Any) -> str:
-        return f"{value:.4f}" if isinstance(value, float) else str(value)
+    """The ``columns`` (attribute names) of dataclass ``rows`` as a Markdown table.
 
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(getattr(row, c)) for c in columns) + " |" for row in rows]
-    return "\n".join(lines)
+    Rendered by :func:`a2common.tables.markdown_table`, the project's one table renderer.
+
+    Example:
+
+    >>> print(rows_to_markdown([GridResult(20, 40, "relu", 0.85)], ["n1", "activation"]))
+    | n1 | activation |
+    | --- | --- |
+    | 20 | relu |
+    """
+    return markdown_table(columns, [[getattr(row, column) for column in columns] for row in rows])
 
 
 @dataclass
