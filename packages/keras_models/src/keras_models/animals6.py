@@ -1,0 +1,82 @@
+"""The "animals6" data of seed 004 part 3: CIFAR-10's six animal classes at 32×32.
+
+The seed's 10-class × 500-image animal set is not available offline; CIFAR-10's bird, cat,
+deer, dog, frog and horse photos are (5,000 training and 1,000 test images per class). The test
+split is the loader's CIFAR-10 test split restricted to these classes (what the autograder grades
+against); the validation split is a seeded, stratified 10% of the training split.
+
+Example:
+
+>>> data = load_animals6()  # doctest: +SKIP
+>>> data.train_images.shape, data.val_images.shape, data.test_images.shape  # doctest: +SKIP
+((27000, 32, 32, 3), (3000, 32, 32, 3), (6000, 32, 32, 3))
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from a2common.data import load_split, stratified_split
+
+ANIMAL_CLASSES = ("bird", "cat", "deer", "dog", "frog", "horse")
+VALIDATION_FRACTION = 0.1
+
+
+@dataclass(frozen=True)
+class Animals6:
+    """Train/validation/test arrays: ``float32`` pixels in ``[0, 1]``, ``int64`` labels 0-5."""
+
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    val_images: np.ndarray
+    val_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+    class_names: tuple[str, ...] = ANIMAL_CLASSES
+
+    def channel_statistics(self) -> tuple[list[float], list[float]]:
+        """Per-channel mean and standard deviation of the training images."""
+        return (self.train_images.mean(axis=(0, 1, 2)).tolist(),
+                self.train_images.std(axis=(0, 1, 2)).tolist())
+
+
+def _to_float(images: np.ndarray) -> np.ndarray:
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:] != (32, 32, 3):
+        raise ValueError(f"Expected uint8 images of shape (n, 32, 32, 3). Received: "
+                         f"shape={images.shape}, dtype={images.dtype}")
+    return images.astype(np.float32) / 255.0
+
+
+def subsample(images: np.ndarray, labels: np.ndarray, per_class: int | None,
+              seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``per_class`` examples of each class (seeded), in their original order.
+
+    Example:
+
+    >>> x, y = subsample(np.arange(6), np.array([0, 0, 0, 1, 1, 1]), 2, seed=0)
+    >>> np.bincount(y).tolist()
+    [2, 2]
+    """
+    if per_class is None:
+        return images, labels
+    if per_class < 1:
+        raise ValueError(f"Expected per_class >= 1. Received: per_class={per_class}")
+    rng = np.random.default_rng(seed)
+    keep = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:per_class]
+                           for c in np.unique(labels)])
+    keep.sort()
+    return images[keep], labels[keep]
+
+
+def load_animals6(seed: int = 0, train_per_class: int | None = None) -> Animals6:
+    """Load the six animal classes; ``train_per_class`` subsamples the training split (seeded).
+
+    The validation split is drawn before subsampling, so it is the same whatever the subset.
+    """
+    train, _ = load_split("cifar10", "train", classes=ANIMAL_CLASSES)
+    test, _ = load_split("cifar10", "test", classes=ANIMAL_CLASSES)
+    rest, val = stratified_split(train.x, train.y, VALIDATION_FRACTION, seed=seed)
+    train_images, train_labels = subsample(rest.x, rest.y, train_per_class, seed)
+    return Animals6(_to_float(train_images), train_labels.astype(np.int64),
+                    _to_float(val.x), val.y.astype(np.int64),
+                    _to_float(test.x), test.y.astype(np.int64))

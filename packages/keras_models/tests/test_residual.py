@@ -1,0 +1,114 @@
+"""Part-3 models, pipelines and adversarial training on tiny synthetic data."""
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from keras_models.adversarial import STATE_FILE, AdversarialConfig, adversarial_fit
+from keras_models.animals6 import subsample
+from keras_models.augment import augment_images, make_train_dataset, mixup
+from keras_models.residual import build_default_model, build_your_model
+
+
+def test_default_model_matches_the_seed_summary():
+    model = build_default_model(num_classes=10)
+    assert model.output_shape == (None, 10)
+    assert model.count_params() == 106_538  # the seed's DefaultModel.summary()
+
+
+@pytest.mark.parametrize("num_blocks", [1, 2, 3, 4])
+def test_your_model_shapes(num_blocks):
+    model = build_your_model(num_blocks=num_blocks, feature_maps=4, num_classes=6)
+    probabilities = model.predict(np.zeros((2, 32, 32, 3), np.float32), verbose=0)
+    assert probabilities.shape == (2, 6)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    last_block = model.get_layer(f"block{num_blocks}_pool").output
+    assert last_block.shape[-1] == 4 * 2 ** (num_blocks - 1)
+    assert last_block.shape[1] == 32 // 2 ** num_blocks
+
+
+def test_skip_adds_exactly_the_projection_parameters():
+    plain = build_your_model(num_blocks=3, feature_maps=8, use_skip=False)
+    skip = build_your_model(num_blocks=3, feature_maps=8, use_skip=True)
+    # per block: a 1x1 conv without bias (in * out) and a BatchNorm (4 * out)
+    widths = [(3, 8), (8, 16), (16, 32)]
+    expected = sum(c_in * c_out + 4 * c_out for c_in, c_out in widths)
+    assert skip.count_params() - plain.count_params() == expected
+    assert not any("projection" in layer.name for layer in plain.layers)
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError, match="num_blocks"):
+        build_your_model(num_blocks=0)
+    with pytest.raises(ValueError, match="drop_rate"):
+        build_your_model(drop_rate=1.0)
+    with pytest.raises(ValueError, match="one mean and one std"):
+        build_your_model(channel_mean=[0.5], channel_std=[0.2])
+
+
+def test_augmentation_keeps_shape_and_range():
+    images = np.random.default_rng(0).random((4, 32, 32, 3)).astype(np.float32)
+    out = augment_images(images).numpy()
+    assert out.shape == images.shape and out.min() >= 0 and out.max() <= 1
+
+
+def test_mixup_mixes_images_and_labels_with_the_same_weight():
+    images = np.stack([np.zeros((2, 2, 3)), np.ones((2, 2, 3))]).astype(np.float32)
+    labels = np.eye(2, dtype=np.float32)
+    mixed_images, mixed_labels = mixup(images, labels, alpha=0.4)
+    mixed_images, mixed_labels = mixed_images.numpy(), mixed_labels.numpy()
+    np.testing.assert_allclose(mixed_labels.sum(axis=1), 1.0, rtol=1e-6)
+    # an image's mean brightness is the weight of the all-ones image, as is its label's 2nd entry
+    np.testing.assert_allclose(mixed_images.mean(axis=(1, 2, 3)), mixed_labels[:, 1], atol=1e-6)
+    with pytest.raises(ValueError, match="alpha > 0"):
+        mixup(images, labels, alpha=0.0)
+
+
+def test_train_dataset_covers_every_example_once_per_epoch():
+    images = np.arange(10, dtype=np.float32).reshape(10, 1, 1, 1) * np.ones((1, 4, 4, 3))
+    labels = np.arange(10) % 3
+    seen = np.concatenate([x.numpy()[:, 0, 0, 0] for x, _ in make_train_dataset(
+        images.astype(np.float32), labels, num_classes=3, batch_size=4)])
+    assert sorted(seen.tolist()) == list(range(10))
+
+
+def test_subsample_is_stratified_and_seeded():
+    labels = np.repeat(np.arange(3), 10)
+    x, y = subsample(np.arange(30), labels, 4, seed=1)
+    assert np.bincount(y).tolist() == [4, 4, 4]
+    assert np.array_equal(x, subsample(np.arange(30), labels, 4, seed=1)[0])
+
+
+def test_adversarial_fit_trains_checkpoints_and_resumes(tmp_path):
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 256)
+    images = np.clip(0.3 + 0.4 * labels[:, None, None, None]
+                     + rng.normal(0, 0.05, (256, 8, 8, 3)), 0, 1).astype(np.float32)
+
+    def build():
+        return keras.Sequential([keras.Input((8, 8, 3)), keras.layers.GlobalAveragePooling2D(),
+                                 keras.layers.Dense(2, activation="softmax")])
+
+    first = AdversarialConfig(epochs=1, batch_size=32, steps=2, learning_rate=0.05,
+                              monitor_size=16)
+    model, history, _ = adversarial_fit(build, tmp_path / "run", images, labels, first,
+                                        validation=(images, labels))
+    assert set(history) == {"loss", "pgd_train_accuracy", "val_accuracy", "val_pgd_accuracy"}
+    # a longer run with the same settings except epochs starts over (settings differ) ...
+    state = json.loads((tmp_path / "run" / STATE_FILE).read_text())
+    assert state["epochs_done"] == 1
+    # ... while an interrupted run of the same settings resumes after its last epoch
+    second = AdversarialConfig(epochs=3, batch_size=32, steps=2, learning_rate=0.05,
+                               monitor_size=0)
+    run_dir = tmp_path / "resume"
+    run_dir.mkdir()
+    (run_dir / STATE_FILE).write_text(json.dumps({**state, "config": second.__dict__,
+                                                  "history": {"loss": [9.0]}}))
+    model.save(run_dir / "checkpoint.keras")
+    _, resumed, _ = adversarial_fit(build, run_dir, images, labels, second)
+    assert len(resumed["loss"]) == 3 and resumed["loss"][0] == 9.0
+    assert resumed["loss"][2] < resumed["loss"][1]  # the restored optimizer keeps learning
+    loaded, again, _ = adversarial_fit(build, run_dir, images, labels, second)
+    assert again == resumed and loaded.count_params() == model.count_params()
