@@ -175,3 +175,34 @@ def test_select_classes_keeps_loader_order_and_relabels():
     assert np.array_equal(test.y, np.where(full.y[keep] == 5, 0, 1))
     with pytest.raises(ValueError, match="distinct class names"):
         data.load_split("cifar10", "test", classes=("dog", "wolf"))
+
+
+def test_wine_labels_are_defined_once_and_exactly():
+    red = data.Split(np.zeros((4, 11)), np.array([0, 1, 2, 3]))
+    white = data.Split(np.ones((3, 11)), np.array([0, 3, 4]))
+    features, labels = data.combine_wine_split(red, white, ["3", "5", "6", "7"],
+                                               ["4", "5", "6", "7", "9"])
+    assert features.shape == (7, 11) and features[4:].min() == 1.0 == features[4:].max()
+    assert labels["colour"].tolist() == [0, 0, 0, 0, 1, 1, 1]
+    # quality: red 3, 5, 6, 7 | white 4, 7, 9
+    assert labels["quality_band"].tolist() == [0, 0, 1, 2, 0, 2, 2]
+
+
+def test_wine_colour_and_quality_band_stack_red_then_white_in_every_split():
+    red, white = load_dataset("wine_red"), load_dataset("wine_white")
+    colour, band = load_dataset("wine_colour"), load_dataset("wine_quality_band")
+    assert colour.class_names == ["red", "white"] and band.class_names == ["low", "medium", "high"]
+    assert colour.feature_names == band.feature_names == red.feature_names
+    assert set(colour.sha256) == set(red.sha256) | set(white.sha256)
+    for split in ("train", "val", "test"):
+        red_part, white_part = getattr(red, split), getattr(white, split)
+        stacked = np.concatenate([red_part.x, white_part.x]).astype(np.float64)
+        assert np.array_equal(getattr(colour, split).x, stacked), split
+        assert np.array_equal(getattr(band, split).x, stacked), split
+        assert getattr(colour, split).y.tolist() == [0] * len(red_part) + [1] * len(white_part)
+        quality = np.concatenate([np.array(red.class_names, int)[red_part.y],
+                                  np.array(white.class_names, int)[white_part.y]])
+        assert np.array_equal(getattr(band, split).y, np.digitize(quality, [5.5, 6.5])), split
+    assert (len(colour.train), len(colour.val), len(colour.test)) == (4547, 650, 1300)
+    graded, names = data.load_split("wine_quality_band", "test")
+    assert names == ["low", "medium", "high"] and np.array_equal(graded.y, band.test.y)

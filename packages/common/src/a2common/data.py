@@ -447,6 +447,80 @@ def _natural_key(text: str):
 
 
 # ---------------------------------------------------------------------------------------------
+# Red + white wine stacked: the labels of the two-head wine task, defined once.
+
+WINE_COLOURS = ("red", "white")
+"""Class names of ``wine_colour``: label 0 = red, 1 = white."""
+WINE_QUALITY_BANDS = ("low", "medium", "high")
+"""Class names of ``wine_quality_band``: 0 = quality <= 5, 1 = quality 6, 2 = quality >= 7."""
+
+
+def combine_wine_split(red: Split, white: Split, red_class_names: list[str],
+                       white_class_names: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """THE label definition of the wine tasks, for one split of the two wine datasets.
+
+    Rows: all rows of ``red`` (a split of ``load_dataset("wine_red")``) in the loader's order,
+    then all rows of ``white`` (the same split of ``load_dataset("wine_white")``) in order.
+
+    Labels:
+
+    * ``colour``: 0 for the red rows, 1 for the white rows (:data:`WINE_COLOURS`).
+    * ``quality_band``: from the sensory quality score ``q`` (0-10, the median of at least
+      three assessors), where ``q = int(class_names[y])`` undoes the loader's class encoding:
+      0 = low if ``q <= 5``, 1 = medium if ``q == 6``, 2 = high if ``q >= 7``
+      (:data:`WINE_QUALITY_BANDS`).
+
+    The datasets ``wine_colour`` and ``wine_quality_band`` are these rows with one of the two
+    labels, so a model trained on the stacked table and the autograder agree row by row.
+
+    Args:
+        red, white: loader splits (``.x`` features, ``.y`` class indices).
+        red_class_names, white_class_names: the datasets' ``class_names`` (quality scores as
+            strings, e.g. ``['3', ..., '8']``).
+
+    Returns:
+        ``(features, labels)``: the stacked ``(n, 11)`` feature matrix and
+        ``{"colour": (n,) int64, "quality_band": (n,) int64}``.
+
+    Example:
+
+    >>> red = Split(np.zeros((2, 11)), np.array([0, 2]))   # quality 5, 7
+    >>> white = Split(np.ones((1, 11)), np.array([1]))     # quality 6
+    >>> x, labels = combine_wine_split(red, white, ["5", "6", "7"], ["5", "6", "7"])
+    >>> x.shape, labels["colour"].tolist(), labels["quality_band"].tolist()
+    ((3, 11), [0, 0, 1], [0, 2, 1])
+    """
+    quality = np.concatenate([
+        np.array([int(red_class_names[i]) for i in red.y], dtype=np.int64),
+        np.array([int(white_class_names[i]) for i in white.y], dtype=np.int64)])
+    colour = np.concatenate([np.zeros(len(red.y), np.int64), np.ones(len(white.y), np.int64)])
+    band = np.where(quality <= 5, 0, np.where(quality == 6, 1, 2)).astype(np.int64)
+    features = np.concatenate([np.asarray(red.x, np.float64), np.asarray(white.x, np.float64)])
+    return features, {"colour": colour, "quality_band": band}
+
+
+def _read_wine_stacked(name: str, head: str, class_names: tuple[str, ...]):
+    """``wine_red`` and ``wine_white``, each split stacked (red first), labelled by ``head``."""
+
+    def reader(paths: dict[str, Path]) -> Dataset:
+        parts = []
+        for source in ("wine_red", "wine_white"):
+            spec = get_spec(source)
+            parts.append(spec.reader({f.relpath: paths[f.relpath] for f in spec.files}))
+        red, white = parts
+        splits = {}
+        for split in ("train", "val", "test"):
+            features, labels = combine_wine_split(getattr(red, split), getattr(white, split),
+                                                  red.class_names, white.class_names)
+            splits[split] = Split(features, labels[head])
+        return Dataset(name, splits["train"], splits["test"], splits["val"], list(class_names),
+                       {}, feature_names=red.feature_names,
+                       source=[str(p) for p in paths.values()])
+
+    return reader
+
+
+# ---------------------------------------------------------------------------------------------
 # The registry.
 
 CIFAR10_SHA256 = "6e2718054f4f7534f14f5ba3f49dd8522b332a81057c3dc2197c60cd4be8cbd1"
@@ -568,6 +642,18 @@ DATASETS: dict[str, DatasetSpec] = {
               "UCI Adult income (<=50K / >50K), official train/test; val 10% of train."),
     ]
 }
+# Derived datasets: the files of wine_red and wine_white, every split of each stacked (red rows
+# first) and labelled by combine_wine_split; the two-head wine task is graded on these.
+DATASETS.update({spec.name: spec for spec in [
+    _spec("wine_colour", DATASETS["wine_red"].files + DATASETS["wine_white"].files,
+          _read_wine_stacked("wine_colour", "colour", WINE_COLOURS),
+          "Red + white wine (6,497 rows): colour red/white; each split is wine_red's rows, "
+          "then wine_white's."),
+    _spec("wine_quality_band", DATASETS["wine_red"].files + DATASETS["wine_white"].files,
+          _read_wine_stacked("wine_quality_band", "quality_band", WINE_QUALITY_BANDS),
+          "Red + white wine (6,497 rows): quality band low (<= 5) / medium (6) / high (>= 7); "
+          "rows as wine_colour."),
+]})
 
 
 def available_datasets() -> list[str]:

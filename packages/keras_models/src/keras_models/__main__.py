@@ -6,11 +6,17 @@ Usage::
     python -m keras_models train mnist_cnn [--quick]      # the graded run (made by the autograder)
     python -m keras_models experiment fashion_cnn --set epochs=20   # 90/10 hold-out, no test set
     python -m keras_models study --work-dir runs/keras_models [--quick]  # seed-004 DNN study
+    python -m keras_models tune [pima|cifar7|adult|wine|all] [--quick] [--kind hyperband]
 
 ``train`` opens the graded run of the recipe's task (``keras_<recipe>``), asking the autograder
 to train it first if needed, so no graded model is trained twice; the autograder computes its
 test accuracy and writes its model card. ``experiment`` trains a variant on 90% of the training
 set and reports accuracy on the other 10% (the test split stays untouched).
+
+``tune`` runs the bounded keras-tuner search of each seed-000 problem on its validation split
+into ``runs/tune/<problem>/`` (``runs/tune-quick/`` with ``--quick``, a two-trial smoke run):
+each trial's TensorBoard logs, and ``best_hyperparameters.json`` with the best trial's values
+and score. Run it again and finished trials are reloaded, not retrained.
 """
 from __future__ import annotations
 
@@ -18,7 +24,17 @@ import argparse
 import dataclasses
 import json
 import sys
+import time
 from pathlib import Path
+from typing import Any
+
+TUNE_PROBLEMS = ("pima", "cifar7", "adult", "wine")
+"""The seed-000 problems with a keras-tuner search (``python -m keras_models tune``)."""
+QUICK_TUNE_BOUNDS: dict[str, dict[str, Any]] = {
+    "pima": {"max_trials": 2, "epochs": 2}, "adult": {"max_trials": 2, "epochs": 1},
+    "wine": {"max_trials": 2, "epochs": 2},
+    "cifar7": {"max_trials": 2, "epochs": 1, "train_per_class": 30}}
+"""Bounds of ``tune --quick`` (a smoke run); the full searches use each ``tune_*``'s defaults."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,6 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     study.add_argument("--work-dir", type=Path, default=None)
     study.add_argument("--quick", action="store_true")
     study.add_argument("--seed", type=int, default=0)
+    tune = commands.add_parser("tune", help="seed-000 keras-tuner searches (resumable)")
+    tune.add_argument("problem", nargs="?", default="all", choices=(*TUNE_PROBLEMS, "all"))
+    tune.add_argument("--quick", action="store_true", help="two tiny trials per problem")
+    tune.add_argument("--kind", choices=("random", "hyperband"), default="random")
+    tune.add_argument("--root", type=Path, default=None,
+                      help="folder of the searches (default runs/tune, runs/tune-quick)")
+    tune.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if getattr(args, "work_dir", "unset") is None:
         from keras_models.tasks import default_work_dir
@@ -50,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "study":
         return _study(args)
+    if args.command == "tune":
+        return _tune(args)
 
     from keras_models.tasks import RECIPES, run_recipe
 
@@ -102,6 +127,34 @@ def _study(args: argparse.Namespace) -> int:
     print()
     print(rows_to_markdown(study.rows, ["name", "val_accuracy", "val_ece", "test_accuracy",
                                         "test_ece", "train_seconds"]))
+    return 0
+
+
+def _tune(args: argparse.Namespace) -> int:
+    from a2common.runs import runs_root
+    from a2common.tables import markdown_table
+
+    from keras_models import binary, cifar7, logistic, multihead
+
+    searches = {"pima": binary.tune_pima, "cifar7": cifar7.tune_cifar7,
+                "adult": logistic.tune_logistic, "wine": multihead.tune_wine}
+    root = args.root or runs_root() / ("tune-quick" if args.quick else "tune")
+    problems = TUNE_PROBLEMS if args.problem == "all" else (args.problem,)
+    rows = []
+    for problem in problems:
+        bounds = QUICK_TUNE_BOUNDS[problem] if args.quick else {}
+        print(f"== {problem}: {args.kind} search in {root / problem}", flush=True)
+        start = time.perf_counter()
+        search = searches[problem](root / problem, seed=args.seed, kind=args.kind, verbose=2,
+                                   **bounds)
+        seconds = time.perf_counter() - start
+        print(f"== {problem}: best {search.objective} {search.best_score:.4f} "
+              f"({len(search.trials)} trials, {seconds:.0f} s this session): "
+              f"{search.directory}/best_hyperparameters.json", flush=True)
+        rows.append([problem, search.objective, search.best_score, len(search.trials),
+                     json.dumps(search.best_values), round(seconds)])
+    print(markdown_table(["problem", "objective (validation)", "best", "trials",
+                          "best hyperparameters", "seconds"], rows))
     return 0
 
 

@@ -136,7 +136,8 @@ def train_pima(work_dir: Path | str, config: PimaConfig = PimaConfig(), *, seed:
 
 
 def tune_pima(work_dir: Path | str, *, max_trials: int = 12, epochs: int = 60, seed: int = 0,
-              kind: str = "random", splits: TabularSplits | None = None) -> SearchResult:
+              kind: str = "random", splits: TabularSplits | None = None,
+              verbose: int = 0) -> SearchResult:
     """keras-tuner search (validation accuracy) over :func:`build_model`, batch size included.
 
     Resumable: the project folder is ``work_dir/pima_tuner``.
@@ -146,7 +147,8 @@ def tune_pima(work_dir: Path | str, *, max_trials: int = 12, epochs: int = 60, s
     hypermodel = TunableModel(lambda hp: build_model(hp, stats),
                               tabular_datasets(splits, stats, seed=seed), batch_sizes=(16, 32, 64))
     return run_search(hypermodel, work_dir, "pima_tuner", objective="val_accuracy",
-                      max_trials=max_trials, epochs=epochs, seed=seed, kind=kind)
+                      max_trials=max_trials, epochs=epochs, seed=seed, kind=kind,
+                      verbose=verbose)
 
 
 def predict_pima(model: keras.Model, frame: Any) -> np.ndarray:

@@ -145,7 +145,8 @@ def train_logistic(work_dir: Path | str, config: LogisticConfig = LogisticConfig
 
 
 def tune_logistic(work_dir: Path | str, *, max_trials: int = 8, epochs: int = 20, seed: int = 0,
-                  kind: str = "random", splits: TabularSplits | None = None) -> SearchResult:
+                  kind: str = "random", splits: TabularSplits | None = None,
+                  verbose: int = 0) -> SearchResult:
     """keras-tuner search over ``C``, optimizer, learning rate and batch size (val accuracy)."""
     splits = splits or load_adult()
     stats = fit_feature_stats(splits.train_frame, ADULT_SCHEMA)
@@ -154,7 +155,8 @@ def tune_logistic(work_dir: Path | str, *, max_trials: int = 8, epochs: int = 20
                               tabular_datasets(splits, stats, seed=seed),
                               batch_sizes=(64, 256, 1024))
     return run_search(hypermodel, work_dir, "adult_logistic_tuner", objective="val_accuracy",
-                      max_trials=max_trials, epochs=epochs, seed=seed, kind=kind, patience=4)
+                      max_trials=max_trials, epochs=epochs, seed=seed, kind=kind, patience=4,
+                      verbose=verbose)
 
 
 def predict_adult(model: keras.Model, frame: Any) -> np.ndarray:

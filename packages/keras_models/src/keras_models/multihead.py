@@ -8,8 +8,10 @@ predicts two things from them:
 * head ``quality_band``: low / medium / high (0/1/2) — sparse categorical cross-entropy,
   softmax over 3.
 
-The labels come from :func:`combine_wine_split` alone (the one place that defines them, so a
-grader can recompute them from the loader). Architecture: preprocessing (``Normalization`` per
+The labels come from :func:`a2common.data.combine_wine_split` alone (the one place that
+defines them): the loader's datasets ``wine_colour`` and ``wine_quality_band`` are the stacked
+red + white splits with one label each, so the model trains on exactly the rows, in exactly the
+order, that the autograder grades. Architecture: preprocessing (``Normalization`` per
 column) → shared trunk of two ``Dense`` layers (L2, dropout, chosen initializer/activation) →
 a one-unit colour head, and a quality head with its own hidden layer (quality is the harder
 task) → per-head losses (weighted), per-head metrics.
@@ -30,6 +32,7 @@ import keras
 import keras_tuner
 import numpy as np
 import pandas as pd
+from a2common.data import WINE_COLOURS, WINE_QUALITY_BANDS
 from keras import layers
 
 from keras_models.fitting import (TrainResult, as_probabilities, make_optimizer, tabular_datasets,
@@ -43,55 +46,16 @@ WINE_SCHEMA = TabularSchema(numeric=(
     "free sulfur dioxide", "total sulfur dioxide", "density", "pH", "sulphates", "alcohol"))
 """The 11 measurements; none may be missing."""
 
-COLOURS = ("red", "white")
-QUALITY_BANDS = ("low", "medium", "high")
+COLOURS = WINE_COLOURS
+QUALITY_BANDS = WINE_QUALITY_BANDS
 HEADS = ("colour", "quality_band")
-
-
-def combine_wine_split(red: Any, white: Any, red_class_names: list[str],
-                       white_class_names: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """THE label definition of the multi-head task, for one split of the two wine datasets.
-
-    Rows: all rows of ``red`` (a split of ``load_dataset("wine_red")``) in the loader's order,
-    then all rows of ``white`` (the same split of ``load_dataset("wine_white")``) in order.
-
-    Labels:
-
-    * ``colour``: 0 for the red rows, 1 for the white rows.
-    * ``quality_band``: from the sensory quality score ``q`` (0-10, the median of at least
-      three assessors), where ``q = int(class_names[y])`` undoes the loader's class encoding:
-      0 = low if ``q <= 5``, 1 = medium if ``q == 6``, 2 = high if ``q >= 7``.
-
-    Args:
-        red, white: loader splits (``.x`` features, ``.y`` class indices).
-        red_class_names, white_class_names: the datasets' ``class_names`` (quality scores as
-            strings, e.g. ``['3', ..., '8']``).
-
-    Returns:
-        ``(features, labels)``: the stacked ``(n, 11)`` feature matrix and
-        ``{"colour": (n,) int64, "quality_band": (n,) int64}``.
-
-    Example:
-
-    >>> from a2common.data import Split
-    >>> red = Split(np.zeros((2, 11)), np.array([0, 2]))   # quality 5, 7
-    >>> white = Split(np.ones((1, 11)), np.array([1]))     # quality 6
-    >>> x, labels = combine_wine_split(red, white, ["5", "6", "7"], ["5", "6", "7"])
-    >>> x.shape, labels["colour"].tolist(), labels["quality_band"].tolist()
-    ((3, 11), [0, 0, 1], [0, 2, 1])
-    """
-    quality = np.concatenate([
-        np.array([int(red_class_names[i]) for i in red.y], dtype=np.int64),
-        np.array([int(white_class_names[i]) for i in white.y], dtype=np.int64)])
-    colour = np.concatenate([np.zeros(len(red.y), np.int64), np.ones(len(white.y), np.int64)])
-    band = np.where(quality <= 5, 0, np.where(quality == 6, 1, 2)).astype(np.int64)
-    features = np.concatenate([np.asarray(red.x, np.float64), np.asarray(white.x, np.float64)])
-    return features, {"colour": colour, "quality_band": band}
+DATASETS = {"colour": "wine_colour", "quality_band": "wine_quality_band"}
+"""The loader's dataset of each head: the same rows, one label each (what the harness grades)."""
 
 
 @dataclass
 class WineSplits:
-    """The stacked red + white splits: frames and per-head labels (:func:`combine_wine_split`)."""
+    """The stacked red + white splits: frames and per-head labels (``combine_wine_split``)."""
 
     tables: TabularSplits
     train_labels: dict[str, np.ndarray]
@@ -99,8 +63,11 @@ class WineSplits:
     test_labels: dict[str, np.ndarray]
 
 
-def load_wine(red: Any = None, white: Any = None) -> WineSplits:
-    """Both wine datasets' seeded, stratified 70/10/20 splits, stacked (red rows first).
+def load_wine(colour: Any = None, quality_band: Any = None) -> WineSplits:
+    """The loader's ``wine_colour`` and ``wine_quality_band`` splits (red rows first).
+
+    Both datasets are the seeded, stratified 70/10/20 splits of ``wine_red`` and
+    ``wine_white`` stacked, so their features agree row by row (checked here).
 
     Example:
 
@@ -110,13 +77,18 @@ def load_wine(red: Any = None, white: Any = None) -> WineSplits:
     """
     from a2common.data import load_dataset
 
-    red = red or load_dataset("wine_red")
-    white = white or load_dataset("wine_white")
+    datasets = {"colour": colour or load_dataset(DATASETS["colour"]),
+                "quality_band": quality_band or load_dataset(DATASETS["quality_band"])}
     frames, labels = {}, {}
     for split in ("train", "val", "test"):
-        features, labels[split] = combine_wine_split(getattr(red, split), getattr(white, split),
-                                                     red.class_names, white.class_names)
-        frames[split] = split_to_frame(features, red.feature_names, WINE_SCHEMA)
+        parts = {head: getattr(dataset, split) for head, dataset in datasets.items()}
+        if not np.array_equal(parts["colour"].x, parts["quality_band"].x):
+            raise ValueError(f"Expected the {split} rows of {DATASETS['colour']!r} and "
+                             f"{DATASETS['quality_band']!r} to be the same wines. Received: "
+                             f"different feature rows")
+        frames[split] = split_to_frame(parts["colour"].x, datasets["colour"].feature_names,
+                                       WINE_SCHEMA)
+        labels[split] = {head: part.y.astype(np.int64) for head, part in parts.items()}
     tables = TabularSplits(frames["train"], labels["train"]["quality_band"], frames["val"],
                            labels["val"]["quality_band"], frames["test"],
                            labels["test"]["quality_band"], list(QUALITY_BANDS))
@@ -198,8 +170,8 @@ def train_wine(work_dir: Path | str, config: WineConfig = WineConfig(), *, seed:
 
     Returns:
         :class:`~keras_models.fitting.TrainResult` whose ``test_probabilities`` is
-        ``{"colour": P(white) (n,), "quality_band": (n, 3)}``, rows as in
-        :func:`combine_wine_split` (red test rows, then white test rows).
+        ``{"colour": P(white) (n,), "quality_band": (n, 3)}``, rows as in the loader's
+        ``wine_colour``/``wine_quality_band`` test splits (red test rows, then white ones).
     """
     splits = splits or load_wine()
     return train_tabular("wine_two_heads", build_wine_model, splits.tables, WINE_SCHEMA, config,
@@ -210,7 +182,8 @@ def train_wine(work_dir: Path | str, config: WineConfig = WineConfig(), *, seed:
 
 
 def tune_wine(work_dir: Path | str, *, max_trials: int = 10, epochs: int = 60, seed: int = 0,
-              kind: str = "random", splits: WineSplits | None = None) -> SearchResult:
+              kind: str = "random", splits: WineSplits | None = None,
+              verbose: int = 0) -> SearchResult:
     """keras-tuner search on the quality head's validation accuracy (batch size included)."""
     splits = splits or load_wine()
     stats = fit_feature_stats(splits.tables.train_frame, WINE_SCHEMA)
@@ -220,7 +193,7 @@ def tune_wine(work_dir: Path | str, *, max_trials: int = 10, epochs: int = 60, s
                               batch_sizes=(32, 64, 128))
     return run_search(hypermodel, work_dir, "wine_two_heads_tuner",
                       objective="val_quality_band_accuracy", max_trials=max_trials,
-                      epochs=epochs, seed=seed, kind=kind)
+                      epochs=epochs, seed=seed, kind=kind, verbose=verbose)
 
 
 def predict_wine(model: keras.Model, frame: Any) -> dict[str, np.ndarray]:
