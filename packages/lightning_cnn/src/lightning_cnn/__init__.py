@@ -10,6 +10,30 @@ Modules (frameworks are imported only by the modules that need them):
 * ``keras_model``: the Keras side;
 * ``tasks``: the graded task functions (they return test-set probabilities; the autograder
   computes the metrics and writes the model cards);
-* ``train``: command line that opens (or makes) the graded runs.
+* ``train``: command line that opens (or makes) the graded runs;
+* ``pretrained``, ``transfer_keras``, ``transfer_lightning``, ``contrastive``,
+  ``domain_adaptation``: transfer learning (issue 16); ``transfer_tasks``: its graded tasks;
+* ``classifier``: the published animals3 classifier (:func:`load_classifier`).
+
+Example:
+
+>>> classifier = load_classifier("animals3_classifier")  # doctest: +SKIP
+>>> classifier.predict_labels(["cat.jpg"])  # doctest: +SKIP
+['cats']
 """
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
 __version__ = "0.1.0"
+
+
+def load_classifier(path: str | Path | None = None, framework: str | None = None) -> Any:
+    """Load the published animals3 classifier: :func:`lightning_cnn.classifier.load_classifier`.
+
+    Imported lazily, so ``import lightning_cnn`` stays free of TensorFlow and torch.
+    """
+    from lightning_cnn.classifier import load_classifier as load
+
+    return load(path, framework)

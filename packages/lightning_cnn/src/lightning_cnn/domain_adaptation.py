@@ -258,9 +258,12 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class DomainAdaptationConfig:
-    """How :func:`train_domain_adaptation` trains."""
+    """How :func:`train_domain_adaptation` trains.
 
-    epochs: int = 8
+    The defaults are the measured recipe of the package README (6 epochs over the source).
+    """
+
+    epochs: int = 6
     batch_size: int = 64
     channels: tuple[int, ...] = (16, 32, 64)
     learning_rate: float = 2e-3

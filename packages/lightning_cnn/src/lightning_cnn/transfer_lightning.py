@@ -49,6 +49,8 @@ from lightning_cnn.transfer import TransferRun
 
 FINAL_CHECKPOINT = "model.ckpt"
 HISTORY_FILE = "history.json"
+TRUNK_CACHE_FILE = "trunk_features.pt"
+"""Frozen-trunk outputs of the training images, kept so that a resumed run skips them."""
 NUM_BLOCKS = 16
 """MBConv blocks of EfficientNet-Lite0."""
 
@@ -275,6 +277,37 @@ def trunk_features(model: EfficientNetTransfer, images: np.ndarray,
     return torch.stack([torch.cat(outputs[0]), torch.cat(outputs[1])])
 
 
+def cached_trunk_features(model: EfficientNetTransfer, images: np.ndarray,
+                          cache: Path | None = None) -> torch.Tensor:
+    """:func:`trunk_features`, read from ``cache`` when it holds them for the same model and images.
+
+    The file records the input size, the first trainable block and a hash of the images; a
+    cache made for anything else is recomputed and replaced (written atomically).
+
+    Example:
+
+    >>> model = EfficientNetTransfer(image_size=32, trainable_blocks=5, pretrained=False)
+    >>> images = np.zeros((2, 64, 64, 3), np.uint8)
+    >>> cached_trunk_features(model, images, Path("/tmp/trunk.pt")).shape  # doctest: +SKIP
+    torch.Size([2, 2, 112, 2, 2])
+    """
+    import hashlib
+
+    key = {"image_size": int(model.hparams.image_size),
+           "first_trainable_block": model.first_trainable_block,
+           "images_sha256": hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest()}
+    if cache is not None and Path(cache).is_file():
+        stored = torch.load(cache, map_location="cpu", weights_only=True)
+        if stored.get("key") == key:
+            return stored["features"]
+    features = trunk_features(model, images)
+    if cache is not None:
+        partial = Path(cache).with_name(Path(cache).name + ".partial")
+        torch.save({"key": key, "features": features}, partial)
+        partial.replace(cache)
+    return features
+
+
 class RandomFlipFeatures(TorchDataset):
     """Cached trunk outputs ``(2, n, ...)`` served as the plain or the flipped image's, at random.
 
@@ -313,6 +346,8 @@ class LoaderDataModule(L.LightningDataModule):
         seed: seed of the training shuffle and augmentation.
         trunk_model: train on this model's cached frozen-trunk outputs (flip augmentation only)
             instead of on images; see :func:`trunk_features`.
+        trunk_cache: a file that keeps those outputs, so that a resumed run does not compute
+            them again (:func:`cached_trunk_features`).
 
     Example:
 
@@ -321,20 +356,23 @@ class LoaderDataModule(L.LightningDataModule):
     """
 
     def __init__(self, dataset: Dataset | None = None, batch_size: int = 32, shift_px: int = 6,
-                 seed: int = 0, trunk_model: EfficientNetTransfer | None = None) -> None:
+                 seed: int = 0, trunk_model: EfficientNetTransfer | None = None,
+                 trunk_cache: Path | None = None) -> None:
         super().__init__()
         self.dataset = dataset
         self.batch_size = batch_size
         self.shift_px = shift_px
         self.seed = seed
         self.trunk_model = trunk_model
+        self.trunk_cache = trunk_cache
         self._train_features: torch.Tensor | None = None
 
     def setup(self, stage: str | None = None) -> None:
         if self.dataset is None:
             self.dataset = load_dataset("animals3")
         if stage == "fit" and self.trunk_model is not None and self._train_features is None:
-            self._train_features = trunk_features(self.trunk_model, self.dataset.train.x)
+            self._train_features = cached_trunk_features(self.trunk_model,
+                                                         self.dataset.train.x, self.trunk_cache)
 
     def _loader(self, split: str, train: bool = False) -> DataLoader:
         assert self.dataset is not None, "call setup() first"
@@ -402,8 +440,9 @@ def train_lightning_transfer(work_dir: Path | str, config: LightningTransferConf
     """Train (or resume, or load) the EfficientNet-Lite0 transfer model on animals3.
 
     ``work_dir/checkpoints/last.ckpt`` is written every epoch and an interrupted run resumes
-    from it; the finished model is saved as ``work_dir/model.ckpt`` with ``history.json`` and
-    loaded instead of retrained on the next call.
+    from it (re-using the frozen-trunk outputs kept in ``work_dir/trunk_features.pt``); the
+    finished model is saved as ``work_dir/model.ckpt`` with ``history.json`` and loaded
+    instead of retrained on the next call.
 
     Args:
         work_dir: checkpoints, logs and the finished model.
@@ -445,6 +484,7 @@ def train_lightning_transfer(work_dir: Path | str, config: LightningTransferConf
         model = EfficientNetTransfer(**config.model_kwargs(), pretrained=pretrained)
         if config.cache_trunk:
             datamodule.trunk_model = model
+            datamodule.trunk_cache = work_dir / TRUNK_CACHE_FILE
         history_callback = TrainingHistory(verbose=not progress)
         checkpoints = ModelCheckpoint(dirpath=work_dir / "checkpoints", save_last=True,
                                       save_on_train_epoch_end=True)
