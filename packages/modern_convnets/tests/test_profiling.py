@@ -56,3 +56,19 @@ def test_latency_and_profile_report_positive_times():
     assert report["multiply_adds"] == 6 * 6 * 4 * 27
     with pytest.raises(ValueError, match="Expected repetitions >= 1"):
         measure_latency(model, (1,), repetitions=0)
+
+
+def test_cli_profiles_a_saved_model_file(tmp_path, capsys):
+    import json
+
+    from modern_convnets.profiling import main
+
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3)])
+    model.save(tmp_path / "tiny.keras")
+    main(["--model-file", str(tmp_path / "tiny.keras"), "--batch-sizes", "1",
+          "--repetitions", "1"])
+    (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert row["name"].endswith("tiny.keras") and row["parameters"] == 112
+    assert row["multiply_adds"] == 6 * 6 * 4 * 27 and len(row["latency"]) == 1
+    with pytest.raises(SystemExit):
+        main(["--model-file", str(tmp_path / "missing.keras")])

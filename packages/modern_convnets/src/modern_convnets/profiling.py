@@ -32,6 +32,7 @@ import os
 import statistics
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Sequence
 
 import a2common.tf_env  # noqa: F401  (before keras)
@@ -180,9 +181,10 @@ def _named_models() -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m modern_convnets.profiling [NAME ...]``: profile the training configs
-    (:data:`modern_convnets.training.CONFIGS`) and the ImageNet networks on one CPU thread;
-    print one JSON line per model."""
+    """``python -m modern_convnets.profiling [NAME ...] [--model-file PATH ...]``: profile the
+    training configs (:data:`modern_convnets.training.CONFIGS`), the ImageNet networks or saved
+    ``.keras`` models (e.g. a graded run's ``work/model.keras``) on one CPU thread; print one
+    JSON line per model."""
     import argparse
     import json
 
@@ -193,16 +195,24 @@ def main(argv: Sequence[str] | None = None) -> None:
                              f"configs)")
     parser.add_argument("--repetitions", type=int, default=20)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 64])
+    parser.add_argument("--model-file", type=Path, nargs="+", default=[], metavar="PATH",
+                        help="saved .keras models to profile (loaded without compiling)")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.names) - set(builders))
     if unknown:
         parser.error(f"Expected names from {sorted(builders)}. Received: {unknown}")
+    missing = [str(path) for path in args.model_file if not path.is_file()]
+    if missing:
+        parser.error(f"Expected saved .keras model files. Not found: {missing}")
     limit_to_one_thread()
     from modern_convnets.training import CONFIGS
 
-    for name in args.names or sorted(CONFIGS):
-        model = builders[name]()
-        print(json.dumps({"name": name, **profile_model(model, args.batch_sizes,
+    models = [(name, builders[name]) for name in args.names
+              or ([] if args.model_file else sorted(CONFIGS))]
+    models += [(str(path), lambda path=path: keras.saving.load_model(path, compile=False))
+               for path in args.model_file]
+    for name, make in models:
+        print(json.dumps({"name": name, **profile_model(make(), args.batch_sizes,
                                                         args.repetitions)}), flush=True)
 
 

@@ -59,6 +59,10 @@ class TrainConfig:
         flip: random horizontal flips.
         shift_fraction: random shifts up to this fraction of the height and width (0: none).
         train_size: train on a seeded random subset of this many images (``None``: all).
+        bn_momentum: momentum of every ``BatchNormalization`` layer (``None``: Keras' 0.99).
+            A run of a few dozen steps needs a smaller one (e.g. 0.9): with 0.99 the moving
+            statistics are still close to their initial values, and the model predicts near
+            chance in inference mode although it has learned.
     """
 
     architecture: str
@@ -74,6 +78,7 @@ class TrainConfig:
     flip: bool = True
     shift_fraction: float = 0.125
     train_size: int | None = None
+    bn_momentum: float | None = None
 
     def __post_init__(self) -> None:
         if self.architecture not in BUILDERS:
@@ -88,6 +93,9 @@ class TrainConfig:
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError(f"Expected epochs >= 1 and batch_size >= 1. Received: "
                              f"epochs={self.epochs}, batch_size={self.batch_size}")
+        if self.bn_momentum is not None and not 0.0 <= self.bn_momentum < 1.0:
+            raise ValueError(f"Expected 0 <= bn_momentum < 1. "
+                             f"Received: bn_momentum={self.bn_momentum}")
 
 
 CONFIGS: dict[str, TrainConfig] = {
@@ -137,8 +145,14 @@ def build_model(config: TrainConfig, num_classes: int | None = None) -> keras.Mo
     if num_classes is None:
         num_classes = NUM_CLASSES[config.dataset]
     builder = BUILDERS[config.architecture]
-    return builder(input_shape=IMAGE_SHAPES[config.dataset], num_classes=num_classes,
-                   **config.model_kwargs)
+    model = builder(input_shape=IMAGE_SHAPES[config.dataset], num_classes=num_classes,
+                    **config.model_kwargs)
+    if config.bn_momentum is not None:
+        # read when the training step is traced and saved in the layer's config
+        for layer in model.layers:
+            if isinstance(layer, layers.BatchNormalization):
+                layer.momentum = config.bn_momentum
+    return model
 
 
 def build_augmentation(config: TrainConfig, seed: int = 0) -> keras.Sequential | None:
