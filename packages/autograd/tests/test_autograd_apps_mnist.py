@@ -56,8 +56,11 @@ def test_shuffled_labels_make_a_chance_level_model(mnist_available, tmp_path):
 def test_recipes_build_the_documented_architectures():
     cnn = mnist.RECIPES["cnn"].build_model(seed=0)
     assert cnn.output_shape == (None, 10)
-    assert [type(layer).__name__ for layer in cnn.layers][:3] == ["InputLayer", "Conv2D",
-                                                                  "MaxPool2D"]
+    assert [type(layer).__name__ for layer in cnn.layers][:4] == ["InputLayer", "RandomShift",
+                                                                  "Conv2D", "MaxPool2D"]
+    mlp = mnist.RECIPES["mlp"].build_model(seed=0)
+    assert [layer.units for layer in mlp.layers if type(layer).__name__ == "Dense"] == [256, 256,
+                                                                                        10]
     simple = mnist.build_simple_model()
     assert sum(type(layer).__name__ == "Dense" for layer in simple.layers) == 1
     out = simple.predict(np.zeros((2, 784), dtype=np.float32))

@@ -145,6 +145,11 @@ def test_max_pool2d_ties_go_to_the_first_maximum_like_torch(rng):
                        lambda t: nhwc(F.max_pool2d(nchw(t), 2)), [x])
     compare_with_torch(lambda t: max_pool2d(t, (3, 3), (1, 1)),
                        lambda t: nhwc(F.max_pool2d(nchw(t), 3, 1)), [x])
+    # Side-by-side windows that leave the last rows / columns unread, with ties everywhere.
+    odd = np.round(np.maximum(rng.normal(size=(2, 7, 8, 3)), 0.0))
+    for pool in (2, 3):
+        compare_with_torch(lambda t: max_pool2d(t, (pool, pool)),
+                           lambda t: nhwc(F.max_pool2d(nchw(t), pool)), [odd])
 
 
 def test_max_pool_layer_shape_and_errors():
@@ -373,3 +378,47 @@ def test_conv_layer_dilation_rate(rng):
         layers.Conv2D(3, 3, dilation_rate=0)
     with pytest.raises(ValueError, match=r"at least as large as the dilated kernel \(5, 3\)"):
         conv(np.zeros((1, 4, 8, 2)))
+
+
+# ============================================================================ augmentation
+def _shift_by_hand(image: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    height, width = image.shape[:2]
+    out = np.zeros_like(image)
+    out[max(dy, 0):height + min(dy, 0), max(dx, 0):width + min(dx, 0)] = \
+        image[max(-dy, 0):height - max(dy, 0), max(-dx, 0):width - max(dx, 0)]
+    return out
+
+
+def test_random_shift_op_moves_each_image_and_its_gradient_back(rng):
+    from autograd.ops import random_shift
+
+    x = rng.normal(size=(4, 5, 6, 2))
+    shifts = np.array([[0, 0], [1, -2], [-3, 2], [2, 1]])
+    out = random_shift(Tensor(x), shifts).numpy()
+    for image, (dy, dx), moved in zip(x, shifts, out):
+        np.testing.assert_array_equal(moved, _shift_by_hand(image, dy, dx))
+    # The VJP is the shift back (a linear map's transpose): checked by finite differences.
+    compare_with_finite_differences(lambda t: random_shift(t, shifts), [x])
+    with pytest.raises(ValueError, match=r"Expected integer shifts of shape \(4, 2\)"):
+        random_shift(Tensor(x), shifts[:3])
+
+
+def test_random_shift_layer_is_seeded_resumable_and_identity_at_inference():
+    x = np.random.default_rng(0).normal(size=(8, 6, 6, 1)).astype(np.float32)
+    layer = layers.RandomShift(2, seed=5)
+    assert layer(x).numpy() is x and layers.RandomShift(0)(x, training=True).numpy() is x
+    first = layer(x, training=True).numpy()
+    assert not np.array_equal(first, x)
+    assert np.all(np.abs(first).sum(axis=(1, 2, 3)) <= np.abs(x).sum(axis=(1, 2, 3)) + 1e-5)
+    second = layer(x, training=True).numpy()
+    resumed = layers.deserialize(layers.serialize(layer))
+    resumed.set_extra_state(layers.RandomShift(2, seed=5).get_extra_state())
+    np.testing.assert_array_equal(resumed(x, training=True).numpy(), first)
+    resumed.set_extra_state(layer.get_extra_state())
+    third = layer(x, training=True).numpy()
+    np.testing.assert_array_equal(resumed(x, training=True).numpy(), third)
+    assert not np.array_equal(first, second)
+    with pytest.raises(ValueError, match="Expected max_shift to be a non-negative int"):
+        layers.RandomShift(-1)
+    with pytest.raises(ValueError, match=r"expected inputs of shape \(batch, height, width"):
+        layer(np.zeros((2, 36), dtype=np.float32), training=True)

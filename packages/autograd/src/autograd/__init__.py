@@ -4,6 +4,7 @@ Keras-shaped API (the "Beras" assignment).
 Modules, one per concept:
 
 * :mod:`autograd.tensor` - the engine: ``Tensor``, ``Variable``, ``GradientTape``, primitives
+* :mod:`autograd.ops` - the fused primitives behind the layers (dense, conv2d, max_pool2d, ...)
 * :mod:`autograd.activations`, :mod:`autograd.layers`, :mod:`autograd.losses`,
   :mod:`autograd.optimizers`, :mod:`autograd.initializers`, :mod:`autograd.metrics`,
   :mod:`autograd.preprocessing`, :mod:`autograd.callbacks`, :mod:`autograd.model`
@@ -22,7 +23,7 @@ Example:
 array([8.])
 """
 from autograd import (activations, callbacks, gradcheck, initializers, layers, losses, metrics,
-                      optimizers, preprocessing, rng)
+                      ops, optimizers, preprocessing, rng)
 from autograd.model import Sequential, load_model
 from autograd.rng import set_seed
 from autograd.tensor import (GradientTape, Tensor, Variable, as_tensor, clip, concatenate, exp,
@@ -34,6 +35,6 @@ __version__ = "0.1.0"
 __all__ = [
     "GradientTape", "Sequential", "Tensor", "Variable", "activations", "as_tensor", "callbacks",
     "clip", "concatenate", "exp", "gradcheck", "initializers", "layers", "load_model", "log",
-    "losses", "matmul", "maximum", "metrics", "minimum", "optimizers", "preprocessing",
+    "losses", "matmul", "maximum", "metrics", "minimum", "ops", "optimizers", "preprocessing",
     "reshape", "rng", "set_seed", "sqrt", "stack", "transpose", "where",
 ]

@@ -1,8 +1,9 @@
 """Layers, Keras style: ``__init__`` stores config, ``build`` makes weights, ``call`` computes.
 
-The layer-specific primitives (``dense``, ``conv2d``, ``max_pool2d``, ``batch_norm``,
-``dropout``) are defined here as functions, each with its forward pass and VJP side by side;
-the layer classes only own the weights and the configuration.
+The layers own the weights and the configuration; the computation of ``Dense``, ``Conv2D``,
+``MaxPool2D``, ``BatchNormalization``, ``Dropout`` and ``RandomShift`` is one fused primitive
+each, in :mod:`autograd.ops` (re-exported here as ``dense``, ``conv2d``, ``max_pool2d``,
+``batch_norm``, ``dropout`` and ``random_shift``).
 
 Images are channels-last, ``(batch, height, width, channels)``, and conv kernels are
 ``(kernel_height, kernel_width, in_channels, filters)``, as in Keras.
@@ -22,11 +23,11 @@ import re
 from typing import Any, Sequence
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from autograd import activations
 from autograd import initializers as initializers_module
 from autograd import rng
+from autograd.ops import batch_norm, conv2d, dense, dropout, max_pool2d, random_shift
 from autograd.tensor import Tensor, TensorLike, Variable, add, as_tensor, reshape
 
 Shape = tuple[int | None, ...]
@@ -226,31 +227,6 @@ def Input(shape: Sequence[int], name: str | None = None, dtype: Any = "float32")
 
 
 # =================================================================================== dense
-def _column_sums(matrix: np.ndarray) -> np.ndarray:
-    """``matrix.sum(axis=0)`` for a 2-D array as a BLAS matrix-vector product (several times
-    faster than numpy's reduction for tall matrices such as conv bias gradients)."""
-    return np.ones(matrix.shape[0], dtype=matrix.dtype) @ matrix
-
-
-def dense(x: Tensor, kernel: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``x @ kernel + bias`` as one primitive (one output array, no broadcast temporaries)."""
-    out = x.data @ kernel.data
-    if bias is not None:
-        out += bias.data
-
-    def backward(g: np.ndarray) -> tuple[np.ndarray | None, ...]:
-        grad_x = g @ kernel.data.T if x.requires_grad else None
-        g2 = g.reshape(-1, g.shape[-1])
-        grad_kernel = grad_bias = None
-        if kernel.requires_grad:
-            grad_kernel = x.data.reshape(-1, x.shape[-1]).T @ g2
-        if bias is not None and bias.requires_grad:
-            grad_bias = _column_sums(g2)
-        return grad_x, grad_kernel, grad_bias
-    parents = (x, kernel) if bias is None else (x, kernel, bias)
-    return Tensor.from_op(out, parents, backward, "dense")
-
-
 class Dense(Layer):
     """Fully connected layer: ``activation(inputs @ kernel + bias)`` on the last axis.
 
@@ -501,11 +477,6 @@ class Reshape(Layer):
 
 
 # ================================================================================= dropout
-def dropout(x: Tensor, mask: np.ndarray) -> Tensor:
-    """``x * mask`` where ``mask`` already holds ``0`` or ``1 / keep_probability``."""
-    return Tensor.from_op(x.data * mask, (x,), lambda g: (g * mask,), "dropout")
-
-
 class Dropout(Layer):
     """Inverted dropout: in training, zero each input with probability ``rate`` and scale the rest
     by ``1 / (1 - rate)``; identity at inference.
@@ -547,42 +518,59 @@ class Dropout(Layer):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
 
 
-# ============================================================================== batch norm
-def batch_norm(x: Tensor, gamma: Tensor, beta: Tensor, mean: np.ndarray | None = None,
-               variance: np.ndarray | None = None, epsilon: float = 1e-3
-               ) -> tuple[Tensor, np.ndarray, np.ndarray]:
-    """Normalise over every axis but the last, then scale by ``gamma`` and shift by ``beta``.
+# ============================================================================ augmentation
+class RandomShift(Layer):
+    """Data augmentation: in training, translate each image by a random whole number of pixels
+    (up to ``max_shift`` in each direction, zero fill); identity at inference.
 
-    With ``mean``/``variance`` given (inference) those statistics are used; otherwise the batch
-    statistics are (training), and they are returned for the moving averages.
-    Returns ``(output, mean, variance)``; ``variance`` is the biased batch variance.
+    The integer-pixel, zero-fill case of Keras' ``RandomTranslation`` (which takes fractions of
+    the image size and interpolates). Shifts come from ``default_rng([seed, call_index])``; the
+    call counter is saved in checkpoints, as :class:`Dropout`'s, so a resumed run draws the
+    same shifts as an uninterrupted one.
+
+    Args:
+        max_shift: largest shift in pixels, per axis (``0``: no augmentation).
+        seed: seed of the shifts (default: drawn from the library generator).
+
+    Input shape: ``(batch, height, width, channels)``. Output shape: the same.
+
+    Example:
+
+    >>> image = np.zeros((1, 5, 5, 1), dtype="float32"); image[0, 2, 2, 0] = 1.0
+    >>> moved = RandomShift(2, seed=0)(image, training=True).numpy()
+    >>> float(moved.sum()), RandomShift(2)(image).numpy() is image
+    (1.0, True)
     """
-    axes = tuple(range(x.ndim - 1))
-    training = mean is None
-    if training:
-        mean = x.data.mean(axis=axes)
-        centered = x.data - mean
-        variance = np.mean(centered * centered, axis=axes)
-    else:
-        centered = x.data - mean
-    inv_std = 1.0 / np.sqrt(variance + epsilon)
-    x_hat = centered * inv_std
-    out = x_hat * gamma.data + beta.data
-    count = x.size // x.shape[-1]
 
-    def backward(g: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
-        grad_beta = g.sum(axis=axes)
-        grad_gamma = (g * x_hat).sum(axis=axes)
-        grad_x = None
-        if x.requires_grad and training:
-            # d/dx of gamma * (x - mean) / std when mean and std depend on x as well.
-            grad_x = (gamma.data * inv_std / count) * (count * g - grad_beta - x_hat * grad_gamma)
-        elif x.requires_grad:
-            grad_x = g * (gamma.data * inv_std)
-        return grad_x, grad_gamma, grad_beta
-    return Tensor.from_op(out, (x, gamma, beta), backward, "batch_norm"), mean, variance
+    def __init__(self, max_shift: int = 2, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not isinstance(max_shift, (int, np.integer)) or max_shift < 0:
+            raise ValueError("Expected max_shift to be a non-negative int. "
+                             f"Received: max_shift={max_shift!r}")
+        self.max_shift = int(max_shift)
+        self.seed = rng.draw_seed() if seed is None else int(seed)
+        self._calls = 0
+
+    def call(self, inputs: Tensor, training: bool = False) -> Tensor:
+        _check_images(self, inputs)
+        if not training or self.max_shift == 0:
+            return inputs
+        generator = np.random.default_rng([self.seed, self._calls])
+        self._calls += 1
+        shifts = generator.integers(-self.max_shift, self.max_shift + 1, (inputs.shape[0], 2))
+        return random_shift(inputs, shifts)
+
+    def get_extra_state(self) -> dict[str, np.ndarray]:
+        return {"seed": np.array(self.seed), "calls": np.array(self._calls)}
+
+    def set_extra_state(self, state: dict[str, np.ndarray]) -> None:
+        self.seed, self._calls = int(state["seed"]), int(state["calls"])
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "max_shift": self.max_shift, "seed": self.seed}
 
 
+# ============================================================================== batch norm
 class BatchNormalization(Layer):
     """Batch normalisation over the last (feature/channel) axis, Keras semantics.
 
@@ -636,101 +624,6 @@ BatchNorm = BatchNormalization
 
 
 # ================================================================================= conv2d
-def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
-    """TensorFlow's 'same' padding: output ``ceil(size / stride)``, extra padding at the end."""
-    out = -(-size // stride)
-    total = max((out - 1) * stride + kernel - size, 0)
-    return total // 2, total - total // 2
-
-
-def _conv_padding(padding: str, height: int, width: int, kernel: tuple[int, int],
-                  strides: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
-    if padding == "valid":
-        return (0, 0), (0, 0)
-    return (_same_padding(height, kernel[0], strides[0]),
-            _same_padding(width, kernel[1], strides[1]))
-
-
-def _im2col(padded: np.ndarray, kh: int, kw: int, sh: int, sw: int, dh: int = 1, dw: int = 1
-            ) -> tuple[np.ndarray, int, int]:
-    """Gather every ``kh x kw`` window (taps ``dh``/``dw`` apart) of a padded NHWC batch into
-    one row each.
-
-    Returns ``(cols, out_h, out_w)`` with ``cols`` of shape
-    ``(n * out_h * out_w, kh * kw * channels)``, ordered ``(kh, kw, channels)`` to match a
-    Keras kernel reshaped to ``(kh * kw * channels, filters)``.
-    """
-    n, _, _, channels = padded.shape
-    span_h, span_w = (kh - 1) * dh + 1, (kw - 1) * dw + 1
-    # A (n, out_h, out_w, channels, kh, kw) view; the reshape below makes the one copy.
-    windows = sliding_window_view(padded, (span_h, span_w), axis=(1, 2))[
-        :, ::sh, ::sw, :, ::dh, ::dw]
-    out_h, out_w = windows.shape[1], windows.shape[2]
-    cols = windows.transpose(0, 1, 2, 4, 5, 3).reshape(n * out_h * out_w, kh * kw * channels)
-    return cols, out_h, out_w
-
-
-def conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: tuple[int, int] = (1, 1),
-           padding: str = "valid", dilation_rate: tuple[int, int] = (1, 1)) -> Tensor:
-    """2-D cross-correlation (what deep-learning libraries call convolution), via im2col.
-
-    Forward: the input windows are gathered into a matrix ``cols`` of shape
-    ``(batch * out_h * out_w, kh * kw * in_channels)`` so the convolution is one matrix product
-    with the kernel reshaped to ``(kh * kw * in_channels, filters)``.
-
-    VJP: the kernel gradient is ``cols.T @ g``. The input gradient scatters the column
-    gradients ``g @ K.T`` back onto the image (col2im): per kernel position one matrix product
-    and one vectorised add onto a strided view, for any stride.
-
-    Args:
-        x: ``(batch, height, width, in_channels)``.
-        kernel: ``(kh, kw, in_channels, filters)``.
-        bias: ``(filters,)`` or ``None``.
-        strides: ``(stride_h, stride_w)``.
-        padding: ``"valid"`` or ``"same"`` (TensorFlow's convention).
-        dilation_rate: ``(dh, dw)``: kernel taps ``dh`` rows and ``dw`` columns apart (atrous
-            convolution); the kernel then spans ``(kh - 1) * dh + 1`` rows.
-    """
-    n, height, width, channels = x.shape
-    kh, kw, _, filters = kernel.shape
-    sh, sw = strides
-    dh, dw = dilation_rate
-    span = ((kh - 1) * dh + 1, (kw - 1) * dw + 1)
-    (top, bottom), (left, right) = _conv_padding(padding, height, width, span, strides)
-    padded = x.data
-    if top or bottom or left or right:
-        padded = np.pad(x.data, ((0, 0), (top, bottom), (left, right), (0, 0)))
-    cols, out_h, out_w = _im2col(padded, kh, kw, sh, sw, dh, dw)
-    kernel_matrix = kernel.data.reshape(kh * kw * channels, filters)
-    out = cols @ kernel_matrix
-    if bias is not None:
-        out += bias.data
-
-    def input_gradient(g: np.ndarray) -> np.ndarray:
-        # col2im, one kernel position at a time: the window element (i, j) of every output
-        # position receives g @ K[i, j].T, a contiguous (batch, out_h, out_w, channels) block
-        # added onto a strided view of the padded input. Unlike a second im2col over the
-        # padded output gradient, this never builds a (kh * kw)-times larger copy of g.
-        g_rows = g.reshape(-1, filters)
-        grad_padded = np.zeros(padded.shape, dtype=g.dtype)
-        for i in range(kh):
-            for j in range(kw):
-                block = (g_rows @ kernel.data[i, j].T).reshape(n, out_h, out_w, channels)
-                row, col = i * dh, j * dw
-                grad_padded[:, row:row + sh * (out_h - 1) + 1:sh,
-                            col:col + sw * (out_w - 1) + 1:sw, :] += block
-        return grad_padded[:, top:top + height, left:left + width, :]
-
-    def backward(g: np.ndarray) -> tuple[np.ndarray | None, ...]:
-        g2 = g.reshape(-1, filters)
-        grad_kernel = (cols.T @ g2).reshape(kernel.shape) if kernel.requires_grad else None
-        grad_bias = _column_sums(g2) if bias is not None and bias.requires_grad else None
-        grad_x = input_gradient(g) if x.requires_grad else None
-        return grad_x, grad_kernel, grad_bias
-    parents = (x, kernel) if bias is None else (x, kernel, bias)
-    return Tensor.from_op(out.reshape(n, out_h, out_w, filters), parents, backward, "conv2d")
-
-
 def _check_images(layer: Layer, inputs: Tensor) -> None:
     if inputs.ndim != 4:
         raise ValueError(f"Layer {layer.name!r} expected inputs of shape (batch, height, width, "
@@ -832,72 +725,6 @@ class Conv2D(Layer):
 
 
 # ============================================================================= max pooling
-def max_pool2d(x: Tensor, pool_size: tuple[int, int] = (2, 2),
-               strides: tuple[int, int] | None = None, padding: str = "valid") -> Tensor:
-    """Max over ``pool_size`` windows, channels-last.
-
-    The forward pass takes an elementwise maximum over the ``ph * pw`` strided views of the
-    input (one per position in the window). The VJP sends each output gradient to the first
-    maximal position in row-major window order, as PyTorch does, so ties (e.g. zeros after a
-    ReLU) are resolved identically. ``padding="same"`` pads with ``-inf`` (TensorFlow's
-    layout: output ``ceil(size / stride)``, extra padding at the end), so padding never wins.
-    """
-    ph, pw = pool_size
-    sh, sw = strides or pool_size
-    n, height, width, channels = x.shape
-    (top, bottom), (left, right) = _conv_padding(padding, height, width, (ph, pw), (sh, sw))
-    data = x.data
-    if top or bottom or left or right:
-        data = np.pad(data, ((0, 0), (top, bottom), (left, right), (0, 0)),
-                      constant_values=-np.inf)
-    padded_h, padded_w = data.shape[1:3]
-    out_h, out_w = (padded_h - ph) // sh + 1, (padded_w - pw) // sw + 1
-
-    def view(array: np.ndarray, i: int, j: int) -> np.ndarray:
-        return array[:, i:i + sh * (out_h - 1) + 1:sh, j:j + sw * (out_w - 1) + 1:sw, :]
-
-    positions = [(i, j) for i in range(ph) for j in range(pw)]  # row-major window order
-    if len(positions) == 1:
-        out = view(data, 0, 0).copy()
-    else:
-        out = np.maximum(view(data, *positions[0]), view(data, *positions[1]))
-        for i, j in positions[2:]:
-            np.maximum(out, view(data, i, j), out=out)
-
-    tiles = (sh, sw) == (ph, pw) and padded_h % ph == 0 and padded_w % pw == 0
-
-    def tiled_backward(g: np.ndarray) -> np.ndarray | None:
-        """One broadcast pass when the windows tile the input and no window has a tie."""
-        blocks = data.reshape(n, out_h, ph, out_w, pw, channels)
-        winners = blocks == out[:, :, None, :, None, :]
-        if np.count_nonzero(winners) != out.size:
-            return None  # a tie: the first maximum must win, below
-        return np.multiply(winners, g[:, :, None, :, None, :]).reshape(data.shape)
-
-    def backward(g: np.ndarray) -> tuple[np.ndarray]:
-        grad = tiled_backward(g) if tiles else None
-        if grad is not None:
-            return (grad[:, top:top + height, left:left + width, :],)
-        # When the windows tile the input exactly, every input element is written once below.
-        grad = (np.empty if tiles else np.zeros)(data.shape, dtype=g.dtype)
-        unclaimed = np.ones(out.shape, dtype=bool)
-        winner = np.empty(out.shape, dtype=bool)
-        for index, (i, j) in enumerate(positions):
-            if index == len(positions) - 1:
-                winner = unclaimed  # no earlier position held the maximum: the last one does
-            else:
-                np.equal(view(data, i, j), out, out=winner)
-                winner &= unclaimed
-            if tiles:
-                np.multiply(g, winner, out=view(grad, i, j))
-            else:  # overlapping windows share inputs: accumulate
-                view(grad, i, j)[...] += g * winner
-            if index < len(positions) - 1:
-                unclaimed ^= winner  # winner is a subset of unclaimed: this clears it
-        return (grad[:, top:top + height, left:left + width, :],)
-    return Tensor.from_op(out, (x,), backward, "max_pool2d")
-
-
 class MaxPool2D(Layer):
     """Max pooling over spatial windows.
 
@@ -1034,7 +861,8 @@ class Residual(Layer):
 
 __all__ = [
     "GELU", "Activation", "BatchNorm", "BatchNormalization", "Conv2D", "Dense", "Dropout",
-    "Flatten", "Input", "InputLayer", "Layer", "LeakyReLU", "MaxPool2D", "MaxPooling2D", "ReLU",
-    "Reshape", "Residual", "Sigmoid", "Softmax", "Softplus", "Swish", "Tanh", "batch_norm",
-    "conv2d", "dense", "deserialize", "dropout", "max_pool2d", "serialize",
+    "Flatten", "Input", "InputLayer", "Layer", "LeakyReLU", "MaxPool2D", "MaxPooling2D",
+    "RandomShift", "ReLU", "Reshape", "Residual", "Sigmoid", "Softmax", "Softplus", "Swish",
+    "Tanh", "batch_norm", "conv2d", "dense", "deserialize", "dropout", "max_pool2d",
+    "random_shift", "serialize",
 ]

@@ -14,7 +14,7 @@ Example:
 
 >>> recipe = RECIPES["mlp"]
 >>> recipe.build_model(seed=0).count_params()
-669706
+269322
 """
 from __future__ import annotations
 
@@ -87,27 +87,32 @@ def build_simple_model(seed: int = 0) -> Sequential:
     ], name="mnist_simple")
 
 
-def build_mlp(seed: int = 0, hidden: int = 512, dropout: float = 0.2) -> Sequential:
-    """784 -> 512 -> 512 -> 10 with ReLU, He-normal weights and dropout; outputs logits."""
-    return Sequential([
-        layers.Input((784,)),
-        layers.Dense(hidden, activation="relu", kernel_initializer="kaiming", seed=seed),
-        layers.Dropout(dropout, seed=seed + 1),
-        layers.Dense(hidden, activation="relu", kernel_initializer="kaiming", seed=seed + 2),
-        layers.Dropout(dropout, seed=seed + 3),
-        layers.Dense(10, seed=seed + 4),
-    ], name="mnist_mlp")
+def build_mlp(seed: int = 0, hidden: int = 256, dropout: float = 0.0) -> Sequential:
+    """784 -> 256 -> 256 -> 10 with ReLU and He-normal weights; outputs logits.
+
+    ``dropout > 0`` adds a dropout layer after each hidden layer. The graded recipe uses none:
+    in its four epochs label smoothing regularises enough (see :data:`RECIPES`).
+    """
+    stack: list[layers.Layer] = [layers.Input((784,))]
+    for index in range(2):
+        stack.append(layers.Dense(hidden, activation="relu", kernel_initializer="kaiming",
+                                  seed=seed + 2 * index))
+        if dropout > 0:
+            stack.append(layers.Dropout(dropout, seed=seed + 2 * index + 1))
+    stack.append(layers.Dense(10, seed=seed + 4))
+    return Sequential(stack, name="mnist_mlp")
 
 
-def build_cnn(seed: int = 0) -> Sequential:
-    """Two 3x3 conv + max-pool + ReLU stages (32, 64 filters), a 128-unit dense layer with
-    dropout; outputs logits.
+def build_cnn(seed: int = 0, max_shift: int = 2) -> Sequential:
+    """Random shifts of up to ``max_shift`` pixels (training only), two 3x3 conv + max-pool +
+    ReLU stages (32, 64 filters), a 128-unit dense layer with dropout; outputs logits.
 
     ReLU comes after the pooling: ``relu(maxpool(z)) == maxpool(relu(z))`` (max commutes with a
     monotonic function) and the gradients agree too, but the ReLU then touches 4x fewer values.
     """
     return Sequential([
         layers.Input((28, 28, 1)),
+        layers.RandomShift(max_shift, seed=seed + 5),
         layers.Conv2D(32, 3, padding="same", kernel_initializer="kaiming", seed=seed),
         layers.MaxPool2D(2),
         layers.ReLU(),
@@ -133,6 +138,7 @@ class Recipe:
         epochs, batch_size, learning_rate: training hyper-parameters (Adam with cosine decay
             of the learning rate to zero over the whole run).
         quick_epochs: epochs of the quick variant (on :data:`QUICK_TRAIN_EXAMPLES` examples).
+        label_smoothing: of the cross-entropy loss (0: none).
     """
 
     name: str
@@ -143,22 +149,31 @@ class Recipe:
     batch_size: int
     learning_rate: float
     quick_epochs: int = 1
+    label_smoothing: float = 0.0
     notes: dict[str, Any] = field(default_factory=dict)
 
     def compile(self, model: Sequential, steps: int) -> None:
         schedule = optimizers.CosineDecay(self.learning_rate, decay_steps=max(steps, 1))
         model.compile(optimizers.Adam(schedule),
-                      losses.CategoricalCrossentropy(from_logits=self.from_logits),
+                      losses.CategoricalCrossentropy(from_logits=self.from_logits,
+                                                     label_smoothing=self.label_smoothing),
                       ["accuracy"])
 
 
 RECIPES: dict[str, Recipe] = {
     "simple": Recipe("simple", build_simple_model, (784,), from_logits=False, epochs=5,
                      batch_size=128, learning_rate=3e-3, quick_epochs=2),
-    "mlp": Recipe("mlp", build_mlp, (784,), from_logits=True, epochs=8, batch_size=256,
-                  learning_rate=2e-3, quick_epochs=3),
-    "cnn": Recipe("cnn", build_cnn, (28, 28, 1), from_logits=True, epochs=5, batch_size=128,
-                  learning_rate=1e-3, quick_epochs=1),
+    # Issue 10 asks for >= 98% test accuracy in <= 10 s of training. Measured on one thread
+    # (CPU time, 2-core machine at load 5-8; see the README's benchmark): 784-512-512-10 with
+    # dropout (the earlier recipe) needed 4 epochs, 22.5 s; 784-256-256-10 with label smoothing
+    # 0.1 passes 98% after 2 of these 4 epochs (4.3-4.5 s, seeds 0-2) and ended at 98.46% /
+    # 98.38% (seeds 0 / 1) after about 9 s.
+    "mlp": Recipe("mlp", build_mlp, (784,), from_logits=True, epochs=4, batch_size=256,
+                  learning_rate=3e-3, quick_epochs=3, label_smoothing=0.1),
+    # Issue 10's target is 99.3%. Without augmentation this CNN reached 99.18% in 5 epochs
+    # (2026-12-02); shifts of up to 2 pixels, 10 epochs and label smoothing are the changes.
+    "cnn": Recipe("cnn", build_cnn, (28, 28, 1), from_logits=True, epochs=10, batch_size=128,
+                  learning_rate=1e-3, quick_epochs=1, label_smoothing=0.1),
 }
 
 
@@ -204,6 +219,7 @@ def run_recipe(recipe: Recipe, ctx: TaskContext, verbose: int = 2) -> TaskResult
     model_file = _model_file(work_dir, recipe, ctx.quick)
     details: dict[str, Any] = {"train_examples": len(data.x_train), "batch_size": batch_size,
                                "learning_rate": recipe.learning_rate,
+                               "label_smoothing": recipe.label_smoothing,
                                "optimizer": "Adam + cosine decay", "seed": ctx.seed,
                                "shuffled_labels": bool(params.get("shuffle_labels")),
                                "omp_num_threads": os.environ.get("OMP_NUM_THREADS")}
@@ -256,11 +272,12 @@ class _ProgressReport(callbacks.Callback):
 _OVERVIEWS = {
     "simple": "The Beras 'simple' model: one Dense layer (784 -> 10) and a softmax, trained "
               "with this project's from-scratch numpy autodiff library.",
-    "mlp": "A 784-512-512-10 ReLU MLP with dropout, trained with this project's from-scratch "
-           "numpy autodiff library (the Beras 'advanced' model).",
+    "mlp": "A 784-256-256-10 ReLU MLP trained for four epochs with label smoothing, using this "
+           "project's from-scratch numpy autodiff library (the Beras 'advanced' model).",
     "cnn": "A two-stage convolutional network (3x3 conv with 32 and 64 filters, 2x2 max "
            "pooling, ReLU; dense 128 with dropout) built from this project's own numpy Conv2D "
-           "and MaxPool2D layers.",
+           "and MaxPool2D layers, trained on randomly shifted digits (up to 2 pixels) with "
+           "label smoothing.",
 }
 
 
@@ -286,7 +303,8 @@ def _card(recipe: Recipe, batch_size: int, summary: str) -> ModelCardText:
              "Use on data whose owners agreed; MNIST itself is public and anonymous.")],
         caveats=[
             f"Numbers are from one seed; batch size {batch_size}, Adam with cosine decay from "
-            f"{recipe.learning_rate}.",
+            f"{recipe.learning_rate}"
+            + (f", label smoothing {recipe.label_smoothing}." if recipe.label_smoothing else "."),
             "A teaching implementation on numpy: slower than PyTorch/TensorFlow (see the "
             "benchmark in packages/autograd/benchmarks).",
             "Re-train before using it on other handwriting, scans or photographs."])
@@ -298,12 +316,13 @@ def grade_simple(ctx: TaskContext) -> TaskResult:
 
 
 def grade_mlp(ctx: TaskContext) -> TaskResult:
-    """The MLP (the Beras "advanced" model); the assignment asks > 95%, our target 98.2%."""
+    """The MLP (the Beras "advanced" model); the assignment asks > 95%, our target 98.0% in
+    at most 10 s of training."""
     return run_recipe(RECIPES["mlp"], ctx)
 
 
 def grade_cnn(ctx: TaskContext) -> TaskResult:
-    """The CNN built from our Conv2D/MaxPool2D; our target is 99.0%."""
+    """The CNN built from our Conv2D/MaxPool2D; our target is 99.3%."""
     return run_recipe(RECIPES["cnn"], ctx)
 
 
