@@ -127,6 +127,40 @@ def test_trunk_features_are_kept_on_disk_for_a_resumed_run(tmp_path):
     torch.testing.assert_close(other, first[:, :2])
 
 
+@pytest.mark.parametrize("cache_trunk", [True, False])
+def test_batchnorm_statistics_stay_fixed_in_new_and_resumed_runs(tmp_path, monkeypatch,
+                                                                 cache_trunk):
+    """A resumed run (trunk outputs read from disk) once trained with BatchNorm in train mode."""
+    from lightning_cnn.lightning_callbacks import TrainingHistory
+    from lightning_cnn.transfer_lightning import (EfficientNetTransfer, LightningTransferConfig,
+                                                  train_lightning_transfer)
+
+    batchnorms = [m for m in EfficientNetTransfer(image_size=32, pretrained=False).modules()
+                  if isinstance(m, torch.nn.BatchNorm2d)]
+    assert batchnorms and not any(bn.training for bn in batchnorms)  # from construction on
+    config = LightningTransferConfig(image_size=32, trainable_blocks=2, epochs=2, batch_size=6,
+                                     cache_trunk=cache_trunk)
+    original = TrainingHistory.on_train_epoch_start
+
+    def interrupt(self, trainer, module):
+        if trainer.current_epoch == 1:
+            raise RuntimeError("simulated interruption")
+        original(self, trainer, module)
+
+    monkeypatch.setattr(TrainingHistory, "on_train_epoch_start", interrupt)
+    with pytest.raises(RuntimeError, match="simulated interruption"):
+        train_lightning_transfer(tmp_path, config, data=tiny_animals3(), pretrained=False,
+                                 progress=False)
+    monkeypatch.setattr(TrainingHistory, "on_train_epoch_start", original)
+    run = train_lightning_transfer(tmp_path, config, data=tiny_animals3(), pretrained=False,
+                                   progress=False)  # resumes from last.ckpt
+    assert len(run.history["loss"]) == 2
+    for module in run.model.modules():  # the random init's statistics, untouched
+        if isinstance(module, torch.nn.BatchNorm2d):
+            torch.testing.assert_close(module.running_mean, torch.zeros_like(module.running_mean))
+            torch.testing.assert_close(module.running_var, torch.ones_like(module.running_var))
+
+
 def test_quick_variant_subsets_training_data_but_never_the_test_split(monkeypatch, tmp_path):
     monkeypatch.setattr(transfer_tasks, "load_animals3", lambda: tiny_animals3(90, 60, 12))
     data = transfer_tasks.training_data(TaskContext(True, 0, tmp_path, {"train_per_class": 5}))
