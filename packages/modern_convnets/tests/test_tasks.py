@@ -33,8 +33,10 @@ def _tiny_animals3(seed: int = 0) -> Dataset:
 def tiny(monkeypatch):
     """Narrow models and a few random images in place of the animals3 loader."""
     for name, kwargs in TINY_MODELS.items():
+        # no weight decay: tracing its per-variable update is a third of this test's time
         monkeypatch.setitem(CONFIGS, name, replace(
-            CONFIGS[name], model_kwargs={**CONFIGS[name].model_kwargs, **kwargs}))
+            CONFIGS[name], weight_decay=None,
+            model_kwargs={**CONFIGS[name].model_kwargs, **kwargs}))
     data = _tiny_animals3()
     monkeypatch.setattr(training, "load_dataset", lambda name: data)
     return data
@@ -69,7 +71,7 @@ def test_quick_config_is_small_and_params_override_the_full_one():
         tasks.QUICK_BN_MOMENTUM)
     full = tasks.task_config("modern_squeezenet", TaskContext(False, 0, Path("."),
                                                               params={"epochs": 2}))
-    assert full.epochs == 2 and full.train_size is None and full.bn_momentum is None
+    assert full.epochs == 2 and full.train_size is None
     assert full.flip and full.shift_fraction > 0  # augmentation in the graded run
     with pytest.raises(ValueError, match="Unknown task parameters"):
         tasks.task_config("modern_squeezenet", TaskContext(False, 0, Path("."),

@@ -172,11 +172,11 @@ def model_card_text(task: str, config: TrainConfig, run: TrainingRun) -> ModelCa
     """The card's prose for a task (the autograder adds every number and figure)."""
     name = "SqueezeNet" if config.architecture == "squeezenet" else "Xception"
     optimizer = ("SGD with Nesterov momentum 0.9" if config.optimizer == "sgd" else "AdamW")
-    schedule = (f"{optimizer}, "
-                f"peak learning rate {config.peak_learning_rate:g} after a {config.warmup_epochs:g}"
-                f"-epoch linear warm-up, cosine decay to 1/1000 of the peak, decoupled weight "
-                f"decay {config.weight_decay:g}, label smoothing {config.label_smoothing:g}, batch "
-                f"{config.batch_size}, {config.epochs} epochs")
+    schedule = (f"{optimizer}, peak learning rate {config.peak_learning_rate:g} after a "
+                f"{config.warmup_epochs:g}-epoch linear warm-up, cosine decay to 1/1000 of the "
+                f"peak, decoupled weight decay {config.weight_decay or 0:g}, label smoothing "
+                f"{config.label_smoothing:g}, batch {config.batch_size}, BatchNorm momentum "
+                f"{config.bn_momentum or 0.99:g}, {config.epochs} epochs")
     augmentation = ("random horizontal flips" if config.flip else "no flips") + (
         f" and shifts up to {config.shift_fraction:.1%} of the height and width (reflected "
         f"borders)" if config.shift_fraction else "")

@@ -54,7 +54,7 @@ class TrainConfig:
         optimizer: ``"sgd"`` (Nesterov momentum 0.9) or ``"adamw"``.
         peak_learning_rate: learning rate at the end of the warm-up.
         warmup_epochs: length of the linear warm-up (from a tenth of the peak).
-        weight_decay: decoupled weight decay of the optimizer.
+        weight_decay: decoupled weight decay of the optimizer (``None``: none).
         label_smoothing: of the cross-entropy loss.
         flip: random horizontal flips.
         shift_fraction: random shifts up to this fraction of the height and width (0: none).
@@ -73,7 +73,7 @@ class TrainConfig:
     optimizer: str = "sgd"
     peak_learning_rate: float = 0.05
     warmup_epochs: float = 2.0
-    weight_decay: float = 5e-4
+    weight_decay: float | None = 5e-4
     label_smoothing: float = 0.1
     flip: bool = True
     shift_fraction: float = 0.125
@@ -117,19 +117,29 @@ CONFIGS: dict[str, TrainConfig] = {
          "entry_widths": (64, 128), "middle_blocks": 4, "exit_widths": (128, 256),
          "head_widths": (256, 384), "exit_pool": False, "dropout": 0.2},
         epochs=4, peak_learning_rate=0.1),
-    # animals3 (2,100 training images of 64x64): not measured; the CIFAR-10 runs suggest
-    # 0.4-0.8 CPU-ms per training image per million multiply-adds.
+    # animals3 (2,100 training images of 64x64), the graded tasks of modern_convnets.tasks.
+    # Sized to train in under 30 min on one thread of the shared 2-core machine. Measured
+    # there (load average 5-7, validation split only): this SqueezeNet for 40 epochs took
+    # 517 CPU-s (1,716 s wall) and reached 0.77 validation accuracy; a stride-1 conv1 at half
+    # the width (fire2 at 32x32, twice the multiply-adds) was no better after 16 of 20 epochs
+    # (0.74) and could not fit. BatchNorm momentum 0.9: with Keras' 0.99 and 33 steps an
+    # epoch, the validation accuracy stayed at chance for the first 6 epochs (the moving
+    # statistics lag the weights).
     "squeezenet_animals3": TrainConfig(
         "squeezenet", "animals3",
-        {"version": "1.1", "width_multiplier": 0.5, "stem_strides": 1, "padding": "same",
+        {"version": "1.1", "width_multiplier": 0.75, "stem_strides": 2, "padding": "same",
          "batch_norm": True, "bypass": True, "dropout": 0.3},
-        epochs=40, batch_size=64, peak_learning_rate=0.05),
+        epochs=32, batch_size=64, peak_learning_rate=0.05, bn_momentum=0.9),
+    # The paper's downsampling scaled to 64x64: stride-2 stem and three pooling entry blocks
+    # (64 → 32 → 16 → 8 → 4), the middle flow at 1/16 of the input side (the paper's 19x19
+    # of 299x299), the exit block halving once more. 30 epochs took 526 CPU-s (1,707 s wall)
+    # and reached 0.78 validation accuracy.
     "xception_animals3": TrainConfig(
         "xception", "animals3",
         {"stem_widths": (16, 32), "stem_strides": 2, "stem_padding": "same",
-         "entry_widths": (64, 128), "middle_blocks": 4, "exit_widths": (128, 192),
+         "entry_widths": (32, 64, 128), "middle_blocks": 4, "exit_widths": (128, 256),
          "head_widths": (256, 384), "dropout": 0.3},
-        epochs=30, batch_size=64, peak_learning_rate=0.05),
+        epochs=24, batch_size=64, peak_learning_rate=0.05, bn_momentum=0.9),
 }
 """Named CPU-sized configurations (see the package README for measured times)."""
 
@@ -233,7 +243,7 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizer
     if config.optimizer == "sgd":
         return keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True,
                                     weight_decay=config.weight_decay)
-    return keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay)
+    return keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay or 0.0)
 
 
 def compile_model(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> keras.Model:
