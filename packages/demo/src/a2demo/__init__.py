@@ -1,0 +1,16 @@
+"""Web demo of the graded models: draw a digit, upload a photo, browse the model cards.
+
+``make demo`` (or ``python -m a2demo``) serves it on http://127.0.0.1:8000. The models come
+from the autograder's graded runs, read-only; nothing here trains.
+
+Example:
+
+>>> from a2demo import DemoConfig, create_app
+>>> app = create_app(DemoConfig())  # doctest: +SKIP
+"""
+from a2demo.app import DemoConfig, create_app
+from a2demo.images import ImageError, ImageLimits, decode_image
+from a2demo.models import DEMO_MODELS, ModelSlot, ModelUnavailable
+
+__all__ = ["DEMO_MODELS", "DemoConfig", "ImageError", "ImageLimits", "ModelSlot",
+           "ModelUnavailable", "create_app", "decode_image"]
