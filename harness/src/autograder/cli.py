@@ -118,8 +118,8 @@ def grade(tasks: dict[str, Task], train: list[str], *, quick: bool, out_dir: Pat
         written, refused = write_cards(results, tasks)
         for path in written:
             console.print(f"wrote {path.relative_to(REPO_ROOT)}")
-        for reason in refused:
-            console.print(f"[red]{reason}[/red]")
+        for refusal in refused:
+            console.print(f"[red]{refusal}[/red]")
     failed = [name for name in train if outcomes[name].state != "passed"]
     return results, 1 if failed else 0
 
@@ -144,6 +144,28 @@ def _print_table(console: Console, results: dict) -> None:
                       str(extra["required"]), str(extra["target"]), f"{extra['seconds']:.0f} s",
                       extra["state"])
     console.print(table)
+
+
+def _submission_command(args: argparse.Namespace, console: Console) -> int:
+    """The ``submission``, ``docs`` and ``gradescope`` subcommands (issue 14)."""
+    if args.command == "gradescope":
+        from autograder.gradescope import build_bundle, find_shared
+
+        shared = None if args.no_shared else find_shared()
+        folder, archive = build_bundle(args.out, shared=shared)
+        console.print(f"wrote {folder} and {archive}"
+                      + ("" if shared else " (without shared data/weights)"))
+        return 0
+    from autograder import submission
+
+    if args.command == "docs":
+        console.print(f"wrote {submission.build_docs()}")
+        return 0
+    exports, readme = submission.build_submission(
+        pdf=not args.no_pdf, progress=lambda e: console.print(f"{e.notebook}: {e.note}"))
+    console.print(f"wrote {readme} ({sum(bool(e.html) for e in exports)} HTML, "
+                  f"{sum(bool(e.pdf) for e in exports)} PDF exports of {len(exports)} notebooks)")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,8 +194,19 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("check-env", help="check the installed stack against the pins")
     commands.add_parser("cards", help="model cards + submission index from the last full grade")
     commands.add_parser("index", help="rewrite assignment2/README.md")
+    submission_parser = commands.add_parser(
+        "submission", help="notebook HTML/PDF exports + assignment2/README.md (issue 14)")
+    submission_parser.add_argument("--no-pdf", action="store_true", help="HTML exports only")
+    commands.add_parser("docs", help="API reference with pdoc into assignment2/docs/api")
+    gradescope_parser = commands.add_parser("gradescope", help="build the Gradescope bundle")
+    gradescope_parser.add_argument("--out", type=Path, default=REPO_ROOT / "build" / "gradescope",
+                                   help="bundle folder (the zip is written beside it)")
+    gradescope_parser.add_argument("--no-shared", action="store_true",
+                                   help="leave shared/data and shared/weights out of the bundle")
     args = parser.parse_args(argv)
     console = Console()
+    if args.command in ("submission", "docs", "gradescope"):
+        return _submission_command(args, console)
 
     if args.command == "check-env":
         found = problems()
