@@ -103,10 +103,19 @@ def _install_model_card_pb2() -> None:
     if _PB2_MODULE in sys.modules:
         return
     # Importing the generated file is what fails, so read its descriptor bytes with ast.
-    package_dir = Path(importlib.util.find_spec("model_card_toolkit").origin).parent
+    spec = importlib.util.find_spec("model_card_toolkit")
+    if spec is None or spec.origin is None:
+        raise ImportError("model-card-toolkit is not installed: `pip install --no-deps "
+                          "-c constraints.txt model-card-toolkit` (done by `make setup`).")
+    package_dir = Path(spec.origin).parent
     tree = ast.parse((package_dir / "proto" / "model_card_pb2.py").read_text())
     (serialized,) = [keyword.value.args[0].value for keyword in ast.walk(tree)
-                     if isinstance(keyword, ast.keyword) and keyword.arg == "serialized_pb"]
+                     if isinstance(keyword, ast.keyword) and keyword.arg == "serialized_pb"
+                     and isinstance(keyword.value, ast.Call)
+                     and isinstance(keyword.value.args[0], ast.Constant)]
+    if not isinstance(serialized, str):
+        raise ImportError("model-card-toolkit's model_card_pb2.py has an unexpected layout: "
+                          "this version needs a different compatibility patch.")
     serialized = serialized.encode("latin1")  # what the file's own _b() helper does
     file_name = descriptor_pb2.FileDescriptorProto.FromString(serialized).name
     pool = descriptor_pool.Default()
@@ -116,7 +125,7 @@ def _install_model_card_pb2() -> None:
         pool.AddSerializedFile(serialized)
         file_descriptor = pool.FindFileByName(file_name)
     module = types.ModuleType(_PB2_MODULE)
-    module.DESCRIPTOR = file_descriptor
+    setattr(module, "DESCRIPTOR", file_descriptor)
     for name, message_descriptor in file_descriptor.message_types_by_name.items():
         setattr(module, name, message_factory.GetMessageClass(message_descriptor))
     sys.modules[_PB2_MODULE] = module
@@ -132,7 +141,7 @@ def _import_toolkit_without_tensorflow() -> types.ModuleType:
         toolkit = importlib.import_module("model_card_toolkit")
     finally:
         del sys.modules["tensorflow"]
-    sys.modules["model_card_toolkit.utils.tfx_util"].tf = _LazyModule("tensorflow")
+    setattr(sys.modules["model_card_toolkit.utils.tfx_util"], "tf", _LazyModule("tensorflow"))
     return toolkit
 
 
@@ -149,7 +158,8 @@ def _use_is_repeated(cls: type, method_names: tuple[str, ...], expected_count: i
         tree = ast.parse(source.replace(_OLD_REPEATED_TEST, "field_descriptor.is_repeated"))
         ast.increment_lineno(tree, method.__code__.co_firstlineno - 1)  # honest tracebacks
         namespace: dict = {}
-        exec(compile(tree, inspect.getsourcefile(method), "exec"), method.__globals__, namespace)
+        file_name = inspect.getsourcefile(method) or f"<{cls.__module__}>"
+        exec(compile(tree, file_name, "exec"), method.__globals__, namespace)
         patched[name] = namespace[name]
     if found != expected_count:
         raise ImportError(
@@ -162,7 +172,7 @@ def _use_is_repeated(cls: type, method_names: tuple[str, ...], expected_count: i
 
 
 def _fix_schema_refs(validation: types.ModuleType) -> None:
-    original = validation._find_json_schema
+    original = getattr(validation, "_find_json_schema")
     if getattr(original, _PATCHED, False):
         return
 
@@ -171,7 +181,7 @@ def _fix_schema_refs(validation: types.ModuleType) -> None:
         return json.loads(text.replace('"#definitions/', '"#/definitions/'))
 
     setattr(_find_json_schema, _PATCHED, True)
-    validation._find_json_schema = _find_json_schema
+    setattr(validation, "_find_json_schema", _find_json_schema)
 
 
 _install_stand_ins()

@@ -95,7 +95,8 @@ def plot_confusion_matrix_counts(counts: np.ndarray, class_names: Sequence[str],
     return fig
 
 
-def plot_roc_curve(labels: Sequence[int], scores: Sequence[float], title: str = "ROC curve"):
+def plot_roc_curve(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
+                   title: str = "ROC curve"):
     """ROC curve of a binary classifier's positive-class scores, with its AUC in the legend."""
     from sklearn.metrics import RocCurveDisplay
 
