@@ -34,7 +34,7 @@ $(STAMP): constraints.txt $(PYPROJECTS)
 	$(PY) -m pip install -q -c constraints.txt \
 	    -e 'packages/common[cards,notebooks]' -e 'packages/autograd[test,apps]' \
 	    -e packages/keras_models -e 'packages/lightning_cnn[contrastive]' \
-	    -e packages/modern_convnets -e packages/conv3d -e 'packages/demo[test]' \
+	    -e 'packages/modern_convnets[diagrams]' -e packages/conv3d -e 'packages/demo[test]' \
 	    -e 'harness[submission]' \
 	    pytest pytest-timeout hypothesis ruff mypy pre-commit tox tox-uv 2>&1 | $(QUIET_PIP)
 	$(PY) -m pip install -q --no-deps -c constraints.txt model-card-toolkit 2>&1 | $(QUIET_PIP)
