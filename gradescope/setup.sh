@@ -17,8 +17,10 @@ apt-get install -y --no-install-recommends dataset-fashion-mnist \
 "$PYTHON" -m venv "$ROOT/venv"
 PIP=("$ROOT/venv/bin/python" -m pip install --disable-pip-version-check -c "$SOURCE/constraints.txt"
      --extra-index-url https://download.pytorch.org/whl/cpu)
+# The same distributions and grading extras as the Makefile's setup target (contrastive: the
+# text tower that task animals3_contrastive needs); keep the two lists in step.
 # Not editable: run_autograder puts the submission's packages first on PYTHONPATH, so these
 # installs only provide the dependencies (and a fallback copy of the reference packages).
 "${PIP[@]}" "$SOURCE/packages/common" "$SOURCE/packages/autograd" \
-    "$SOURCE/packages/keras_models" "$SOURCE/packages/lightning_cnn" \
+    "$SOURCE/packages/keras_models" "$SOURCE/packages/lightning_cnn[contrastive]" \
     "$SOURCE/packages/modern_convnets" "$SOURCE/packages/conv3d" "$SOURCE/harness"
