@@ -255,3 +255,26 @@ def test_a_log_file_gets_one_progress_line_per_epoch_not_one_per_poll(tmp_path, 
     lines = [line for line in log.read_text().splitlines() if "epoch" in line]
     assert code == 0
     assert len(lines) == 1 and "epoch 2/5" in lines[0], lines  # 1.5 s of polling, one line
+
+
+def test_revision_is_dirty_for_edited_sources_but_not_for_what_grading_writes(tmp_path,
+                                                                             monkeypatch):
+    from autograder import runner
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    source = tmp_path / "packages/demo/src/model.py"
+    results = tmp_path / "assignment2/results/results.json"
+    for path in (source, results):
+        path.parent.mkdir(parents=True)
+        path.write_text("0\n")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "start")
+    monkeypatch.setattr(runner, "REPO_ROOT", tmp_path)
+    results.write_text("written by the grade\n")
+    assert not runner.git_revision().endswith("-dirty")
+    source.write_text("1\n")
+    assert runner.git_revision().endswith("-dirty")
+    assert runner.dirty_sources() == ["packages/demo/src/model.py"]

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from contextlib import contextmanager
@@ -35,11 +34,10 @@ from autograder.environment import problems
 from autograder.index import write_index
 from autograder.registry import TASKS, Task, tasks_of_package
 from autograder.results import build_results, write_results
-from autograder.runner import REPO_ROOT, Interrupted, LabelCache, Outcome, ensure_run, grade_task
+from autograder.runner import (REPO_ROOT, Interrupted, LabelCache, Outcome, dirty_sources,
+                               ensure_run, grade_task)
 
 DEFAULT_RESULTS = REPO_ROOT / "assignment2" / "results"
-GENERATED_PATHS = ("assignment2", "packages/*/model_cards", "packages/*/notebooks")
-"""Written by grading and by the notebook runner: not counted when checking for a dirty tree."""
 
 
 @contextmanager
@@ -54,18 +52,6 @@ def interruptible() -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
-
-
-def dirty_sources() -> list[str]:
-    """Tracked source files that differ from HEAD (generated outputs excluded)."""
-    excludes = [f":(exclude,glob){path}/**" for path in GENERATED_PATHS]
-    try:
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
-                                 ".", *excludes], cwd=REPO_ROOT, capture_output=True, text=True,
-                                check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return []
-    return [line[3:] for line in status.splitlines() if line.strip()]
 
 
 def grade(tasks: dict[str, Task], train: list[str], *, quick: bool, out_dir: Path,

@@ -124,16 +124,34 @@ def run_status(path: Path, config: dict[str, Any]) -> tuple[str, list[str]]:
     return ("stale" if reasons else "partial"), reasons
 
 
+GENERATED_PATHS = ("assignment2", "packages/*/model_cards", "packages/*/notebooks")
+"""Written by grading and by the notebook runner: not counted when checking for a dirty tree."""
+
+
+def dirty_sources() -> list[str]:
+    """Tracked source files that differ from HEAD (generated outputs excluded)."""
+    excludes = [f":(exclude,glob){path}/**" for path in GENERATED_PATHS]
+    try:
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                 ".", *excludes], cwd=REPO_ROOT, capture_output=True, text=True,
+                                check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    return [line[3:] for line in status.splitlines() if line.strip()]
+
+
 def git_revision() -> str:
-    """``HEAD``'s short hash, with ``-dirty`` when tracked files differ from it."""
+    """``HEAD``'s short hash, with ``-dirty`` when tracked sources differ from it.
+
+    Files that grading itself writes (:data:`GENERATED_PATHS`) do not count, so a grade started
+    from a clean tree is not labelled dirty by the results it has written so far.
+    """
     try:
         revision = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT,
                                   capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
-        return revision + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+    return revision + ("-dirty" if dirty_sources() else "")
 
 
 def _tail(path: Path) -> str:
