@@ -2,7 +2,8 @@
 
 The network is ``784 → n1 (act) → n2 (act) → 10 (softmax)`` on flattened images.
 :func:`grid_search_dnn` tries every ``n1, n2 ∈ units`` × ``act ∈ activations`` with
-a small, resumable driver and returns a table of validation accuracies;
+``keras_tuner.GridSearch`` (resumable: its project folder keeps the finished trials) and returns
+a table of validation accuracies;
 :func:`label_smoothing_study` retrains the best architecture with plain cross-entropy and with
 the hand-written :class:`~keras_models.losses.SmoothedCategoricalCrossentropy` and compares
 accuracy and calibration.
@@ -17,7 +18,6 @@ GridResult(n1=40, n2=40, activation='relu', val_accuracy=0.88...)
 """
 from __future__ import annotations
 
-import itertools
 import json
 import time
 from dataclasses import dataclass
@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import keras
+import keras_tuner
 import numpy as np
 from a2common.tables import markdown_table
 
@@ -112,45 +113,75 @@ def _one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return np.eye(num_classes, dtype=np.float32)[labels]
 
 
+class DNNHyperModel(keras_tuner.HyperModel):
+    """The grid of :func:`grid_search_dnn` as a keras-tuner hypermodel.
+
+    ``n1`` and ``n2`` are chosen from ``units``, ``activation`` from ``activations``. Every
+    trial's model starts from the same seed (the session is cleared and the seed set before
+    each build), so grid points differ only in their hyperparameters.
+
+    Example:
+
+    >>> hypermodel = DNNHyperModel(units=(4,), activations=("relu",))
+    >>> hypermodel.build(keras_tuner.HyperParameters()).count_params()
+    3210
+    """
+
+    def __init__(self, units: Sequence[int] = UNITS, activations: Sequence[str] = ACTIVATIONS,
+                 num_classes: int = 10, seed: int = 0) -> None:
+        super().__init__(name="fashion_dnn")
+        self.units, self.activations = list(units), list(activations)
+        self.num_classes, self.seed = num_classes, seed
+
+    def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+        n1 = hp.Choice("n1", self.units)
+        n2 = hp.Choice("n2", self.units)
+        activation = hp.Choice("activation", self.activations)
+        keras.backend.clear_session()  # free the previous trial's graph and functions
+        keras.utils.set_random_seed(self.seed)
+        return build_dnn(n1, n2, activation, self.num_classes)
+
+
 def grid_search_dnn(data: DNNData, *, epochs: int = 10, batch_size: int = 128,
                     units: Sequence[int] = UNITS, activations: Sequence[str] = ACTIVATIONS,
                     directory: Path | None = None, seed: int = 0,
                     verbose: int = 0) -> list[GridResult]:
-    """Try every ``(n1, n2, activation)``; return the table, best validation accuracy first.
+    """Try every ``(n1, n2, activation)`` with ``keras_tuner.GridSearch``; best first.
 
     Each model trains ``epochs`` epochs on ``data.train_*`` from the same seed and is scored by
-    its best ``val_accuracy`` on ``data.val_*`` (the test set is not touched). With a
-    ``directory``, each finished grid point is saved to a JSON file in ``directory`` (named after
-    the settings) and skipped
-    when the search is run again, so an interrupted search resumes.
+    its best ``val_accuracy`` on ``data.val_*`` (the test set is not touched). The tuner's
+    project folder (named after the settings) lives in ``directory`` (a temporary folder when
+    ``None``): run the search again and finished grid points are reloaded, not retrained, so an
+    interrupted search resumes. Each trial writes TensorBoard logs to
+    ``<project>/tensorboard``.
 
     Returns:
         One :class:`GridResult` per grid point (``len(units)**2 * len(activations)`` rows),
         sorted by validation accuracy, best first (ties: the smaller network first).
     """
+    import tempfile
+
     num_classes = len(data.class_names)
-    run_name = f"grid_{epochs}ep_bs{batch_size}_seed{seed}_n{len(data.train_y)}.json"
-    cache_file = None if directory is None else Path(directory) / run_name
-    done: dict[str, float] = {}
-    if cache_file is not None and cache_file.is_file():
-        done = json.loads(cache_file.read_text())
-    train_targets = _one_hot(data.train_y, num_classes)
-    val_targets = _one_hot(data.val_y, num_classes)
-    results = []
-    for n1, n2, activation in itertools.product(units, units, activations):
-        key = f"{n1}-{n2}-{activation}"
-        if key not in done:
-            keras.backend.clear_session()  # free the previous model's graph and functions
-            keras.utils.set_random_seed(seed)
-            model = build_dnn(n1, n2, activation, num_classes)
-            history = model.fit(data.train_x, train_targets, epochs=epochs,
-                                batch_size=batch_size, validation_data=(data.val_x, val_targets),
-                                verbose=verbose)
-            done[key] = float(max(history.history["val_accuracy"]))
-            if cache_file is not None:
-                cache_file.parent.mkdir(parents=True, exist_ok=True)
-                cache_file.write_text(json.dumps(done, indent=1))
-        results.append(GridResult(n1, n2, activation, done[key]))
+    project = f"grid_{epochs}ep_bs{batch_size}_seed{seed}_n{len(data.train_y)}"
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(directory) if directory is not None else Path(scratch)
+        tuner = keras_tuner.GridSearch(
+            DNNHyperModel(units, activations, num_classes, seed),
+            objective=keras_tuner.Objective("val_accuracy", direction="max"), seed=seed,
+            directory=str(root), project_name=project, overwrite=False)
+        board = keras.callbacks.TensorBoard(log_dir=str(root / project / "tensorboard"),
+                                            write_graph=False, profile_batch=0)
+        tuner.search(data.train_x, _one_hot(data.train_y, num_classes), epochs=epochs,
+                     batch_size=batch_size, callbacks=[board], verbose=verbose,
+                     validation_data=(data.val_x, _one_hot(data.val_y, num_classes)))
+        trials = [t for t in tuner.oracle.trials.values() if t.score is not None]
+    results = [GridResult(int(t.hyperparameters.get("n1")), int(t.hyperparameters.get("n2")),
+                          str(t.hyperparameters.get("activation")), float(t.score))
+               for t in trials]
+    expected = len(units) ** 2 * len(activations)
+    if len(results) != expected:
+        raise RuntimeError(f"Expected {expected} finished grid points. Received: {len(results)} "
+                           f"(see the tuner's trials in {root / project})")
     # Ties go to the smaller network (fewer parameters), then to grid order.
     return sorted(results, key=lambda r: (-r.val_accuracy, r.n1 * 784 + r.n1 * r.n2 + r.n2 * 10))
 
@@ -171,11 +202,13 @@ class StudyRow:
 
 def train_and_score(data: DNNData, n1: int, n2: int, activation: str, *, alpha: float = 0.0,
                     hand_written: bool = True, epochs: int = 20, batch_size: int = 128,
-                    seed: int = 0, verbose: int = 0) -> tuple[keras.Model, StudyRow]:
+                    seed: int = 0, verbose: int = 0,
+                    log_dir: Path | None = None) -> tuple[keras.Model, StudyRow]:
     """Train one DNN (``alpha = 0``: plain cross-entropy) and score it on val and test.
 
     ``hand_written`` selects :class:`SmoothedCategoricalCrossentropy` for ``alpha > 0``
-    (otherwise Keras' built-in ``label_smoothing``, for comparison).
+    (otherwise Keras' built-in ``label_smoothing``, for comparison). With ``log_dir``, the run
+    writes TensorBoard logs there.
     """
     num_classes = len(data.class_names)
     if alpha == 0.0:
@@ -191,10 +224,12 @@ def train_and_score(data: DNNData, n1: int, n2: int, activation: str, *, alpha: 
     keras.utils.set_random_seed(seed)
     model = build_dnn(n1, n2, activation, num_classes, loss=loss)
     start = time.perf_counter()
+    callbacks = [] if log_dir is None else [keras.callbacks.TensorBoard(
+        log_dir=str(log_dir), write_graph=False, profile_batch=0)]
     history = model.fit(data.train_x, _one_hot(data.train_y, num_classes), epochs=epochs,
                         batch_size=batch_size,
                         validation_data=(data.val_x, _one_hot(data.val_y, num_classes)),
-                        verbose=verbose)
+                        callbacks=callbacks, verbose=verbose)
     train_seconds = time.perf_counter() - start
     val_probabilities = model.predict(data.val_x, batch_size=1024, verbose=0)
     test_probabilities = model.predict(data.test_x, batch_size=1024, verbose=0)
@@ -275,7 +310,9 @@ def run_dnn_study(data: DNNData, work_dir: Path, *, search_epochs: int = 10,
     settings = {"search_epochs": search_epochs, "final_epochs": final_epochs,
                 "alphas": list(alphas), "seed": seed, "train_size": int(len(data.train_y)),
                 "val_size": int(len(data.val_y)), "test_size": int(len(data.test_y))}
-    folder = Path(work_dir) / (f"study_{search_epochs}-{final_epochs}ep_seed{seed}"
+    # "gridsearch": the grid comes from keras_tuner.GridSearch (studies cached by the earlier
+    # hand-written grid live in folders named "study_..." and are not re-used).
+    folder = Path(work_dir) / (f"gridsearch_study_{search_epochs}-{final_epochs}ep_seed{seed}"
                                f"_n{len(data.train_y)}")
     results_file = folder / "study.json"
     if results_file.is_file():
@@ -289,7 +326,8 @@ def run_dnn_study(data: DNNData, work_dir: Path, *, search_epochs: int = 10,
     rows, model_paths = [], {}
     for alpha in (0.0, *alphas):
         model, row = train_and_score(data, best.n1, best.n2, best.activation, alpha=alpha,
-                                     epochs=final_epochs, seed=seed, verbose=verbose)
+                                     epochs=final_epochs, seed=seed, verbose=verbose,
+                                     log_dir=folder / "tensorboard" / f"alpha{alpha:g}")
         path = folder / f"dnn_alpha{alpha:g}.keras"
         model.save(path)
         rows.append(row)
