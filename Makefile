@@ -54,7 +54,7 @@ tox: $(STAMP)  ## the same checks in isolated per-package environments (tox + to
 grade: $(STAMP)  ## train (or reuse) + grade every task → assignment2/results (QUICK=1, PACKAGE=name, ALLOW_DIRTY=1)
 	$(PY) -m autograder grade $(GRADE_FLAGS)
 
-notebooks: $(STAMP)  ## execute every notebook headless (QUICK=1: small runs, for CI)
+notebooks: $(STAMP)  ## execute every notebook headless, in place (QUICK=1: small runs saved under build/notebooks-quick/)
 	$(PY) -m a2common.notebooks $(QUICK_FLAG) $(wildcard packages/*/notebooks/*.ipynb)
 
 cards: $(STAMP)  ## model cards of every graded model from the last full grade's results

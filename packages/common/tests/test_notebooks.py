@@ -42,8 +42,20 @@ def test_failing_cell_is_named_and_notebook_saved_in_place(tmp_path):
 
 def test_cli_reports_failure(tmp_path, capsys):
     notebook = write_notebook(tmp_path / "broken.ipynb", "1 / 0")
-    assert main(["--quick", str(notebook)]) == 1
+    assert main(["--quick", str(notebook), "--output-dir", str(tmp_path / "scratch")]) == 1
     assert "FAILED" in capsys.readouterr().out
+
+
+def test_quick_runs_go_to_a_scratch_folder_and_full_runs_in_place(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pkg").mkdir()
+    notebook = write_notebook(tmp_path / "pkg" / "tiny.ipynb", "print(f'QUICK is {QUICK}')")
+    assert main(["--quick", "pkg/tiny.ipynb", "--output-dir", "scratch"]) == 0
+    assert not nbformat.read(notebook, as_version=4).cells[1].outputs  # committed one untouched
+    quick = nbformat.read(tmp_path / "scratch" / "pkg" / "tiny.ipynb", as_version=4)
+    assert "QUICK is True" in stream_text(quick)
+    assert main(["pkg/tiny.ipynb"]) == 0
+    assert "QUICK is False" in stream_text(nbformat.read(notebook, as_version=4))
 
 
 def test_figures_are_embedded_even_when_the_caller_uses_agg(tmp_path, monkeypatch):

@@ -1,8 +1,10 @@
 """Execute tutorial notebooks headless with papermill, as the harness and ``make`` do.
 
 Each notebook has a cell tagged ``parameters`` that sets ``QUICK = False``; papermill injects
-``QUICK = True`` after it for a smoke-test run. Outputs are saved back into the notebook (in
-place by default), so the executed notebook is what a grader opens.
+``QUICK = True`` after it for a smoke-test run. A full run saves its outputs back into the
+notebook, so the executed notebook is what a grader opens; the command line saves a quick run
+under a scratch folder (:data:`QUICK_OUTPUT_DIR`) instead, so a smoke test never overwrites the
+committed full-run notebooks.
 
 Example:
 
@@ -11,7 +13,8 @@ Example:
 
 or from a shell::
 
-    python -m a2common.notebooks --quick packages/*/notebooks/*.ipynb
+    python -m a2common.notebooks packages/*/notebooks/*.ipynb          # full runs, in place
+    python -m a2common.notebooks --quick packages/*/notebooks/*.ipynb  # → build/notebooks-quick/
 """
 from __future__ import annotations
 
@@ -26,6 +29,8 @@ import papermill
 from papermill.exceptions import PapermillExecutionError
 
 KERNEL_NAME = "python3"
+QUICK_OUTPUT_DIR = Path("build/notebooks-quick")
+"""Where the command line saves quick runs (relative to the working directory)."""
 # The kernel inherits this process's environment. A headless MPLBACKEND (e.g. ``Agg``, as the
 # Makefile and CI set for scripts) would stop matplotlib from embedding figures in the
 # executed notebook, so kernels always get the notebook backend.
@@ -96,20 +101,42 @@ def execute_notebook(path: Path, *, quick: bool, output_path: Path | None = None
     return output_path
 
 
+def quick_output_path(notebook: Path, output_dir: Path) -> Path:
+    """Where a quick run of ``notebook`` is saved: its path relative to the working directory
+    (or just its name when it lies outside) under ``output_dir``.
+
+    Example:
+
+    >>> quick_output_path(Path("packages/x/notebooks/01.ipynb"), Path("build/q")).as_posix()
+    'build/q/packages/x/notebooks/01.ipynb'
+    """
+    resolved = Path(notebook).resolve()
+    try:
+        relative = resolved.relative_to(Path.cwd().resolve())
+    except ValueError:
+        relative = Path(resolved.name)
+    return Path(output_dir) / relative
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m a2common.notebooks",
                                      description="Execute notebooks in place with papermill.")
     parser.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK")
     parser.add_argument("--quick", action="store_true", help="smoke-test run (QUICK=True)")
     parser.add_argument("--timeout-s", type=int, default=1800, help="limit per cell (seconds)")
+    parser.add_argument("--output-dir", type=Path, default=QUICK_OUTPUT_DIR,
+                        help="where --quick runs are saved (default: %(default)s); full runs "
+                             "are saved in place")
     args = parser.parse_args(argv)
     failures = 0
     for notebook in args.notebooks:
-        print(f"Executing {notebook} (QUICK={args.quick})", flush=True)
+        output = quick_output_path(notebook, args.output_dir) if args.quick else notebook
+        output.parent.mkdir(parents=True, exist_ok=True)
+        print(f"Executing {notebook} (QUICK={args.quick}) -> {output}", flush=True)
         start = time.perf_counter()
         try:
             execute_notebook(notebook, quick=args.quick, timeout_s=args.timeout_s,
-                             progress_bar=True)
+                             output_path=output, progress_bar=True)
         except (RuntimeError, TimeoutError) as error:  # a failing cell, a timeout, a dead kernel
             failures += 1
             print(f"FAILED after {time.perf_counter() - start:.1f} s: {error}", flush=True)
