@@ -177,7 +177,8 @@ class FakeTextEncoder:
 
     def encode(self, sentences: list[str], convert_to_tensor: bool = True) -> torch.Tensor:
         generator = torch.Generator().manual_seed(len(sentences))
-        return torch.randn(len(sentences), 16, generator=generator)
+        with torch.inference_mode():  # as sentence-transformers encodes: inference tensors
+            return torch.randn(len(sentences), 16, generator=generator)
 
     def parameters(self) -> list[torch.Tensor]:
         return [torch.zeros(7)]
@@ -198,6 +199,20 @@ def test_contrastive_task_returns_both_heads(monkeypatch, tmp_path):
     assert result.parameters == sum(value for name, value in parts.items()
                                     if name != "linear_probe")
     assert result.details["prompts"][0] == "a photo of a cat."
+    # A finished run is re-loaded, not retrained: with the encoder's inference tensors this path
+    # used to raise "Inplace update to inference tensor outside InferenceMode".
+    again = transfer_tasks.grade_contrastive(ctx)
+    assert again.details["from_cache"]
+    for head, values in again.prediction_arrays().items():
+        np.testing.assert_allclose(values, result.prediction_arrays()[head], atol=1e-6)
+
+
+def test_text_features_are_ordinary_tensors():
+    from lightning_cnn.contrastive import text_features
+
+    features = text_features(["a photo of a cat."], FakeTextEncoder())
+    assert not features.is_inference()
+    features.mul_(2.0)  # usable in autograd-tracked, in-place code
 
 
 # ---- domain adaptation ------------------------------------------------------------------------

@@ -221,9 +221,13 @@ def load_text_encoder() -> Any:
 
 @torch.no_grad()
 def text_features(sentences: Sequence[str], encoder: Any | None = None) -> torch.Tensor:
-    """Frozen sentence embeddings ``(len(sentences), 384)`` of the MiniLM encoder."""
+    """Frozen sentence embeddings ``(len(sentences), 384)`` of the MiniLM encoder.
+
+    sentence-transformers encodes under ``torch.inference_mode``; the copy returned here is an
+    ordinary tensor, so it can enter a model that is trained or loaded from a checkpoint.
+    """
     encoder = encoder or load_text_encoder()
-    return encoder.encode(list(sentences), convert_to_tensor=True).float().cpu()
+    return encoder.encode(list(sentences), convert_to_tensor=True).float().cpu().clone()
 
 
 @torch.no_grad()
