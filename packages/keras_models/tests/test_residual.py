@@ -5,7 +5,8 @@ import keras
 import numpy as np
 import pytest
 
-from keras_models.adversarial import STATE_FILE, AdversarialConfig, adversarial_fit
+from keras_models.adversarial import (STATE_FILE, AdversarialConfig, adversarial_fit,
+                                      monitor_subset)
 from keras_models.animals6 import subsample
 from keras_models.augment import augment_images, make_train_dataset, mixup
 from keras_models.residual import build_default_model, build_your_model
@@ -112,3 +113,13 @@ def test_adversarial_fit_trains_checkpoints_and_resumes(tmp_path):
     assert resumed["loss"][2] < resumed["loss"][1]  # the restored optimizer keeps learning
     loaded, again, _ = adversarial_fit(build, run_dir, images, labels, second)
     assert again == resumed and loaded.count_params() == model.count_params()
+
+
+def test_pgd_monitor_attacks_every_class_of_a_class_ordered_split():
+    labels = np.repeat(np.arange(6), 500)  # load_animals6's validation split is ordered so
+    chosen = monitor_subset(labels, 500, seed=0)
+    assert len(chosen) == len(set(chosen.tolist())) == 500
+    counts = np.bincount(labels[chosen], minlength=6)
+    assert counts.min() >= 83 and counts.max() <= 84  # every class, in proportion
+    assert np.array_equal(chosen, monitor_subset(labels, 500, seed=0))  # seeded
+    assert np.array_equal(monitor_subset(labels[:10], 50), np.arange(10))  # small: all

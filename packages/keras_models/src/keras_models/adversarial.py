@@ -24,6 +24,7 @@ import tensorflow as tf
 from a2common.grading import finished_info, is_finished, mark_finished, stopwatch
 from a2common.keras_training import HISTORY_FILE, MODEL_FILE
 from a2common.progress import report_epoch
+from sklearn.model_selection import train_test_split
 
 from keras_models.attacks import EPSILON, attack_dataset, pgd_tensor
 
@@ -41,8 +42,8 @@ class AdversarialConfig:
         steps: PGD steps per training batch (the issue's k = 10).
         step_size: PGD step; 2/255 (≈ 2.5·ε/k, Madry et al.) so 10 steps can cross the ball.
         flip: random horizontal flips of the clean batch before the attack.
-        monitor_size: validation images attacked (PGD-``steps``) after each epoch for the
-            history's ``val_pgd_accuracy`` (0 = none).
+        monitor_size: validation images (a seeded, stratified subset) attacked with
+            PGD-``steps`` after each epoch for the history's ``val_pgd_accuracy`` (0 = none).
     """
 
     epochs: int = 10
@@ -66,7 +67,7 @@ def adversarial_fit(build_model: Callable[[], keras.Model], work_dir: Path, imag
         work_dir: checkpoints, ``model.keras`` and the history go here.
         images, labels: ``float32`` pixels ``(n, h, w, c)`` and integer labels ``(n,)``.
         validation: optional ``(images, labels)`` evaluated after each epoch (clean accuracy,
-            and PGD accuracy on the first ``config.monitor_size`` of them).
+            and PGD accuracy on a stratified subset of ``config.monitor_size`` of them).
 
     Returns:
         ``(model, history, train_seconds)``; ``train_seconds`` sums all sessions of the run.
@@ -160,13 +161,34 @@ def _make_train_step(model: keras.Model, optimizer: keras.optimizers.Optimizer,
     return train_step
 
 
+def monitor_subset(labels: np.ndarray, size: int, seed: int = 0) -> np.ndarray:
+    """Indices of a seeded, stratified subset of ``size`` examples (all of them if fewer).
+
+    The PGD monitor attacks this subset after each epoch: a class-ordered validation split's
+    first ``size`` examples would all belong to one class.
+
+    Example:
+
+    >>> labels = np.repeat(np.arange(3), 100)  # ordered by class
+    >>> np.bincount(labels[monitor_subset(labels, 30)]).tolist()
+    [10, 10, 10]
+    """
+    labels = np.asarray(labels)
+    if size >= len(labels):
+        return np.arange(len(labels))
+    chosen, _ = train_test_split(np.arange(len(labels)), train_size=size, stratify=labels,
+                                 random_state=seed)
+    return np.sort(chosen)
+
+
 def _validate(model: keras.Model, images: np.ndarray, labels: np.ndarray,
               config: AdversarialConfig) -> dict[str, float]:
-    """Clean validation accuracy, and PGD accuracy on the first ``monitor_size`` images."""
+    """Clean validation accuracy, and PGD accuracy on a stratified ``monitor_size`` subset."""
     logs = {"val_accuracy": float(np.mean(
         model.predict(images, batch_size=500, verbose=0).argmax(axis=1) == labels))}
     if config.monitor_size:
-        x, y = images[:config.monitor_size], labels[:config.monitor_size]
+        chosen = monitor_subset(labels, config.monitor_size)
+        x, y = images[chosen], np.asarray(labels)[chosen]
         attacked = attack_dataset(model, x, y, "pgd", epsilon=config.epsilon,
                                   steps=config.steps, step_size=config.step_size)
         logs["val_pgd_accuracy"] = float(np.mean(
