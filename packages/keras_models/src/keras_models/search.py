@@ -18,7 +18,9 @@ GridResult(n1=40, n2=40, activation='relu', val_accuracy=0.88...)
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,6 +115,10 @@ def _one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return np.eye(num_classes, dtype=np.float32)[labels]
 
 
+def _tensorboard(log_dir: Path) -> keras.callbacks.TensorBoard:
+    return keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False, profile_batch=0)
+
+
 class DNNHyperModel(keras_tuner.HyperModel):
     """The grid of :func:`grid_search_dnn` as a keras-tuner hypermodel.
 
@@ -159,20 +165,19 @@ def grid_search_dnn(data: DNNData, *, epochs: int = 10, batch_size: int = 128,
         One :class:`GridResult` per grid point (``len(units)**2 * len(activations)`` rows),
         sorted by validation accuracy, best first (ties: the smaller network first).
     """
-    import tempfile
-
     num_classes = len(data.class_names)
     project = f"grid_{epochs}ep_bs{batch_size}_seed{seed}_n{len(data.train_y)}"
-    with tempfile.TemporaryDirectory() as scratch:
-        root = Path(directory) if directory is not None else Path(scratch)
+    folder = (tempfile.TemporaryDirectory() if directory is None
+              else contextlib.nullcontext(str(directory)))
+    with folder as location:
+        root = Path(location)
         tuner = keras_tuner.GridSearch(
             DNNHyperModel(units, activations, num_classes, seed),
             objective=keras_tuner.Objective("val_accuracy", direction="max"), seed=seed,
             directory=str(root), project_name=project, overwrite=False)
-        board = keras.callbacks.TensorBoard(log_dir=str(root / project / "tensorboard"),
-                                            write_graph=False, profile_batch=0)
         tuner.search(data.train_x, _one_hot(data.train_y, num_classes), epochs=epochs,
-                     batch_size=batch_size, callbacks=[board], verbose=verbose,
+                     batch_size=batch_size, verbose=verbose,
+                     callbacks=[_tensorboard(root / project / "tensorboard")],
                      validation_data=(data.val_x, _one_hot(data.val_y, num_classes)))
         trials = [t for t in tuner.oracle.trials.values() if t.score is not None]
     results = [GridResult(int(t.hyperparameters.get("n1")), int(t.hyperparameters.get("n2")),
@@ -224,8 +229,7 @@ def train_and_score(data: DNNData, n1: int, n2: int, activation: str, *, alpha: 
     keras.utils.set_random_seed(seed)
     model = build_dnn(n1, n2, activation, num_classes, loss=loss)
     start = time.perf_counter()
-    callbacks = [] if log_dir is None else [keras.callbacks.TensorBoard(
-        log_dir=str(log_dir), write_graph=False, profile_batch=0)]
+    callbacks = [] if log_dir is None else [_tensorboard(log_dir)]
     history = model.fit(data.train_x, _one_hot(data.train_y, num_classes), epochs=epochs,
                         batch_size=batch_size,
                         validation_data=(data.val_x, _one_hot(data.val_y, num_classes)),
