@@ -97,6 +97,9 @@ def test_adversarial_fit_trains_checkpoints_and_resumes(tmp_path):
     model, history, _ = adversarial_fit(build, tmp_path / "run", images, labels, first,
                                         validation=(images, labels))
     assert set(history) == {"loss", "pgd_train_accuracy", "val_accuracy", "val_pgd_accuracy"}
+    # the custom loop logs to TensorBoard like model.fit does: train and validation scalars
+    for split in ("train", "validation"):
+        assert list((tmp_path / "run" / "tensorboard" / split).glob("events.out.tfevents*"))
     # a longer run with the same settings except epochs starts over (settings differ) ...
     state = json.loads((tmp_path / "run" / STATE_FILE).read_text())
     assert state["epochs_done"] == 1

@@ -11,15 +11,39 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from a2common.grading import finished_info, is_finished, mark_finished, stopwatch
+from a2common.grading import finished_info, is_finished, mark_finished
 from a2common.progress import keras_callback
+
+if TYPE_CHECKING:
+    import keras
 
 MODEL_FILE = "model.keras"
 HISTORY_FILE = "history.json"
 EPOCH_LOG_FILE = "epochs.csv"
+SECONDS_FILE = "train_seconds.json"
+TENSORBOARD_DIR = "tensorboard"
+
+
+def tensorboard_callback(log_dir: Path) -> keras.callbacks.TensorBoard:
+    """The project's TensorBoard callback: per-epoch scalars in ``log_dir``, no graph, no profile.
+
+    Keras writes ``log_dir/train`` (and ``log_dir/validation`` when there is validation data);
+    ``tensorboard --logdir <log_dir or a folder above it>`` shows the curves.
+
+    Example:
+
+    >>> callback = tensorboard_callback(Path("work") / "tensorboard")
+    >>> callback.log_dir, callback.write_graph
+    ('work/tensorboard', False)
+    """
+    import keras
+
+    return keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False, profile_batch=0)
 
 
 def fit_or_load(build_model: Callable[[], Any], work_dir: Path, x: Any, y: Any = None, *,
@@ -30,8 +54,11 @@ def fit_or_load(build_model: Callable[[], Any], work_dir: Path, x: Any, y: Any =
     Training writes a ``BackupAndRestore`` checkpoint and a CSV line every epoch under
     ``work_dir`` so an interrupted run resumes where it stopped (with its history so far); on
     success the model is saved to ``work_dir/model.keras`` with its history and wall time
-    (the time of the final, resumed session). Every epoch is reported to the autograder's
-    progress line (:mod:`a2common.progress`).
+    (summed over every session of an interrupted and resumed run: ``train_seconds.json`` holds
+    the seconds of each epoch, an epoch redone after an interruption counted twice since it was
+    spent twice). TensorBoard logs go to ``work_dir/tensorboard`` unless ``callbacks`` holds a
+    ``keras.callbacks.TensorBoard`` of the caller's. Every epoch is reported to the
+    autograder's progress line (:mod:`a2common.progress`).
 
     Returns:
         ``(model, history, train_seconds)``; ``train_seconds`` is the recorded time of the
@@ -46,21 +73,69 @@ def fit_or_load(build_model: Callable[[], Any], work_dir: Path, x: Any, y: Any =
         history = json.loads((work_dir / HISTORY_FILE).read_text())
         return model, history, float(finished_info(work_dir)["train_seconds"])
     model = build_model()
+    callbacks = list(callbacks or [])
+    if not any(isinstance(callback, keras.callbacks.TensorBoard) for callback in callbacks):
+        callbacks.append(tensorboard_callback(work_dir / TENSORBOARD_DIR))
     backup = keras.callbacks.BackupAndRestore(str(work_dir / "backup"), delete_checkpoint=True)
     # appended per epoch, so the history survives an interruption like the weights do
     epoch_log = keras.callbacks.CSVLogger(str(work_dir / EPOCH_LOG_FILE), append=True)
-    with stopwatch() as timer:
+    clock = _epoch_clock(work_dir / SECONDS_FILE)
+    try:
         # The caller's callbacks first, so the logs they add (e.g. val_macro_f1) reach the
-        # epoch log; the backup last, so an epoch interrupted before it is saved is redone (its
-        # repeated log row then replaces the first one) instead of missing from the history.
+        # epoch log; the backup after it, so an epoch interrupted before it is saved is redone
+        # (its repeated log row then replaces the first one) instead of missing from the
+        # history; the clock last, so an epoch's seconds include its callbacks' work.
         model.fit(x, y, epochs=epochs,
-                  callbacks=[*(callbacks or []), epoch_log, keras_callback(epochs), backup],
+                  callbacks=[*callbacks, epoch_log, keras_callback(epochs), backup, clock],
                   **fit_kwargs)
+    finally:
+        clock.record_rest()
+    train_seconds = _recorded_seconds(work_dir / SECONDS_FILE)
     history = _read_epoch_log(work_dir / EPOCH_LOG_FILE)
     model.save(work_dir / MODEL_FILE)
     (work_dir / HISTORY_FILE).write_text(json.dumps(history))
-    mark_finished(work_dir, timer["seconds"], epochs=epochs)
-    return model, history, timer["seconds"]
+    mark_finished(work_dir, train_seconds, epochs=epochs)
+    return model, history, train_seconds
+
+
+def _epoch_clock(path: Path) -> Any:
+    """A callback adding the seconds since the last entry to ``path`` at every epoch's end.
+
+    Each entry is ``{"epoch": n, "seconds": s}`` (``n`` 1-based); ``record_rest()``, called
+    when ``fit`` returns or is interrupted, adds the time after the last finished epoch as
+    ``{"after_epoch": n, "seconds": s}`` (``n`` is ``None`` if no epoch finished in this
+    session). The file is rewritten atomically, so a killed run leaves it whole.
+    """
+    import keras
+
+    class _EpochClock(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.since = time.perf_counter()
+            self.last_epoch: int | None = None
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            self.last_epoch = epoch + 1
+            self._add({"epoch": self.last_epoch})
+
+        def record_rest(self) -> None:
+            self._add({"after_epoch": self.last_epoch})
+
+        def _add(self, entry: dict[str, Any]) -> None:
+            now = time.perf_counter()
+            entries = json.loads(path.read_text()) if path.is_file() else []
+            entries.append({**entry, "seconds": now - self.since})
+            temporary = path.with_name(f".{path.name}.tmp")
+            temporary.write_text(json.dumps(entries))
+            os.replace(temporary, path)
+            self.since = now
+
+    return _EpochClock()
+
+
+def _recorded_seconds(path: Path) -> float:
+    """The seconds of every entry :func:`_epoch_clock` wrote to ``path``."""
+    return float(sum(entry["seconds"] for entry in json.loads(path.read_text())))
 
 
 def _read_epoch_log(path: Path) -> dict[str, list[float]]:

@@ -22,7 +22,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 from a2common.grading import finished_info, is_finished, mark_finished, stopwatch
-from a2common.keras_training import HISTORY_FILE, MODEL_FILE
+from a2common.keras_training import (HISTORY_FILE, MODEL_FILE, TENSORBOARD_DIR,
+                                     tensorboard_callback)
 from a2common.progress import report_epoch
 from sklearn.model_selection import train_test_split
 
@@ -96,6 +97,12 @@ def adversarial_fit(build_model: Callable[[], keras.Model], work_dir: Path, imag
     train_step = _make_train_step(model, optimizer, config)
     dataset = tf.data.Dataset.from_tensor_slices((images, np.asarray(labels, np.int64)))
     history: dict[str, list[float]] = state["history"]
+    monitored = (monitor_subset(validation[1], config.monitor_size)
+                 if validation is not None and config.monitor_size else None)
+    # Keras' own TensorBoard callback, driven by hand: this loop is not model.fit
+    board = tensorboard_callback(work_dir / TENSORBOARD_DIR)
+    board.set_model(model)
+    board.on_train_begin()
 
     for epoch in range(state["epochs_done"], config.epochs):
         with stopwatch() as timer:
@@ -111,18 +118,20 @@ def adversarial_fit(build_model: Callable[[], keras.Model], work_dir: Path, imag
                 seen += count
             logs = {"loss": loss_sum / seen, "pgd_train_accuracy": correct / seen}
             if validation is not None:
-                logs.update(_validate(model, *validation, config))
+                logs.update(_validate(model, *validation, config, monitored))
         for key, value in logs.items():
             history.setdefault(key, []).append(float(value))
         state.update(epochs_done=epoch + 1, seconds=state["seconds"] + timer["seconds"],
                      history=history)
         model.save(work_dir / CHECKPOINT_FILE)
         (work_dir / STATE_FILE).write_text(json.dumps(state))
+        board.on_epoch_end(epoch, logs)
         report_epoch(epoch + 1, config.epochs, logs, stage="PGD training")
         print(f"epoch {epoch + 1}/{config.epochs} "
               + " ".join(f"{k}={v:.4f}" for k, v in logs.items())
               + f" ({timer['seconds']:.0f} s)", flush=True)
 
+    board.on_train_end()
     model.save(work_dir / MODEL_FILE)
     (work_dir / HISTORY_FILE).write_text(json.dumps(history))
     mark_finished(work_dir, state["seconds"], epochs=config.epochs)
@@ -182,13 +191,13 @@ def monitor_subset(labels: np.ndarray, size: int, seed: int = 0) -> np.ndarray:
 
 
 def _validate(model: keras.Model, images: np.ndarray, labels: np.ndarray,
-              config: AdversarialConfig) -> dict[str, float]:
-    """Clean validation accuracy, and PGD accuracy on a stratified ``monitor_size`` subset."""
+              config: AdversarialConfig, monitored: np.ndarray | None) -> dict[str, float]:
+    """Clean validation accuracy, and PGD accuracy on the ``monitored`` indices (the stratified
+    subset of :func:`monitor_subset`, chosen once per run), if any."""
     logs = {"val_accuracy": float(np.mean(
         model.predict(images, batch_size=500, verbose=0).argmax(axis=1) == labels))}
-    if config.monitor_size:
-        chosen = monitor_subset(labels, config.monitor_size)
-        x, y = images[chosen], np.asarray(labels)[chosen]
+    if monitored is not None:
+        x, y = images[monitored], np.asarray(labels)[monitored]
         attacked = attack_dataset(model, x, y, "pgd", epsilon=config.epsilon,
                                   steps=config.steps, step_size=config.step_size)
         logs["val_pgd_accuracy"] = float(np.mean(

@@ -27,6 +27,7 @@ from typing import Any
 
 import keras
 import numpy as np
+from a2common.keras_training import tensorboard_callback
 from sklearn.metrics import f1_score
 
 
@@ -105,7 +106,5 @@ def standard_callbacks(work_dir: Path, f1_callback: MacroF1Callback | None = Non
     callbacks: list = [] if f1_callback is None else [f1_callback]
     callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=patience,
                                                    restore_best_weights=True))
-    callbacks.append(keras.callbacks.TensorBoard(log_dir=str(Path(work_dir) / "tensorboard"),
-                                                 histogram_freq=0, write_graph=False,
-                                                 profile_batch=0))
+    callbacks.append(tensorboard_callback(Path(work_dir) / "tensorboard"))
     return callbacks

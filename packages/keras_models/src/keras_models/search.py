@@ -29,6 +29,7 @@ from typing import Any, Sequence
 import keras
 import keras_tuner
 import numpy as np
+from a2common.keras_training import tensorboard_callback
 from a2common.tables import markdown_table
 
 from keras_models.calibration import expected_calibration_error
@@ -115,10 +116,6 @@ def _one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return np.eye(num_classes, dtype=np.float32)[labels]
 
 
-def _tensorboard(log_dir: Path) -> keras.callbacks.TensorBoard:
-    return keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False, profile_batch=0)
-
-
 class DNNHyperModel(keras_tuner.HyperModel):
     """The grid of :func:`grid_search_dnn` as a keras-tuner hypermodel.
 
@@ -177,7 +174,7 @@ def grid_search_dnn(data: DNNData, *, epochs: int = 10, batch_size: int = 128,
             directory=str(root), project_name=project, overwrite=False)
         tuner.search(data.train_x, _one_hot(data.train_y, num_classes), epochs=epochs,
                      batch_size=batch_size, verbose=verbose,
-                     callbacks=[_tensorboard(root / project / "tensorboard")],
+                     callbacks=[tensorboard_callback(root / project / "tensorboard")],
                      validation_data=(data.val_x, _one_hot(data.val_y, num_classes)))
         trials = [t for t in tuner.oracle.trials.values() if t.score is not None]
     results = [GridResult(int(t.hyperparameters.get("n1")), int(t.hyperparameters.get("n2")),
@@ -229,7 +226,7 @@ def train_and_score(data: DNNData, n1: int, n2: int, activation: str, *, alpha: 
     keras.utils.set_random_seed(seed)
     model = build_dnn(n1, n2, activation, num_classes, loss=loss)
     start = time.perf_counter()
-    callbacks = [] if log_dir is None else [_tensorboard(log_dir)]
+    callbacks = [] if log_dir is None else [tensorboard_callback(log_dir)]
     history = model.fit(data.train_x, _one_hot(data.train_y, num_classes), epochs=epochs,
                         batch_size=batch_size,
                         validation_data=(data.val_x, _one_hot(data.val_y, num_classes)),

@@ -26,6 +26,7 @@ from typing import Any, Callable, Sequence
 
 import keras
 import keras_tuner
+from a2common.keras_training import tensorboard_callback
 
 BEST_FILE = "best_hyperparameters.json"
 
@@ -108,8 +109,7 @@ def run_search(hypermodel: keras_tuner.HyperModel, work_dir: Path | str, project
                                       hyperband_iterations=1, **common)
     callbacks = [keras.callbacks.EarlyStopping(monitor=objective, mode=direction,
                                                patience=patience),
-                 keras.callbacks.TensorBoard(log_dir=str(folder / "tensorboard"),
-                                             write_graph=False, profile_batch=0)]
+                 tensorboard_callback(folder / "tensorboard")]
     tuner.search(epochs=epochs, callbacks=callbacks, verbose=verbose)
     finished = [t for t in tuner.oracle.trials.values() if t.score is not None]
     finished.sort(key=lambda t: t.score, reverse=direction == "max")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import a2common.tf_env  # noqa: F401  (must precede the first TensorFlow import)
+from a2common.keras_training import tensorboard_callback  # noqa: E402
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -236,7 +237,7 @@ EPOCH_TIMES_FILE = "epoch_times.jsonl"
 def training_callbacks(work_dir: Path, config: TrainConfig) -> list[keras.callbacks.Callback]:
     """TensorBoard, best-model checkpoint, early stopping and the epoch timer."""
     return [
-        keras.callbacks.TensorBoard(log_dir=str(work_dir / "tensorboard"), histogram_freq=0),
+        tensorboard_callback(work_dir / "tensorboard"),
         keras.callbacks.ModelCheckpoint(str(work_dir / "best.keras"), monitor="val_loss",
                                         save_best_only=True),
         keras.callbacks.EarlyStopping(monitor="val_loss",
