@@ -8,7 +8,7 @@ import pytest
 
 from a2common import progress, runs
 from a2common.grading import ModelCardText
-from a2common.tables import markdown_table
+from a2common.tables import keras_layer_table, markdown_table, text_table
 
 
 def test_run_dir_layout_and_root_override(monkeypatch, tmp_path):
@@ -52,3 +52,28 @@ def test_markdown_table_formats_and_checks_rows():
     assert table.splitlines()[2] == "| x\\|y | – |" and "0.1235" in table
     with pytest.raises(ValueError, match="Expected 2 cells"):
         markdown_table(["a", "b"], [[1]])
+
+
+def test_text_table_keeps_every_cell_whole_and_checks_rows():
+    long_name = "stage3_block2_depthwise_separable_convolution_with_a_long_name"
+    table = text_table(["layer", "parameters"], [[long_name, 123456], ["x", 1]])
+    assert long_name in table
+    assert table.splitlines()[2].endswith("123,456")
+    with pytest.raises(ValueError, match="Expected 2 cells"):
+        text_table(["a", "b"], [[1]])
+
+
+def test_keras_layer_table_lists_every_layer_and_its_inputs_untruncated():
+    import keras
+
+    inputs = keras.Input((8,), name="features")
+    long_name = "left_branch_with_a_name_longer_than_a_summary_column"
+    left = keras.layers.Dense(4, name=long_name)(inputs)
+    right = keras.layers.Dense(4, name="right")(inputs)
+    merged = keras.layers.Concatenate(name="merge")([left, right])
+    model = keras.Model(inputs, keras.layers.Dense(2, name="logits")(merged), name="two_branches")
+    lines = keras_layer_table(model).splitlines()
+    assert lines[0] == 'Model "two_branches": 90 parameters (90 trainable)'
+    merge_row = next(line for line in lines if line.startswith("merge (Concatenate)"))
+    assert merge_row.endswith(f"{long_name}, right")
+    assert len(lines) == 3 + len(model.layers)

@@ -89,20 +89,6 @@ def fit_run(build_model: Callable[[], keras.Model], run_dir: Path, train_data: A
     return model, history, seconds
 
 
-def model_summary(model: keras.Model) -> str:
-    """The text of ``model.summary()`` (for model cards).
-
-    Example:
-
-    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)], name="tiny")
-    >>> model_summary(model).splitlines()[0]
-    'Model: "tiny"'
-    """
-    lines: list[str] = []
-    model.summary(print_fn=lambda line, **_: lines.append(line))
-    return "\n".join(lines)
-
-
 def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
     """A Keras optimizer by name (``"adam"``, ``"rmsprop"``, ``"sgd"``, ``"adamw"``, ...).
 

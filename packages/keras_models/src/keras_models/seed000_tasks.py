@@ -39,8 +39,9 @@ from typing import Any, Callable
 import numpy as np
 from a2common.grading import ModelCardText, TaskContext, TaskResult
 from a2common.keras_training import MODEL_FILE
+from a2common.tables import keras_layer_table
 
-from keras_models.fitting import TrainResult, config_dict, model_summary
+from keras_models.fitting import TrainResult, config_dict
 
 PROBLEMS = ("pima", "cifar7", "adult", "wine")
 
@@ -94,7 +95,7 @@ def _task_result(run: TrainResult, ctx: TaskContext, card: ModelCardText,
     """The :class:`TaskResult` of a finished :class:`TrainResult` (shared by the four tasks)."""
     work_dir = Path(ctx.work_dir)
     epochs = len(run.history.get("loss", []))
-    card.architecture = model_summary(run.model)
+    card.architecture = keras_layer_table(run.model)
     return TaskResult(
         predictions=run.test_probabilities, train_seconds=float(run.train_seconds),
         epochs=epochs, parameters=int(run.model.count_params()), history=run.history,

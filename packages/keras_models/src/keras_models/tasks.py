@@ -40,6 +40,7 @@ from a2common.data import load_dataset, stratified_split
 from a2common.grading import ModelCardText, TaskContext, TaskResult, is_finished
 from a2common.keras_training import MODEL_FILE, fit_or_load
 from a2common.seeding import seed_everything
+from a2common.tables import keras_layer_table
 
 from keras_models.calibration import expected_calibration_error
 from keras_models.data import (make_dataset, prepare_images, prepare_labels, shuffle_labels,
@@ -374,7 +375,8 @@ def _card(run: TrainedModel) -> ModelCardText:
                 f" {recipe.epochs} epochs, augmentation {recipe.augmentation or 'none'}, label "
                 f"smoothing {recipe.label_smoothing}.")
     return ModelCardText(
-        overview=_OVERVIEWS.get(recipe.name, recipe.name), architecture=model_summary(run.model),
+        overview=_OVERVIEWS.get(recipe.name, recipe.name),
+        architecture=keras_layer_table(run.model),
         intended_uses=["Teaching: a worked example of a Keras image classifier and of how far "
                        "a small model gets on this dataset."],
         intended_users=["Students and instructors of an introductory deep-learning course."],
@@ -384,13 +386,6 @@ def _card(run: TrainedModel) -> ModelCardText:
                                  "Use only as a teaching example.")],
         caveats=[*caveats, "One seed; differences of a few tenths of a percent between runs "
                            "are within seed-to-seed noise."])
-
-
-def model_summary(model: keras.Model) -> str:
-    """The text of ``model.summary()``."""
-    lines: list[str] = []
-    model.summary(print_fn=lambda line, **_: lines.append(line))
-    return "\n".join(lines)
 
 
 _SELF_SCORES = ("test_loss", "test_accuracy_single_view", "test_ece")

@@ -34,6 +34,7 @@ from typing import Any
 
 from a2common.grading import ModelCardText, TaskContext, TaskResult, is_finished
 from a2common.keras_training import MODEL_FILE
+from a2common.tables import keras_layer_table
 
 from modern_convnets.profiling import count_multiply_adds
 from modern_convnets.squeezenet import VERSIONS
@@ -125,13 +126,6 @@ def grade_xception(ctx: TaskContext) -> TaskResult:
     return _grade("modern_xception", ctx)
 
 
-def model_summary(model: Any) -> str:
-    """The text of ``model.summary()`` (the card's architecture section)."""
-    lines: list[str] = []
-    model.summary(print_fn=lambda line, **_: lines.append(line), line_length=100)
-    return "\n".join(lines)
-
-
 def _describe(config: TrainConfig) -> str:
     kwargs = config.model_kwargs
     if config.architecture == "squeezenet":
@@ -187,7 +181,7 @@ def model_card_text(task: str, config: TrainConfig, run: TrainingRun) -> ModelCa
                  f"the seed 001 extra-credit exercise: a modern architecture written with the "
                  f"Keras functional API, checked against its paper, sized to train on a "
                  f"2-core CPU.",
-        architecture=_describe(config) + "\n\n" + model_summary(run.model),
+        architecture=_describe(config) + "\n\n" + keras_layer_table(run.model),
         intended_uses=["Teaching: how a published architecture is written from its paper with "
                        "stock Keras layers, and how it behaves trained from scratch on a small "
                        "dataset.",
