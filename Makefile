@@ -42,7 +42,7 @@ $(STAMP): constraints.txt $(PYPROJECTS)
 	$(PY) -m autograder check-env
 	@touch $@
 
-lint: $(STAMP)  ## ruff (PEP8 + pyflakes, notebooks too) and mypy, through pre-commit
+lint: $(STAMP)  ## ruff check (PEP8, pyflakes, import order) + ruff format --check + mypy, via pre-commit
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/pre-commit run --all-files
 
 test: $(STAMP) lint  ## lint, then every package's and the harness's unit tests

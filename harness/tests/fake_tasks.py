@@ -3,6 +3,7 @@
 The honest one is a nearest-centroid classifier on MNIST (about 0.82 test accuracy in a second);
 the others are the mutants a hostile or broken task would be.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,11 +17,14 @@ from a2common import data
 from a2common.grading import ModelCardText, TaskContext, TaskResult
 from a2common.progress import report_epoch
 
-CARD = ModelCardText(overview="Nearest-centroid MNIST classifier (a harness test).",
-                     intended_uses=["Testing the autograder."], factors=["Digit class."],
-                     training_data="10,000 MNIST training images.",
-                     evaluation_data="The 10,000 MNIST test images.",
-                     caveats=["A test fixture, not a model to use."])
+CARD = ModelCardText(
+    overview="Nearest-centroid MNIST classifier (a harness test).",
+    intended_uses=["Testing the autograder."],
+    factors=["Digit class."],
+    training_data="10,000 MNIST training images.",
+    evaluation_data="The 10,000 MNIST test images.",
+    caveats=["A test fixture, not a model to use."],
+)
 
 
 def _centroid_probabilities(ctx: TaskContext, shuffle_labels: bool = False) -> np.ndarray:
@@ -31,17 +35,23 @@ def _centroid_probabilities(ctx: TaskContext, shuffle_labels: bool = False) -> n
         y_train = np.random.default_rng(ctx.seed).permutation(y_train)
     centroids = np.stack([x_train[y_train == k].mean(axis=0) for k in range(10)])
     x_test = mnist.test.x.reshape(len(mnist.test.x), -1) / 255.0
-    distances = ((x_test ** 2).sum(1)[:, None] - 2 * x_test @ centroids.T
-                 + (centroids ** 2).sum(1)[None])
+    distances = (x_test**2).sum(1)[:, None] - 2 * x_test @ centroids.T + (centroids**2).sum(1)[None]
     scores = np.exp(-(distances - distances.min(axis=1, keepdims=True)))
     np.save(ctx.work_dir / "centroids.npy", centroids)
     return scores / scores.sum(axis=1, keepdims=True)
 
 
 def _result(predictions, **extra) -> TaskResult:
-    return TaskResult(predictions=predictions, train_seconds=0.5, epochs=1, parameters=7840,
-                      history={"loss": [1.0]}, model_files=["centroids.npy"], card=CARD,
-                      details=extra)
+    return TaskResult(
+        predictions=predictions,
+        train_seconds=0.5,
+        epochs=1,
+        parameters=7840,
+        history={"loss": [1.0]},
+        model_files=["centroids.npy"],
+        card=CARD,
+        details=extra,
+    )
 
 
 def grade_centroid(ctx: TaskContext) -> TaskResult:

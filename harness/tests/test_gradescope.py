@@ -1,4 +1,5 @@
 """The Gradescope bundle (issue 14): its layout, and run_autograder against a fake /autograder."""
+
 from __future__ import annotations
 
 import json
@@ -13,10 +14,12 @@ import pytest
 from autograder.gradescope import build_bundle
 from autograder.runner import REPO_ROOT
 
-WRITE_RESULTS = ('"$PYTHON" -c \'import json, os; json.dump({"score": 7.0, "tests": [{'
-                 '"score": 7.0, "max_score": 10.0, "name": "t"}], '
-                 '"output": os.environ["PYTHONPATH"]}, '
-                 'open(os.environ["RESULTS_DIR"] + "/results.json", "w"))\'')
+WRITE_RESULTS = (
+    '"$PYTHON" -c \'import json, os; json.dump({"score": 7.0, "tests": [{'
+    '"score": 7.0, "max_score": 10.0, "name": "t"}], '
+    '"output": os.environ["PYTHONPATH"]}, '
+    'open(os.environ["RESULTS_DIR"] + "/results.json", "w"))\''
+)
 
 
 @pytest.fixture(scope="module")
@@ -29,17 +32,22 @@ def test_bundle_has_gradescope_entry_points_at_the_zip_root(bundle):
     with zipfile.ZipFile(archive) as bundled:
         names = set(bundled.namelist())
         modes = {name: bundled.getinfo(name).external_attr >> 16 for name in names}
-    assert {"setup.sh", "run_autograder", "constraints.txt",
-            "harness/src/autograder/cli.py"} <= names
+    assert {
+        "setup.sh",
+        "run_autograder",
+        "constraints.txt",
+        "harness/src/autograder/cli.py",
+    } <= names
     assert all(modes[name] & 0o111 for name in ("setup.sh", "run_autograder"))
     assert any(name.startswith("packages/common/src/a2common/") for name in names)
     assert not any("__pycache__" in name or "/tests/" in name for name in names)
     assert "shared/data" not in " ".join(names)  # built without shared/
-    assert "-c \"$SOURCE/constraints.txt\"" in (folder / "setup.sh").read_text()
+    assert '-c "$SOURCE/constraints.txt"' in (folder / "setup.sh").read_text()
 
 
-def _autograder(tmp_path: Path, bundle_folder: Path, command: str | None,
-                submission: bool = True) -> tuple[dict, Path]:
+def _autograder(
+    tmp_path: Path, bundle_folder: Path, command: str | None, submission: bool = True
+) -> tuple[dict, Path]:
     root = tmp_path / "autograder"
     (root / "results").mkdir(parents=True)
     (root / "source").symlink_to(bundle_folder)
@@ -55,8 +63,13 @@ def _autograder(tmp_path: Path, bundle_folder: Path, command: str | None,
     env.pop("AUTOGRADER_GRADE_CMD", None)
     if command is not None:
         env["AUTOGRADER_GRADE_CMD"] = command
-    done = subprocess.run([str(root / "source" / "run_autograder")], env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [str(root / "source" / "run_autograder")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads((root / "results" / "results.json").read_text()), root
 
@@ -74,11 +87,14 @@ def test_failed_tasks_exit_nonzero_but_their_results_stand(bundle, tmp_path):
     assert results["score"] == 7.0
 
 
-@pytest.mark.parametrize("command, reason", [
-    ("echo boom; exit 3", "exited with status 3"),
-    ("echo '{not json' > \"$RESULTS_DIR/results.json\"", "not valid JSON"),
-    ("echo '{\"score\": \"full\"}' > \"$RESULTS_DIR/results.json\"", "non-numeric score"),
-])
+@pytest.mark.parametrize(
+    "command, reason",
+    [
+        ("echo boom; exit 3", "exited with status 3"),
+        ("echo '{not json' > \"$RESULTS_DIR/results.json\"", "not valid JSON"),
+        ('echo \'{"score": "full"}\' > "$RESULTS_DIR/results.json"', "non-numeric score"),
+    ],
+)
 def test_a_crash_still_leaves_a_valid_zero_score_result(bundle, tmp_path, command, reason):
     results, root = _autograder(tmp_path, bundle[0], command)
     assert results["score"] == 0.0 and results["tests"] == []
@@ -97,7 +113,7 @@ def test_a_submission_without_packages_is_refused_clearly(bundle, tmp_path):
 def test_the_default_command_runs_the_harness_quick_grade(bundle, tmp_path):
     # A python that only records its arguments stands in for the real (hours-long) grade.
     fake_python = tmp_path / "python"
-    fake_python.write_text("#!/bin/sh\necho \"$@\" >> \"$RESULTS_DIR/args\"\nexit 2\n")
+    fake_python.write_text('#!/bin/sh\necho "$@" >> "$RESULTS_DIR/args"\nexit 2\n')
     fake_python.chmod(0o755)
     root = tmp_path / "autograder"
     (root / "results").mkdir(parents=True)

@@ -1,6 +1,7 @@
 """The autograder grades honestly: it computes every number itself, so fabricated, constant,
 permuted or partial predictions fail; crashes, time-outs and bad data get a clear entry; runs
 are re-used only while nothing they depend on changed; an interrupted grade keeps its work."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -27,9 +28,16 @@ TESTS_DIR = Path(__file__).parent
 
 
 def fake(name: str, entry: str, *, required: float = 0.7, **options) -> Task:
-    return Task(name=name, title=f"fake {name}", package="common",
-                entry=f"fake_tasks:{entry}", labels={"output": Labels("mnist")},
-                metrics=(Metric("accuracy", required, 0.9),), budget_s=120, **options)
+    return Task(
+        name=name,
+        title=f"fake {name}",
+        package="common",
+        entry=f"fake_tasks:{entry}",
+        labels={"output": Labels("mnist")},
+        metrics=(Metric("accuracy", required, 0.9),),
+        budget_s=120,
+        **options,
+    )
 
 
 @pytest.fixture
@@ -38,11 +46,18 @@ def runs(tmp_path):
         old = dict(os.environ)
         os.environ.update(env or {})
         try:
-            return grade_task(task, quick=False, root=tmp_path / "runs", console=Console(),
-                              label_cache=LabelCache(), extra_pythonpath=[str(TESTS_DIR)])
+            return grade_task(
+                task,
+                quick=False,
+                root=tmp_path / "runs",
+                console=Console(),
+                label_cache=LabelCache(),
+                extra_pythonpath=[str(TESTS_DIR)],
+            )
         finally:
             os.environ.clear()
             os.environ.update(old)
+
     return run
 
 
@@ -63,15 +78,18 @@ def test_an_honest_task_is_graded_by_the_harness_and_its_run_reused(runs, tmp_pa
     assert "numpy" in manifest["distributions"]
 
 
-@pytest.mark.parametrize("entry, params, expected", [
-    ("grade_centroid", {"shuffle_labels": True}, "below the required 0.7"),
-    ("grade_constant", {}, "below the required 0.7"),
-    ("grade_permuted", {}, "below the required 0.7"),
-    ("grade_subset", {}, "Received: 1000 rows"),
-    ("grade_logits", {}, "Expected probabilities in [0, 1]"),
-    ("grade_nan", {}, "NaN or infinite"),
-    ("grade_fabricated", {}, "unexpected keyword argument 'value'"),
-])
+@pytest.mark.parametrize(
+    "entry, params, expected",
+    [
+        ("grade_centroid", {"shuffle_labels": True}, "below the required 0.7"),
+        ("grade_constant", {}, "below the required 0.7"),
+        ("grade_permuted", {}, "below the required 0.7"),
+        ("grade_subset", {}, "Received: 1000 rows"),
+        ("grade_logits", {}, "Expected probabilities in [0, 1]"),
+        ("grade_nan", {}, "NaN or infinite"),
+        ("grade_fabricated", {}, "unexpected keyword argument 'value'"),
+    ],
+)
 def test_numpy_mutants_fail(runs, entry, params, expected):
     outcome = runs(fake(f"mutant_{entry}", entry, params=params))
     assert outcome.state == "failed"
@@ -94,8 +112,9 @@ def test_corrupt_data_fails_on_checksum(runs, tmp_path):
     corrupt_root = tmp_path / "corrupt"
     corrupt_root.mkdir()
     (corrupt_root / "mnist.npz").write_bytes(b"not really mnist")
-    outcome = runs(fake("corrupt", "grade_centroid"),
-                   env={"ASSIGNMENT2_DATA_DIR": str(corrupt_root)})
+    outcome = runs(
+        fake("corrupt", "grade_centroid"), env={"ASSIGNMENT2_DATA_DIR": str(corrupt_root)}
+    )
     assert outcome.state == "failed" and "corrupt or not the expected file" in outcome.message
 
 
@@ -131,12 +150,20 @@ def test_non_json_settings_file_opened_by_a_task_is_part_of_the_key(tmp_path):
 
 
 def test_results_json_is_strict_gradescope_json_and_lists_every_task(tmp_path):
-    tasks = {"centroid": fake("centroid", "grade_centroid"),
-             "crash": fake("crash", "grade_crash"),
-             "skipped": fake("skipped", "grade_centroid")}
-    results, code = grade(tasks, ["centroid", "crash"], quick=False, out_dir=tmp_path / "out",
-                          root=tmp_path / "runs", console=Console(),
-                          extra_pythonpath=[str(TESTS_DIR)])
+    tasks = {
+        "centroid": fake("centroid", "grade_centroid"),
+        "crash": fake("crash", "grade_crash"),
+        "skipped": fake("skipped", "grade_centroid"),
+    }
+    results, code = grade(
+        tasks,
+        ["centroid", "crash"],
+        quick=False,
+        out_dir=tmp_path / "out",
+        root=tmp_path / "runs",
+        console=Console(),
+        extra_pythonpath=[str(TESTS_DIR)],
+    )
     assert code == 1
     text = (tmp_path / "out/results.json").read_text()
     loaded = json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in JSON"))
@@ -153,7 +180,8 @@ def test_results_json_is_strict_gradescope_json_and_lists_every_task(tmp_path):
 
 def test_interrupted_grade_keeps_finished_tasks_stops_the_worker_and_resumes(tmp_path):
     script = tmp_path / "grade_fakes.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import sys
         sys.path.insert(0, {str(TESTS_DIR)!r})
         from pathlib import Path
@@ -162,13 +190,15 @@ def test_interrupted_grade_keeps_finished_tasks_stops_the_worker_and_resumes(tmp
         from autograder.cli import grade
         tasks = {{"first": fake("first", "grade_centroid"),
                   "slow": fake("slow", "grade_slow", params={{"epochs": 40}})}}
-        _, code = grade(tasks, list(tasks), quick=False, out_dir=Path({str(tmp_path / 'out')!r}),
-                        root=Path({str(tmp_path / 'runs')!r}), console=Console(),
+        _, code = grade(tasks, list(tasks), quick=False, out_dir=Path({str(tmp_path / "out")!r}),
+                        root=Path({str(tmp_path / "runs")!r}), console=Console(),
                         extra_pythonpath=[{str(TESTS_DIR)!r}])
         sys.exit(code)
-    """))
-    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    """)
+    )
+    process = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     checkpoint = tmp_path / "runs/full/slow/seed0/work/checkpoint.json"
     deadline = time.time() + 120
     while not checkpoint.exists() and time.time() < deadline:
@@ -180,8 +210,9 @@ def test_interrupted_grade_keeps_finished_tasks_stops_the_worker_and_resumes(tmp
     results = json.loads((tmp_path / "out/results.json").read_text())
     assert [t["extra_data"]["state"] for t in results["tests"]] == ["passed", "interrupted"]
     assert results["extra_data"]["complete"] is False
-    leftovers = subprocess.run(["pgrep", "-f", str(tmp_path / "runs")], capture_output=True,
-                               text=True).stdout
+    leftovers = subprocess.run(
+        ["pgrep", "-f", str(tmp_path / "runs")], capture_output=True, text=True
+    ).stdout
     assert leftovers == "", "a worker survived the interruption"
     epochs_done = json.loads(checkpoint.read_text())["epochs"]
     assert 0 < epochs_done < 40
@@ -190,9 +221,14 @@ def test_interrupted_grade_keeps_finished_tasks_stops_the_worker_and_resumes(tmp
     # the next grade resumes from the checkpoint instead of starting over
     os.environ["FAKE_EPOCH_S"] = "0.01"
     try:
-        resumed = grade_task(fake("slow", "grade_slow", params={"epochs": 40}), quick=False,
-                             root=tmp_path / "runs", console=Console(),
-                             label_cache=LabelCache(), extra_pythonpath=[str(TESTS_DIR)])
+        resumed = grade_task(
+            fake("slow", "grade_slow", params={"epochs": 40}),
+            quick=False,
+            root=tmp_path / "runs",
+            console=Console(),
+            label_cache=LabelCache(),
+            extra_pythonpath=[str(TESTS_DIR)],
+        )
     finally:
         del os.environ["FAKE_EPOCH_S"]
     assert resumed.state == "passed", resumed.message
@@ -208,17 +244,19 @@ def test_registry_entries_are_well_formed():
         assert (Path(__file__).parents[2] / "packages" / task.package).is_dir(), task.name
 
 
-@pytest.mark.parametrize("task_name, params", [
-    ("autograd_mnist_simple", {}),                       # numpy: our autograd library
-    ("keras_mnist_mlp", {}),                             # Keras
-    ("lightning_animals3_cnn", {"progress": False}),     # PyTorch Lightning
-])
+@pytest.mark.parametrize(
+    "task_name, params",
+    [
+        ("autograd_mnist_simple", {}),  # numpy: our autograd library
+        ("keras_mnist_mlp", {}),  # Keras
+        ("lightning_animals3_cnn", {"progress": False}),  # PyTorch Lightning
+    ],
+)
 def test_real_task_passes_and_its_shuffled_label_mutant_fails(tmp_path, task_name, params):
     """End-to-end on registered tasks (quick variants): the harness grades the predictions."""
     task = dataclasses.replace(TASKS[task_name], params={**TASKS[task_name].params, **params})
     mutant = dataclasses.replace(task, params={**task.params, "shuffle_labels": True})
-    common = dict(quick=True, root=tmp_path / "runs", console=Console(),
-                  label_cache=LabelCache())
+    common = dict(quick=True, root=tmp_path / "runs", console=Console(), label_cache=LabelCache())
     healthy = grade_task(task, **common)
     assert healthy.state == "passed", healthy.message
     broken = grade_task(mutant, **common)
@@ -244,21 +282,40 @@ def test_a_log_file_gets_one_progress_line_per_epoch_not_one_per_poll(tmp_path, 
 
     monkeypatch.setattr(runner, "POLL_S", 0.01)
     progress = tmp_path / "progress.jsonl"
-    progress.write_text("".join(
-        json.dumps({"time": time.time(), "stage": "train", "epoch": epoch, "epochs": 5,
-                    "metrics": {"loss": 1.0 / epoch}}) + "\n" for epoch in (1, 2)))
+    progress.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "time": time.time(),
+                    "stage": "train",
+                    "epoch": epoch,
+                    "epochs": 5,
+                    "metrics": {"loss": 1.0 / epoch},
+                }
+            )
+            + "\n"
+            for epoch in (1, 2)
+        )
+    )
     log = tmp_path / "grade.log"
     with open(log, "w") as stream:
         console = Console(file=stream, force_terminal=False, width=200)
-        code = runner._watch(_FakeWorker(polls=150), progress, time.perf_counter(), "task",
-                             timeout_s=60, console=console)
+        code = runner._watch(
+            _FakeWorker(polls=150),
+            progress,
+            time.perf_counter(),
+            "task",
+            timeout_s=60,
+            console=console,
+        )
     lines = [line for line in log.read_text().splitlines() if "epoch" in line]
     assert code == 0
     assert len(lines) == 1 and "epoch 2/5" in lines[0], lines  # 1.5 s of polling, one line
 
 
-def test_revision_is_dirty_for_edited_sources_but_not_for_what_grading_writes(tmp_path,
-                                                                             monkeypatch):
+def test_revision_is_dirty_for_edited_sources_but_not_for_what_grading_writes(
+    tmp_path, monkeypatch
+):
     from autograder import runner
 
     def git(*args: str) -> None:

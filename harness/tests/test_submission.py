@@ -1,4 +1,5 @@
 """The submission landing page and the notebook exports (issue 14), on a small fake repository."""
+
 from __future__ import annotations
 
 import json
@@ -20,15 +21,25 @@ LATE_TASK = "keras_cifar7_cnn"
 
 
 def _notebook(outputs: bool, text: str = "hello") -> dict:
-    cell = {"cell_type": "code", "id": "code", "execution_count": 1 if outputs else None,
-            "metadata": {}, "source": f"print({text!r})",
-            "outputs": [{"output_type": "stream", "name": "stdout", "text": text + "\n"}]
-            if outputs else []}
+    cell = {
+        "cell_type": "code",
+        "id": "code",
+        "execution_count": 1 if outputs else None,
+        "metadata": {},
+        "source": f"print({text!r})",
+        "outputs": [{"output_type": "stream", "name": "stdout", "text": text + "\n"}]
+        if outputs
+        else [],
+    }
     title = {"cell_type": "markdown", "id": "title", "metadata": {}, "source": "# A notebook"}
-    return {"cells": [title, cell],
-            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                        "language": "python"}},
-            "nbformat": 4, "nbformat_minor": 5}
+    return {
+        "cells": [title, cell],
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
 
 
 @pytest.fixture
@@ -103,10 +114,24 @@ def test_quick_results_are_flagged_as_smoke_results(repo, tasks):
 
 
 def test_old_and_broken_results_files_are_named_not_trusted(repo, tasks):
-    v1 = {"score": 10, "max_score": 10, "output": "1 of 1 graded tasks passed.", "tests": [
-        {"status": "passed", "extra_data": {"task": "keras_pima_binary", "metric": "accuracy",
-                                            "value": 0.5, "required": 0.4, "target": 0.6}}],
-        "extra_data": {"git_revision": "abc", "finished_at": "2026-01-01"}}
+    v1 = {
+        "score": 10,
+        "max_score": 10,
+        "output": "1 of 1 graded tasks passed.",
+        "tests": [
+            {
+                "status": "passed",
+                "extra_data": {
+                    "task": "keras_pima_binary",
+                    "metric": "accuracy",
+                    "value": 0.5,
+                    "required": 0.4,
+                    "target": 0.6,
+                },
+            }
+        ],
+        "extra_data": {"git_revision": "abc", "finished_at": "2026-01-01"},
+    }
     _with_results(repo, text=json.dumps(v1))
     assert GradeResults.load(repo / "assignment2/results/results.json").version == 1
     page = render_index(repo, tasks)
@@ -157,14 +182,17 @@ def test_exports_are_incremental_and_skip_notebooks_without_outputs(repo):
 
 def _fake_chromium(tmp_path: Path, body: str) -> Path:
     script = tmp_path / "fake-chromium"
-    script.write_text("#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in --print-to-pdf=*) "
-                      f"out=\"${{a#--print-to-pdf=}}\";; esac; done\n{body}\n")
+    script.write_text(
+        '#!/bin/sh\nfor a in "$@"; do case "$a" in --print-to-pdf=*) '
+        f'out="${{a#--print-to-pdf=}}";; esac; done\n{body}\n'
+    )
     script.chmod(0o755)
     return script
 
 
-def test_pdfs_are_printed_by_the_system_chromium_and_failures_are_reported(repo, tmp_path,
-                                                                           monkeypatch):
+def test_pdfs_are_printed_by_the_system_chromium_and_failures_are_reported(
+    repo, tmp_path, monkeypatch
+):
     good = _fake_chromium(tmp_path, "printf '%%PDF-1.4 fake' > \"$out\"")
     monkeypatch.setenv(submission.CHROMIUM_ENV, str(good))
     run = submission.export_notebooks(repo)[0]
@@ -180,11 +208,11 @@ def test_pdfs_are_printed_by_the_system_chromium_and_failures_are_reported(repo,
         submission.export_notebooks(repo)
 
 
-def test_pdfs_typeset_formulas_with_a_local_mathjax_when_installed(repo, tmp_path,
-                                                                   monkeypatch):
+def test_pdfs_typeset_formulas_with_a_local_mathjax_when_installed(repo, tmp_path, monkeypatch):
     # the fake browser "prints" the page it was given, so the test reads what it loaded
-    echo = _fake_chromium(tmp_path, 'for page; do :; done; { printf "%%PDF-"; '
-                                    'cat "${page#file://}"; } > "$out"')
+    echo = _fake_chromium(
+        tmp_path, 'for page; do :; done; { printf "%%PDF-"; cat "${page#file://}"; } > "$out"'
+    )
     monkeypatch.setenv(submission.CHROMIUM_ENV, str(echo))
     monkeypatch.setattr(submission, "LOCAL_MATHJAX", tmp_path / "missing" / "MathJax.js")
     plain = submission.export_notebooks(repo)[0]
@@ -215,8 +243,10 @@ def test_tensorboard_logdirs_are_the_folders_above_train_and_validation(tmp_path
     for sub in ("model/tensorboard/train", "model/tensorboard/validation", "lightning/version_0"):
         (work / sub).mkdir(parents=True)
         (work / sub / "events.out.tfevents.1.host").write_text("")
-    assert tensorboard_logdirs(tmp_path, "task") == [work / "lightning" / "version_0",
-                                                     work / "model" / "tensorboard"]
+    assert tensorboard_logdirs(tmp_path, "task") == [
+        work / "lightning" / "version_0",
+        work / "model" / "tensorboard",
+    ]
     assert tensorboard_logdirs(tmp_path, "other") == []
 
 
@@ -224,9 +254,11 @@ def test_docs_index_lists_modules_and_notebook_exports(repo, tmp_path, monkeypat
     for name in ("tiny_alpha", "tiny_beta"):
         module = tmp_path / "modules" / name
         module.mkdir(parents=True)
-        (module / "__init__.py").write_text(f'"""{name}: a documented test module."""\n\n'
-                                            "def answer() -> int:\n"
-                                            '    """The answer."""\n    return 42\n')
+        (module / "__init__.py").write_text(
+            f'"""{name}: a documented test module."""\n\n'
+            "def answer() -> int:\n"
+            '    """The answer."""\n    return 42\n'
+        )
     monkeypatch.syspath_prepend(str(tmp_path / "modules"))
     shutil.copytree(REPO_ROOT / submission.DOCS_TEMPLATES, repo / submission.DOCS_TEMPLATES)
     index = submission.build_docs(repo, ("tiny_alpha", "tiny_beta", "tiny_not_installed"))

@@ -19,6 +19,7 @@ Example:
 >>> stale_reasons({"config": {"a": 1}}, {"a": 2})[0]
 'the task configuration changed (a)'
 """
+
 from __future__ import annotations
 
 import sys
@@ -33,8 +34,16 @@ CONTRACT_VERSION = 2
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 _SOURCE_FOLDERS = ("packages", "harness")
-_IGNORED_PARTS = {"__pycache__", ".venv", ".tox", "runs", ".cache", ".git", "notebooks",
-                  "model_cards"}
+_IGNORED_PARTS = {
+    "__pycache__",
+    ".venv",
+    ".tox",
+    "runs",
+    ".cache",
+    ".git",
+    "notebooks",
+    "model_cards",
+}
 
 
 def repository_file(path: str | Path) -> str | None:
@@ -76,8 +85,11 @@ def distribution_versions() -> dict[str, str]:
 
 
 def hash_files(relative_paths: set[str] | list[str]) -> dict[str, str]:
-    return {path: sha256_of(REPO_ROOT / path) for path in sorted(relative_paths)
-            if (REPO_ROOT / path).is_file()}
+    return {
+        path: sha256_of(REPO_ROOT / path)
+        for path in sorted(relative_paths)
+        if (REPO_ROOT / path).is_file()
+    }
 
 
 def stale_reasons(manifest: dict[str, Any], config: dict[str, Any]) -> list[str]:
@@ -85,8 +97,9 @@ def stale_reasons(manifest: dict[str, Any], config: dict[str, Any]) -> list[str]
     reasons = []
     recorded = manifest.get("config", {})
     if recorded != config:
-        changed = sorted(key for key in set(recorded) | set(config)
-                         if recorded.get(key) != config.get(key))
+        changed = sorted(
+            key for key in set(recorded) | set(config) if recorded.get(key) != config.get(key)
+        )
         reasons.append(f"the task configuration changed ({', '.join(changed)})")
     changed_files = []
     for path, digest in manifest.get("files", {}).items():

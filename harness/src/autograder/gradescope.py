@@ -17,6 +17,7 @@ Example (shell)::
 
     python -m autograder gradescope --out build/gradescope    # -> build/gradescope.zip
 """
+
 from __future__ import annotations
 
 import shutil
@@ -57,8 +58,9 @@ def _copy_package(source: Path, target: Path) -> None:
         shutil.copytree(source / "src", target / "src", ignore=SKIPPED)
 
 
-def build_bundle(out: Path, root: Path = REPO_ROOT, *, shared: Path | None = None,
-                 make_zip: bool = True) -> tuple[Path, Path | None]:
+def build_bundle(
+    out: Path, root: Path = REPO_ROOT, *, shared: Path | None = None, make_zip: bool = True
+) -> tuple[Path, Path | None]:
     """Write the bundle folder ``out`` (replaced) and ``out`` + ``.zip``; returns both paths.
 
     ``shared`` is the folder whose ``data``/``weights`` are bundled (``None``: none).
@@ -66,8 +68,10 @@ def build_bundle(out: Path, root: Path = REPO_ROOT, *, shared: Path | None = Non
     templates = root / TEMPLATES
     missing = [name for name in ENTRY_POINTS if not (templates / name).is_file()]
     if missing:
-        raise FileNotFoundError(f"Expected {', '.join(missing)} in {templates}. Received a "
-                                "tree without the Gradescope templates.")
+        raise FileNotFoundError(
+            f"Expected {', '.join(missing)} in {templates}. Received a "
+            "tree without the Gradescope templates."
+        )
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)

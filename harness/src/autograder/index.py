@@ -13,6 +13,7 @@ Example (shell)::
     python -m autograder index        # the page only (make cards runs it too)
     make submission                   # notebook exports first, then the page
 """
+
 from __future__ import annotations
 
 import json
@@ -23,13 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from a2common.tables import markdown_table
-
 from autograder.registry import TASKS, Task
 from autograder.results import STATE_TEXT
 from autograder.runner import REPO_ROOT
 
-PACKAGE_ORDER = ("autograd", "keras_models", "lightning_cnn", "modern_convnets", "conv3d",
-                 "common")
+PACKAGE_ORDER = ("autograd", "keras_models", "lightning_cnn", "modern_convnets", "conv3d", "common")
 """Packages listed first, in this order; any other ``packages/<name>/README.md`` follows."""
 SEPARATE_SECTIONS = ("demo",)
 """Packages that get a section of their own rather than a package entry."""
@@ -65,16 +64,23 @@ class GradeResults:
             data = json.loads(path.read_text(encoding="utf-8"))
             tests = data["tests"]
         except (ValueError, KeyError, TypeError) as error:
-            return cls(path, None, problem=f"`{path.name}` could not be read ({error!r}): run "
-                                           "`make grade` to rewrite it.")
+            return cls(
+                path,
+                None,
+                problem=f"`{path.name}` could not be read ({error!r}): run "
+                "`make grade` to rewrite it.",
+            )
         extras = [test.get("extra_data", {}) for test in tests]
         version = 2 if all("state" in e and "metrics" in e for e in extras) else 1
         return cls(path, version, data)
 
     @property
     def tests_by_task(self) -> dict[str, dict[str, Any]]:
-        return {test["extra_data"]["task"]: test for test in self.data.get("tests", [])
-                if "task" in test.get("extra_data", {})}
+        return {
+            test["extra_data"]["task"]: test
+            for test in self.data.get("tests", [])
+            if "task" in test.get("extra_data", {})
+        }
 
 
 def _rel(path: Path, start: Path) -> str:
@@ -143,22 +149,43 @@ def results_section(results: GradeResults, root: Path, tasks: dict[str, Task]) -
     if results.version is None:
         return [results.problem]
     data, meta = results.data, results.data.get("extra_data", {})
-    links = (f"details in {_link(results.path.parent / 'report.md', start, 'report.md')} and "
-             f"{_link(results.path, start, 'results.json')}")
-    lines = [f"{data.get('output', '')} Score {data.get('score', 0):g} / "
-             f"{data.get('max_score', 0):g}. Revision `{meta.get('git_revision', '?')}`, "
-             f"finished {meta.get('finished_at', '?')}; {links}.", ""]
+    links = (
+        f"details in {_link(results.path.parent / 'report.md', start, 'report.md')} and "
+        f"{_link(results.path, start, 'results.json')}"
+    )
+    lines = [
+        f"{data.get('output', '')} Score {data.get('score', 0):g} / "
+        f"{data.get('max_score', 0):g}. Revision `{meta.get('git_revision', '?')}`, "
+        f"finished {meta.get('finished_at', '?')}; {links}.",
+        "",
+    ]
     if meta.get("quick"):
-        lines += ["**These are QUICK smoke results** (tiny training): run `make grade` for the "
-                  "graded numbers.", ""]
+        lines += [
+            "**These are QUICK smoke results** (tiny training): run `make grade` for the "
+            "graded numbers.",
+            "",
+        ]
     if results.version == 1:
-        lines += ["This `results.json` is in the format written before issue 9 (v1: one metric "
-                  "per task, no per-task state): re-run `make grade` for the full table.", ""]
-        rows = [[e["task"], e.get("metric"), e.get("value"), f"≥ {e.get('required')}",
-                 f"≥ {e.get('target')}", test.get("status", "?")]
-                for test in data["tests"] for e in [test["extra_data"]]]
-        return lines + [markdown_table(["task", "metric", "value", "required", "target",
-                                        "status"], rows)]
+        lines += [
+            "This `results.json` is in the format written before issue 9 (v1: one metric "
+            "per task, no per-task state): re-run `make grade` for the full table.",
+            "",
+        ]
+        rows = [
+            [
+                e["task"],
+                e.get("metric"),
+                e.get("value"),
+                f"≥ {e.get('required')}",
+                f"≥ {e.get('target')}",
+                test.get("status", "?"),
+            ]
+            for test in data["tests"]
+            for e in [test["extra_data"]]
+        ]
+        return lines + [
+            markdown_table(["task", "metric", "value", "required", "target", "status"], rows)
+        ]
     rows = []
     graded = results.tests_by_task
     for name, test in graded.items():
@@ -166,23 +193,54 @@ def results_section(results: GradeResults, root: Path, tasks: dict[str, Task]) -
         status = STATE_TEXT.get(extra["state"], extra["state"])
         card = _card_link(tasks.get(name), name, root, start)
         if not extra["metrics"]:
-            rows.append([f"`{name}`", extra.get("metric"), "–", f"≥ {extra.get('required')}",
-                         f"≥ {extra.get('target')}", f"{status}: {_note(test)}", card])
+            rows.append(
+                [
+                    f"`{name}`",
+                    extra.get("metric"),
+                    "–",
+                    f"≥ {extra.get('required')}",
+                    f"≥ {extra.get('target')}",
+                    f"{status}: {_note(test)}",
+                    card,
+                ]
+            )
         for key, entry in extra["metrics"].items():
             target = f"≥ {entry['target']} ({'met' if entry['target_met'] else 'not met'})"
-            rows.append([f"`{name}`", key, _format_value(entry), f"≥ {entry['required']}",
-                         target, status, card])
+            rows.append(
+                [
+                    f"`{name}`",
+                    key,
+                    _format_value(entry),
+                    f"≥ {entry['required']}",
+                    target,
+                    status,
+                    card,
+                ]
+            )
     for name, task in tasks.items():
         if name not in graded:
-            rows.append([f"`{name}`", task.primary.name, "–", f"≥ {task.primary.required}",
-                         f"≥ {task.primary.target}",
-                         "not in this results.json (registered after the grade): run "
-                         "`make grade`", _card_link(task, name, root, start)])
-    lines.append(markdown_table(["task", "metric", "value", "required", "target", "status",
-                                 "model card"], rows))
+            rows.append(
+                [
+                    f"`{name}`",
+                    task.primary.name,
+                    "–",
+                    f"≥ {task.primary.required}",
+                    f"≥ {task.primary.target}",
+                    "not in this results.json (registered after the grade): run `make grade`",
+                    _card_link(task, name, root, start),
+                ]
+            )
+    lines.append(
+        markdown_table(
+            ["task", "metric", "value", "required", "target", "status", "model card"], rows
+        )
+    )
     if not meta.get("complete", True):
-        lines += ["", "The grade that wrote this file had not finished (still running or "
-                      "interrupted): tasks listed as not graded get their numbers when it does."]
+        lines += [
+            "",
+            "The grade that wrote this file had not finished (still running or "
+            "interrupted): tasks listed as not graded get their numbers when it does.",
+        ]
     return lines
 
 
@@ -195,8 +253,9 @@ def load_exports(root: Path) -> dict[str, dict[str, Any]]:
         return {}
 
 
-def _notebook_rows(package_dir: Path, root: Path, exports: dict[str, dict[str, Any]],
-                   start: Path) -> list[list[str]]:
+def _notebook_rows(
+    package_dir: Path, root: Path, exports: dict[str, dict[str, Any]], start: Path
+) -> list[list[str]]:
     rows = []
     export_dir = root / EXPORTS_MANIFEST.parent
     for notebook in sorted((package_dir / "notebooks").glob("*.ipynb")):
@@ -204,22 +263,31 @@ def _notebook_rows(package_dir: Path, root: Path, exports: dict[str, dict[str, A
         cells = []
         for kind in ("html", "pdf"):
             target = export_dir / entry[kind] if entry.get(kind) else None
-            cells.append(_link(target, start, kind.upper()) if target and target.is_file()
-                         else "–")
+            cells.append(_link(target, start, kind.upper()) if target and target.is_file() else "–")
         note = entry.get("note", "not exported yet: run `make submission`")
         rows.append([_link(notebook, start), *cells, note])
     return rows
 
 
-def package_section(package: str, root: Path, results: GradeResults, tasks: dict[str, Task],
-                    exports: dict[str, dict[str, Any]]) -> list[str]:
+def package_section(
+    package: str,
+    root: Path,
+    results: GradeResults,
+    tasks: dict[str, Task],
+    exports: dict[str, dict[str, Any]],
+) -> list[str]:
     """Links of one package: README, known bugs, notebooks, tasks with cards and TensorBoard."""
     start, folder = root / "assignment2", root / "packages" / package
-    lines = [f"### {_readme_title(folder / 'README.md', package)}", "",
-             f"- README: {_link(folder / 'README.md', start)}"]
+    lines = [
+        f"### {_readme_title(folder / 'README.md', package)}",
+        "",
+        f"- README: {_link(folder / 'README.md', start)}",
+    ]
     bugs = folder / "KNOWN_BUGS.md"
-    lines.append(f"- known bugs and limitations: "
-                 f"{_link(bugs, start) if bugs.is_file() else 'no KNOWN_BUGS.md yet'}")
+    lines.append(
+        f"- known bugs and limitations: "
+        f"{_link(bugs, start) if bugs.is_file() else 'no KNOWN_BUGS.md yet'}"
+    )
     own_tasks = [task for task in tasks.values() if task.package == package]
     graded = results.tests_by_task
     runs = root / "runs"
@@ -230,8 +298,10 @@ def package_section(package: str, root: Path, results: GradeResults, tasks: dict
         card = _card_link(task, task.name, root, start)
         logdirs = tensorboard_logdirs(runs, task.name)
         logs = ", ".join(_link(d, start, _rel(d, runs)) for d in logdirs)
-        lines.append(f"- task `{task.name}` ({task.title}): {status}; model card: {card}"
-                     + (f"; TensorBoard: {logs}" if logs else ""))
+        lines.append(
+            f"- task `{task.name}` ({task.title}): {status}; model card: {card}"
+            + (f"; TensorBoard: {logs}" if logs else "")
+        )
     rows = _notebook_rows(folder, root, exports, start)
     if rows:
         lines += ["", markdown_table(["executed notebook", "HTML", "PDF", "export"], rows)]
@@ -247,27 +317,46 @@ def extras_section(root: Path) -> list[str]:
     published = root / PUBLISHED_CLASSIFIER
     source = root / "packages" / "lightning_cnn" / "src" / "lightning_cnn" / "classifier.py"
     readme = root / "packages" / "lightning_cnn" / "README.md"
-    lines.append(f"`lightning_cnn.load_classifier(\"animals3_classifier\")` ({_link(source, start)}"
-                 f"; documented in {_link(readme, start, 'lightning_cnn/README.md')}, section "
-                 "\"The published classifier\").")
+    lines.append(
+        f'`lightning_cnn.load_classifier("animals3_classifier")` ({_link(source, start)}'
+        f"; documented in {_link(readme, start, 'lightning_cnn/README.md')}, section "
+        '"The published classifier").'
+    )
     if (published / "classifier.json").is_file():
-        lines.append(f"Published folder: {_link(published / 'classifier.json', start)} "
-                     "(model files, sha256 sums, source runs and their test accuracy).")
+        lines.append(
+            f"Published folder: {_link(published / 'classifier.json', start)} "
+            "(model files, sha256 sums, source runs and their test accuracy)."
+        )
     else:
-        lines.append("Not published in this tree yet: `python -m lightning_cnn.classifier "
-                     "publish animals3_classifier` builds it from the graded runs.")
-    lines += ["", "## TensorBoard", "",
-              "The graded runs' training logs (links in each package's task list; `runs/` is "
-              "not committed, so they exist where the grade ran): `tensorboard --logdir "
-              "runs/full`.", "", "## API documentation", ""]
+        lines.append(
+            "Not published in this tree yet: `python -m lightning_cnn.classifier "
+            "publish animals3_classifier` builds it from the graded runs."
+        )
+    lines += [
+        "",
+        "## TensorBoard",
+        "",
+        "The graded runs' training logs (links in each package's task list; `runs/` is "
+        "not committed, so they exist where the grade ran): `tensorboard --logdir "
+        "runs/full`.",
+        "",
+        "## API documentation",
+        "",
+    ]
     docs = root / API_DOCS_INDEX
-    lines.append(f"{_link(docs, start, 'API reference')} (pdoc, from the packages' docstrings, "
-                 "with links to the executed notebooks)." if docs.is_file() else
-                 "Not built in this tree: `make docs` writes it to `assignment2/docs/api/`.")
+    lines.append(
+        f"{_link(docs, start, 'API reference')} (pdoc, from the packages' docstrings, "
+        "with links to the executed notebooks)."
+        if docs.is_file()
+        else "Not built in this tree: `make docs` writes it to `assignment2/docs/api/`."
+    )
     lines += ["", "## Demo", ""]
     demo = root / "packages" / "demo" / "README.md"
-    lines.append(f"{_link(demo, start, 'packages/demo')}: `make demo` starts it." if demo.is_file()
-                 else "The demo is not in this tree yet (`packages/demo`).")
+    lines.append(
+        f"{_link(demo, start, 'packages/demo')}: `make demo` starts it."
+        if demo.is_file()
+        else "The demo is not in this tree yet (`packages/demo`)."
+    )
     return lines
 
 
@@ -276,16 +365,26 @@ def render_index(root: Path = REPO_ROOT, tasks: dict[str, Task] | None = None) -
     tasks = TASKS if tasks is None else tasks
     results = GradeResults.load(root / "assignment2" / "results" / "results.json")
     exports = load_exports(root)
-    lines = ["# assignment2 — submission index", "",
-             "Generated by `make submission` (notebook exports, then this page) from the last "
-             "`make grade`; do not edit it by hand. Reproduce every number with `make grade` "
-             "(full) or `make grade QUICK=1` (the public smoke check); `make gradescope` builds "
-             "the Gradescope autograder; setup is in the top-level README.", "",
-             "## Graded results", ""]
+    lines = [
+        "# assignment2 — submission index",
+        "",
+        "Generated by `make submission` (notebook exports, then this page) from the last "
+        "`make grade`; do not edit it by hand. Reproduce every number with `make grade` "
+        "(full) or `make grade QUICK=1` (the public smoke check); `make gradescope` builds "
+        "the Gradescope autograder; setup is in the top-level README.",
+        "",
+        "## Graded results",
+        "",
+    ]
     lines += results_section(results, root, tasks)
-    lines += ["", "## Packages", "",
-              "Each package: README, known bugs, graded tasks (status, model card, TensorBoard "
-              "logs) and its executed notebooks with HTML and PDF exports.", ""]
+    lines += [
+        "",
+        "## Packages",
+        "",
+        "Each package: README, known bugs, graded tasks (status, model card, TensorBoard "
+        "logs) and its executed notebooks with HTML and PDF exports.",
+        "",
+    ]
     for package in package_names(root):
         lines += package_section(package, root, results, tasks, exports)
     lines += extras_section(root)

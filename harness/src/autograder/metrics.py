@@ -13,6 +13,7 @@ Example:
 >>> metric_value("accuracy", labels, probabilities)
 0.75
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -28,8 +29,9 @@ class PredictionError(ValueError):
     """The predictions cannot be graded (wrong shape, not probabilities, NaN...)."""
 
 
-def check_predictions(predictions: np.ndarray, num_examples: int, num_classes: int,
-                      where: str = "") -> np.ndarray:
+def check_predictions(
+    predictions: np.ndarray, num_examples: int, num_classes: int, where: str = ""
+) -> np.ndarray:
     """``predictions`` as float64 after checking they are gradable probabilities.
 
     Accepted: ``(n, num_classes)`` class probabilities whose rows sum to 1, or for two classes
@@ -48,27 +50,35 @@ def check_predictions(predictions: np.ndarray, num_examples: int, num_classes: i
         raise PredictionError(
             f"Expected one prediction per example of the graded split ({num_examples} rows, in "
             f"the loader's order){where}. Received: {len(array)} rows. A task must predict the "
-            f"whole split, not a subset.")
+            f"whole split, not a subset."
+        )
     expected = f"({num_examples}, {num_classes})"
     if num_classes == 2:
         expected += f" or ({num_examples},)"
     wrong_1d = array.ndim == 1 and num_classes != 2
     wrong_2d = array.ndim == 2 and array.shape[1] != num_classes
     if wrong_1d or wrong_2d or array.ndim > 2:
-        raise PredictionError(f"Expected predictions of shape {expected}{where}. "
-                              f"Received: shape={array.shape}")
+        raise PredictionError(
+            f"Expected predictions of shape {expected}{where}. Received: shape={array.shape}"
+        )
     if not np.all(np.isfinite(array)):
-        raise PredictionError(f"Expected finite predictions{where}. Received: "
-                              f"{int(np.sum(~np.isfinite(array)))} NaN or infinite values.")
+        raise PredictionError(
+            f"Expected finite predictions{where}. Received: "
+            f"{int(np.sum(~np.isfinite(array)))} NaN or infinite values."
+        )
     if array.min() < 0.0 or array.max() > 1.0:
-        raise PredictionError(f"Expected probabilities in [0, 1]{where}. Received values from "
-                              f"{array.min():.4g} to {array.max():.4g} (logits? apply softmax or "
-                              f"sigmoid first).")
+        raise PredictionError(
+            f"Expected probabilities in [0, 1]{where}. Received values from "
+            f"{array.min():.4g} to {array.max():.4g} (logits? apply softmax or "
+            f"sigmoid first)."
+        )
     if array.ndim == 2:
         sums = array.sum(axis=1)
         if np.max(np.abs(sums - 1.0)) > SUM_TOLERANCE:
-            raise PredictionError(f"Expected each row of class probabilities to sum to 1{where}. "
-                                  f"Received row sums from {sums.min():.4g} to {sums.max():.4g}.")
+            raise PredictionError(
+                f"Expected each row of class probabilities to sum to 1{where}. "
+                f"Received row sums from {sums.min():.4g} to {sums.max():.4g}."
+            )
     return array
 
 
@@ -90,24 +100,43 @@ def metric_value(name: str, labels: np.ndarray, probabilities: np.ndarray) -> fl
     if name == "accuracy":
         return float(accuracy_score(labels, predicted_classes(probabilities)))
     if name == "macro_f1":
-        return float(f1_score(labels, predicted_classes(probabilities), average="macro",
-                              labels=np.arange(_num_classes(probabilities)), zero_division=0))
+        return float(
+            f1_score(
+                labels,
+                predicted_classes(probabilities),
+                average="macro",
+                labels=np.arange(_num_classes(probabilities)),
+                zero_division=0,
+            )
+        )
     if name == "roc_auc":
         if probabilities.ndim == 1 or probabilities.shape[1] == 2:
             return float(roc_auc_score(labels, _positive_scores(probabilities)))
-        return float(roc_auc_score(labels, probabilities, multi_class="ovr", average="macro",
-                                   labels=np.arange(probabilities.shape[1])))
-    raise ValueError(f"Expected a metric in ('accuracy', 'roc_auc', 'macro_f1'). "
-                     f"Received: {name!r}")
+        return float(
+            roc_auc_score(
+                labels,
+                probabilities,
+                multi_class="ovr",
+                average="macro",
+                labels=np.arange(probabilities.shape[1]),
+            )
+        )
+    raise ValueError(
+        f"Expected a metric in ('accuracy', 'roc_auc', 'macro_f1'). Received: {name!r}"
+    )
 
 
 def _num_classes(probabilities: np.ndarray) -> int:
     return 2 if probabilities.ndim == 1 else probabilities.shape[1]
 
 
-def bootstrap_interval(name: str, labels: np.ndarray, probabilities: np.ndarray,
-                       samples: int = BOOTSTRAP_SAMPLES,
-                       seed: int = BOOTSTRAP_SEED) -> tuple[float, float]:
+def bootstrap_interval(
+    name: str,
+    labels: np.ndarray,
+    probabilities: np.ndarray,
+    samples: int = BOOTSTRAP_SAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> tuple[float, float]:
     """95% percentile bootstrap interval of a metric over the graded examples.
 
     Resamples whose labels lack a class (so that ROC-AUC is undefined) are skipped.
@@ -130,18 +159,26 @@ def bootstrap_interval(name: str, labels: np.ndarray, probabilities: np.ndarray,
     return float(lower), float(upper)
 
 
-def class_report(labels: np.ndarray, probabilities: np.ndarray,
-                 class_names: list[str]) -> dict[str, Any]:
+def class_report(
+    labels: np.ndarray, probabilities: np.ndarray, class_names: list[str]
+) -> dict[str, Any]:
     """Per-class precision/recall/F1/support and the confusion matrix (scikit-learn)."""
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
     ids = np.arange(len(class_names))
     predictions = predicted_classes(probabilities)
     precision, recall, f1, support = precision_recall_fscore_support(
-        labels, predictions, labels=ids, zero_division=0)
+        labels, predictions, labels=ids, zero_division=0
+    )
     return {
-        "per_class": {name: {"precision": float(precision[i]), "recall": float(recall[i]),
-                             "f1": float(f1[i]), "support": int(support[i])}
-                      for i, name in enumerate(class_names)},
+        "per_class": {
+            name: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, name in enumerate(class_names)
+        },
         "confusion_matrix": confusion_matrix(labels, predictions, labels=ids).tolist(),
     }

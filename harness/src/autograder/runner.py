@@ -11,6 +11,7 @@ For every seed of a task, :func:`ensure_run` finds its run folder
 :func:`grade_task` then loads the labels itself (``a2common.data``), checks the predictions
 and computes every metric (:mod:`autograder.metrics`).
 """
+
 from __future__ import annotations
 
 import json
@@ -26,11 +27,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rich.console import Console
+
 from a2common.data import dataset_sha256, load_split
 from a2common.progress import PROGRESS_ENV, read_progress
 from a2common.runs import LOG_FILE, MANIFEST_FILE, PROGRESS_FILE, GradedRun, run_dir
-from rich.console import Console
-
 from autograder import fingerprint, metrics
 from autograder.registry import Labels, Task
 from autograder.worker import STARTED_FILE
@@ -94,9 +95,15 @@ def metric_key(metric: Any) -> str:
 
 def run_config(task: Task, *, quick: bool, seed: int) -> dict[str, Any]:
     """What a run is made from, besides code and stack (see :mod:`autograder.fingerprint`)."""
-    return {"task": task.name, "entry": task.entry, "params": task.params, "quick": quick,
-            "seed": seed, "data": dataset_sha256(task.all_datasets),
-            "contract": fingerprint.CONTRACT_VERSION}
+    return {
+        "task": task.name,
+        "entry": task.entry,
+        "params": task.params,
+        "quick": quick,
+        "seed": seed,
+        "data": dataset_sha256(task.all_datasets),
+        "contract": fingerprint.CONTRACT_VERSION,
+    }
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -119,8 +126,9 @@ def run_status(path: Path, config: dict[str, Any]) -> tuple[str, list[str]]:
     started = _read_json(path / STARTED_FILE)
     if started is None:
         return ("partial" if (path / "work").exists() else "missing"), []
-    reasons = fingerprint.stale_reasons({"config": started.get("config", {}),
-                                         "files": started.get("files", {})}, config)
+    reasons = fingerprint.stale_reasons(
+        {"config": started.get("config", {}), "files": started.get("files", {})}, config
+    )
     return ("stale" if reasons else "partial"), reasons
 
 
@@ -132,9 +140,13 @@ def dirty_sources() -> list[str]:
     """Tracked source files that differ from HEAD (generated outputs excluded)."""
     excludes = [f":(exclude,glob){path}/**" for path in GENERATED_PATHS]
     try:
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
-                                 ".", *excludes], cwd=REPO_ROOT, capture_output=True, text=True,
-                                check=True).stdout
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *excludes],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         return []
     return [line[3:] for line in status.splitlines() if line.strip()]
@@ -147,8 +159,13 @@ def git_revision() -> str:
     from a clean tree is not labelled dirty by the results it has written so far.
     """
     try:
-        revision = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT,
-                                  capture_output=True, text=True, check=True).stdout.strip()
+        revision = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return revision + ("-dirty" if dirty_sources() else "")
@@ -175,8 +192,9 @@ def _progress_text(path: Path, started_at: float, label: str) -> str:
         return f"{label}: {_clock(elapsed)} elapsed"
     last = entries[-1]
     epoch, epochs = last["epoch"], last["epochs"]
-    shown = ", ".join(f"{key} {value:.4g}"
-                      for key, value in list(last.get("metrics", {}).items())[:3])
+    shown = ", ".join(
+        f"{key} {value:.4g}" for key, value in list(last.get("metrics", {}).items())[:3]
+    )
     text = f"{label} [{last.get('stage', 'train')}] epoch {epoch}/{epochs}"
     text += f" ({shown})" if shown else ""
     text += f", {_clock(elapsed)} elapsed"
@@ -215,9 +233,17 @@ def _stop(process: subprocess.Popen) -> None:
             continue
 
 
-def ensure_run(task: Task, *, quick: bool, seed: int, root: Path | None, timeout_s: float,
-               console: Console, extra_pythonpath: list[str] | None = None,
-               train: bool = True) -> SeedRun:
+def ensure_run(
+    task: Task,
+    *,
+    quick: bool,
+    seed: int,
+    root: Path | None,
+    timeout_s: float,
+    console: Console,
+    extra_pythonpath: list[str] | None = None,
+    train: bool = True,
+) -> SeedRun:
     """A valid run of ``task`` for ``seed``: re-used, resumed or trained (see module doc)."""
     path = run_dir(task.name, quick=quick, seed=seed, root=root)
     config = run_config(task, quick=quick, seed=seed)
@@ -228,29 +254,55 @@ def ensure_run(task: Task, *, quick: bool, seed: int, root: Path | None, timeout
     if not train:
         return SeedRun(seed, path, "not_run", message=f"no valid run in {path} ({status})")
     if status == "stale":
-        console.print(f"  {label}: the previous run is stale ({'; '.join(reasons)}): "
-                      "training again")
+        console.print(
+            f"  {label}: the previous run is stale ({'; '.join(reasons)}): training again"
+        )
         shutil.rmtree(path)
     elif status == "partial":
         console.print(f"  {label}: resuming an interrupted run in {path}")
     path.mkdir(parents=True, exist_ok=True)
     progress_path = path / PROGRESS_FILE
     progress_path.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "autograder.worker", "--entry", task.entry,
-               "--run-dir", str(path), "--config", json.dumps(config),
-               "--params", json.dumps(task.params), "--revision", git_revision()]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
-           "MPLBACKEND": "Agg", PROGRESS_ENV: str(progress_path)}
+    command = [
+        sys.executable,
+        "-m",
+        "autograder.worker",
+        "--entry",
+        task.entry,
+        "--run-dir",
+        str(path),
+        "--config",
+        json.dumps(config),
+        "--params",
+        json.dumps(task.params),
+        "--revision",
+        git_revision(),
+    ]
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "MPLBACKEND": "Agg",
+        PROGRESS_ENV: str(progress_path),
+    }
     if extra_pythonpath:
         env["PYTHONPATH"] = os.pathsep.join([*extra_pythonpath, env.get("PYTHONPATH", "")])
     log_path = path / LOG_FILE
     start = time.perf_counter()
     with open(log_path, "a") as log:
-        log.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')}: {' '.join(command[:5])} "
-                  f"(budget {timeout_s:.0f} s)\n")
+        log.write(
+            f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')}: {' '.join(command[:5])} "
+            f"(budget {timeout_s:.0f} s)\n"
+        )
         log.flush()
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                   cwd=REPO_ROOT, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=REPO_ROOT,
+            start_new_session=True,
+        )
         try:
             return_code = _watch(process, progress_path, start, label, timeout_s, console)
         except BaseException:
@@ -258,19 +310,35 @@ def ensure_run(task: Task, *, quick: bool, seed: int, root: Path | None, timeout
             raise
     seconds = time.perf_counter() - start
     if return_code is None:
-        return SeedRun(seed, path, "failed", seconds,
-                       f"Timed out: the task ran longer than its budget of {timeout_s:.0f} s "
-                       f"and was stopped (its checkpoints are kept; the next grade resumes)."
-                       f"\n{_tail(log_path)}")
+        return SeedRun(
+            seed,
+            path,
+            "failed",
+            seconds,
+            f"Timed out: the task ran longer than its budget of {timeout_s:.0f} s "
+            f"and was stopped (its checkpoints are kept; the next grade resumes)."
+            f"\n{_tail(log_path)}",
+        )
     if return_code != 0 or not (path / MANIFEST_FILE).is_file():
-        return SeedRun(seed, path, "failed", seconds,
-                       f"Crashed: the task {_describe_exit(return_code)} and left no result."
-                       f"\n{_tail(log_path)}")
+        return SeedRun(
+            seed,
+            path,
+            "failed",
+            seconds,
+            f"Crashed: the task {_describe_exit(return_code)} and left no result."
+            f"\n{_tail(log_path)}",
+        )
     return SeedRun(seed, path, "trained", seconds)
 
 
-def _watch(process: subprocess.Popen, progress_path: Path, start: float, label: str,
-           timeout_s: float, console: Console) -> int | None:
+def _watch(
+    process: subprocess.Popen,
+    progress_path: Path,
+    start: float,
+    label: str,
+    timeout_s: float,
+    console: Console,
+) -> int | None:
     """Wait for the worker, showing its progress; ``None`` if it ran out of time."""
     shown = ""
     started_at = time.time()
@@ -308,16 +376,31 @@ class LabelCache:
         return self._cache[labels]
 
 
-def grade_task(task: Task, *, quick: bool, root: Path | None, console: Console,
-               label_cache: LabelCache, train: bool = True,
-               extra_pythonpath: list[str] | None = None) -> Outcome:
+def grade_task(
+    task: Task,
+    *,
+    quick: bool,
+    root: Path | None,
+    console: Console,
+    label_cache: LabelCache,
+    train: bool = True,
+    extra_pythonpath: list[str] | None = None,
+) -> Outcome:
     """Obtain every seed's run of ``task`` and grade it."""
     budget = float(task.quick_budget_s if quick else task.budget_s)
     seed_runs: list[SeedRun] = []
     for seed in task.seeds:
         remaining = budget - sum(run.seconds for run in seed_runs if run.state == "trained")
-        run = ensure_run(task, quick=quick, seed=seed, root=root, timeout_s=max(remaining, 1.0),
-                         console=console, extra_pythonpath=extra_pythonpath, train=train)
+        run = ensure_run(
+            task,
+            quick=quick,
+            seed=seed,
+            root=root,
+            timeout_s=max(remaining, 1.0),
+            console=console,
+            extra_pythonpath=extra_pythonpath,
+            train=train,
+        )
         seed_runs.append(run)
         if not run.usable:
             break
@@ -332,8 +415,11 @@ def grade_task(task: Task, *, quick: bool, root: Path | None, console: Console,
     except metrics.PredictionError as error:
         outcome.message = f"Ungradable predictions: {error}"
         return outcome
-    below = [f"{key} {entry['value']:.4f} is below the required {entry['required']}"
-             for key, entry in outcome.metrics.items() if not entry["passed"]]
+    below = [
+        f"{key} {entry['value']:.4f} is below the required {entry['required']}"
+        for key, entry in outcome.metrics.items()
+        if not entry["passed"]
+    ]
     outcome.state = "failed" if below else "passed"
     outcome.message = "; ".join(below)
     return outcome
@@ -352,34 +438,50 @@ def _score(outcome: Outcome, label_cache: LabelCache) -> None:
                 predictions = run.predictions(head)
             except KeyError as error:
                 raise metrics.PredictionError(str(error)) from None
-            checked[head].append(metrics.check_predictions(predictions, len(truth),
-                                                           len(class_names), where))
-        outcome.analysis[head] = {"class_names": class_names, "examples": int(len(truth)),
-                                  **metrics.class_report(truth, checked[head][0], class_names)}
+            checked[head].append(
+                metrics.check_predictions(predictions, len(truth), len(class_names), where)
+            )
+        outcome.analysis[head] = {
+            "class_names": class_names,
+            "examples": int(len(truth)),
+            **metrics.class_report(truth, checked[head][0], class_names),
+        }
     for metric in task.metrics:
         truth, _ = label_cache.get(task.labels[metric.head])
         values = [metrics.metric_value(metric.name, truth, p) for p in checked[metric.head]]
-        intervals = [metrics.bootstrap_interval(metric.name, truth, p)
-                     for p in checked[metric.head]]
+        intervals = [
+            metrics.bootstrap_interval(metric.name, truth, p) for p in checked[metric.head]
+        ]
         value = float(np.mean(values))
         threshold = metric.threshold(quick)
         for number in [value, *values]:
             if not (np.isfinite(number) and 0.0 <= number <= 1.0):
-                raise metrics.PredictionError(f"{metric.name} came out as {number!r}, outside "
-                                              f"[0, 1]")
+                raise metrics.PredictionError(
+                    f"{metric.name} came out as {number!r}, outside [0, 1]"
+                )
         outcome.metrics[metric_key(metric)] = {
-            "metric": metric.name, "head": metric.head, "value": value,
+            "metric": metric.name,
+            "head": metric.head,
+            "value": value,
             "ci95": list(intervals[0]) if len(values) == 1 else None,
-            "per_seed": [{"seed": run.seed, "value": v, "ci95": list(ci)}
-                         for run, v, ci in zip(outcome.runs, values, intervals)],
+            "per_seed": [
+                {"seed": run.seed, "value": v, "ci95": list(ci)}
+                for run, v, ci in zip(outcome.runs, values, intervals)
+            ],
             "std": float(np.std(values)) if len(values) > 1 else None,
-            "required": threshold, "target": metric.target, "passed": value >= threshold,
-            "target_met": value >= metric.target}
+            "required": threshold,
+            "target": metric.target,
+            "passed": value >= threshold,
+            "target_met": value >= metric.target,
+        }
     results = [run.result for run in graded]
     outcome.facts = {
         "train_seconds": float(sum(r["train_seconds"] for r in results)),
-        "epochs": results[0]["epochs"], "parameters": results[0]["parameters"],
-        "history": results[0]["history"], "threads": results[0].get("threads", {}),
+        "epochs": results[0]["epochs"],
+        "parameters": results[0]["parameters"],
+        "history": results[0]["history"],
+        "threads": results[0].get("threads", {}),
         "details": results[0].get("details", {}),
         "trained_revision": results[0].get("revision"),
-        "run_dirs": [str(run.path) for run in outcome.runs]}
+        "run_dirs": [str(run.path) for run in outcome.runs],
+    }

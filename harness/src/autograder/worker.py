@@ -9,6 +9,7 @@ On SIGTERM (the runner stopping an interrupted grade) the worker records which s
 the unfinished run had imported in ``started.json``, so that a resumed run whose code changed
 in between starts afresh instead of resuming from incompatible checkpoints.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,9 +23,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+
 from a2common.grading import TaskContext, TaskResult, dump_json
 from a2common.runs import MANIFEST_FILE, PREDICTIONS_FILE, RESULT_FILE, WORK_DIR
-
 from autograder import fingerprint
 
 STARTED_FILE = "started.json"
@@ -60,9 +61,18 @@ def _write_atomically(path: Path, text: str) -> None:
 
 def _thread_settings() -> dict[str, Any]:
     """Thread counts the frameworks used (for results.json; they change float results)."""
-    settings: dict[str, Any] = {name: os.environ.get(name) for name in (
-        "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE",
-        "TF_ENABLE_ONEDNN_OPTS", "ONEDNN_MAX_CPU_ISA") if os.environ.get(name)}
+    settings: dict[str, Any] = {
+        name: os.environ.get(name)
+        for name in (
+            "OMP_NUM_THREADS",
+            "MKL_NUM_THREADS",
+            "OPENBLAS_NUM_THREADS",
+            "OPENBLAS_CORETYPE",
+            "TF_ENABLE_ONEDNN_OPTS",
+            "ONEDNN_MAX_CPU_ISA",
+        )
+        if os.environ.get(name)
+    }
     if "torch" in sys.modules:
         settings["torch_threads"] = sys.modules["torch"].get_num_threads()
     if "tensorflow" in sys.modules:
@@ -72,8 +82,13 @@ def _thread_settings() -> dict[str, Any]:
     return settings
 
 
-def run(entry: str, run_dir: Path, config: dict[str, Any], params: dict[str, Any],
-        revision: str = "unknown") -> int:
+def run(
+    entry: str,
+    run_dir: Path,
+    config: dict[str, Any],
+    params: dict[str, Any],
+    revision: str = "unknown",
+) -> int:
     """Run the task and write the run folder; returns the process exit code."""
     opened = _OpenedFiles()
     work_dir = run_dir / WORK_DIR
@@ -85,33 +100,48 @@ def run(entry: str, run_dir: Path, config: dict[str, Any], params: dict[str, Any
 
     def record_and_stop(signum: int, frame: Any) -> None:
         files = fingerprint.imported_files() | opened.files
-        _write_atomically(run_dir / STARTED_FILE,
-                          dump_json({**started, "files": fingerprint.hash_files(files)}))
+        _write_atomically(
+            run_dir / STARTED_FILE, dump_json({**started, "files": fingerprint.hash_files(files)})
+        )
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, record_and_stop)
-    context = TaskContext(quick=config["quick"], seed=config["seed"], work_dir=work_dir,
-                          params=params)
+    context = TaskContext(
+        quick=config["quick"], seed=config["seed"], work_dir=work_dir, params=params
+    )
     result = load_entry(entry)(context)
     if not isinstance(result, TaskResult):
-        raise TypeError(f"{entry} must return an a2common.grading.TaskResult. "
-                        f"Received: {type(result).__name__}")
+        raise TypeError(
+            f"{entry} must return an a2common.grading.TaskResult. Received: {type(result).__name__}"
+        )
     missing_files = [name for name in result.model_files if not (work_dir / name).is_file()]
     if missing_files:
-        raise FileNotFoundError(f"{entry} reported model files that are not in its work dir "
-                                f"{work_dir}: {missing_files}")
+        raise FileNotFoundError(
+            f"{entry} reported model files that are not in its work dir {work_dir}: {missing_files}"
+        )
     np.savez(run_dir / PREDICTIONS_FILE, **result.prediction_arrays())
-    summary = {"train_seconds": result.train_seconds, "epochs": result.epochs,
-               "parameters": result.parameters, "history": result.history,
-               "model_files": result.model_files, "card": result.card.to_dict(),
-               "details": result.details, "threads": _thread_settings(),
-               "revision": revision, "finished_at": time.time()}
+    summary = {
+        "train_seconds": result.train_seconds,
+        "epochs": result.epochs,
+        "parameters": result.parameters,
+        "history": result.history,
+        "model_files": result.model_files,
+        "card": result.card.to_dict(),
+        "details": result.details,
+        "threads": _thread_settings(),
+        "revision": revision,
+        "finished_at": time.time(),
+    }
     _write_atomically(run_dir / RESULT_FILE, dump_json(summary, indent=1))
     files = fingerprint.imported_files() | opened.files
-    manifest = {"config": config, "files": fingerprint.hash_files(files),
-                "distributions": fingerprint.distribution_versions(),
-                "outputs": {name: fingerprint.sha256_of(run_dir / name)
-                            for name in (PREDICTIONS_FILE, RESULT_FILE)}}
+    manifest = {
+        "config": config,
+        "files": fingerprint.hash_files(files),
+        "distributions": fingerprint.distribution_versions(),
+        "outputs": {
+            name: fingerprint.sha256_of(run_dir / name) for name in (PREDICTIONS_FILE, RESULT_FILE)
+        },
+    }
     _write_atomically(run_dir / MANIFEST_FILE, dump_json(manifest, indent=1))
     return 0
 
@@ -125,8 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--revision", default="unknown", help="git revision of the tree")
     args = parser.parse_args(argv)
     args.run_dir.mkdir(parents=True, exist_ok=True)
-    return run(args.entry, args.run_dir, json.loads(args.config), json.loads(args.params),
-               args.revision)
+    return run(
+        args.entry, args.run_dir, json.loads(args.config), json.loads(args.params), args.revision
+    )
 
 
 if __name__ == "__main__":

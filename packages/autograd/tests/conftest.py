@@ -1,4 +1,5 @@
 """pytest configuration for the autograd tests (helpers live in ``autograd_testing``)."""
+
 from __future__ import annotations
 
 import os

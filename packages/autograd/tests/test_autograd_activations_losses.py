@@ -1,4 +1,5 @@
 """Activations and losses against PyTorch and finite differences; stability at logits of +-1000."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -45,13 +46,19 @@ def test_softmax_and_log_softmax_any_axis(shape, seed, data):
     x = np.random.default_rng(seed).normal(scale=3.0, size=shape)
     axis = data.draw(st.integers(-len(shape), len(shape) - 1))
     check_op(lambda t: activations.softmax(t, axis), lambda t: torch.softmax(t, axis), [x])
-    check_op(lambda t: activations.log_softmax(t, axis),
-             lambda t: torch.log_softmax(t, axis), [x])
+    check_op(lambda t: activations.log_softmax(t, axis), lambda t: torch.log_softmax(t, axis), [x])
 
 
-@pytest.mark.parametrize("function", [activations.sigmoid, activations.softplus,
-                                      activations.softmax, activations.log_softmax,
-                                      activations.swish])
+@pytest.mark.parametrize(
+    "function",
+    [
+        activations.sigmoid,
+        activations.softplus,
+        activations.softmax,
+        activations.log_softmax,
+        activations.swish,
+    ],
+)
 def test_activations_are_finite_at_extreme_inputs(function):
     x = Tensor(np.array([[-1000.0, 0.0, 1000.0]]), requires_grad=True)
     with GradientTape() as tape:
@@ -69,8 +76,9 @@ def test_softmax_at_plus_minus_1000_matches_torch():
 def test_activation_registry():
     assert activations.get("GELU") is activations.gelu
     assert activations.get(None) is activations.linear
-    with pytest.raises(ValueError, match="Unknown activation.*Received: activation='rleu'.*"
-                                         "Did you mean 'relu'"):
+    with pytest.raises(
+        ValueError, match="Unknown activation.*Received: activation='rleu'.*Did you mean 'relu'"
+    ):
         activations.get("rleu")
 
 
@@ -84,19 +92,30 @@ def probabilities(rng: np.random.Generator, batch: int, classes: int) -> np.ndar
     return p / p.sum(axis=1, keepdims=True)
 
 
-@given(batch=st.integers(1, 6), classes=st.integers(2, 5), seed=seeds,
-       smoothing=st.sampled_from([0.0, 0.1, 0.3]))
+@given(
+    batch=st.integers(1, 6),
+    classes=st.integers(2, 5),
+    seed=seeds,
+    smoothing=st.sampled_from([0.0, 0.1, 0.3]),
+)
 def test_cross_entropy_from_logits(batch, classes, seed, smoothing):
     rng = np.random.default_rng(seed)
     y, logits = one_hot(rng, batch, classes), rng.normal(scale=3.0, size=(batch, classes))
-    check_op(lambda t: losses.categorical_crossentropy(y, t, from_logits=True,
-                                                       label_smoothing=smoothing),
-             lambda t: F.cross_entropy(t, torch.from_numpy(y), label_smoothing=smoothing),
-             [logits])
+    check_op(
+        lambda t: losses.categorical_crossentropy(
+            y, t, from_logits=True, label_smoothing=smoothing
+        ),
+        lambda t: F.cross_entropy(t, torch.from_numpy(y), label_smoothing=smoothing),
+        [logits],
+    )
 
 
-@given(batch=st.integers(1, 6), classes=st.integers(2, 5), seed=seeds,
-       smoothing=st.sampled_from([0.0, 0.2]))
+@given(
+    batch=st.integers(1, 6),
+    classes=st.integers(2, 5),
+    seed=seeds,
+    smoothing=st.sampled_from([0.0, 0.2]),
+)
 def test_cross_entropy_from_probabilities(batch, classes, seed, smoothing):
     rng = np.random.default_rng(seed)
     y, p = one_hot(rng, batch, classes), probabilities(rng, batch, classes)
@@ -106,21 +125,29 @@ def test_cross_entropy_from_probabilities(batch, classes, seed, smoothing):
         t = t / t.sum(dim=-1, keepdim=True)
         t = torch.clamp(t, losses.EPSILON, 1 - losses.EPSILON)
         return -(torch.from_numpy(y_smooth) * torch.log(t)).sum(dim=-1).mean()
-    check_op(lambda t: losses.categorical_crossentropy(y, t, label_smoothing=smoothing), theirs,
-             [p])
+
+    check_op(
+        lambda t: losses.categorical_crossentropy(y, t, label_smoothing=smoothing), theirs, [p]
+    )
 
 
 def test_cross_entropy_from_probabilities_of_softmax_equals_from_logits(rng):
     y, logits = one_hot(rng, 4, 3), rng.normal(size=(4, 3))
-    check_op(lambda t: losses.categorical_crossentropy(y, activations.softmax(t)),
-             lambda t: F.cross_entropy(t, torch.from_numpy(y)), [logits])
+    check_op(
+        lambda t: losses.categorical_crossentropy(y, activations.softmax(t)),
+        lambda t: F.cross_entropy(t, torch.from_numpy(y)),
+        [logits],
+    )
 
 
 def test_sparse_cross_entropy(rng):
     labels = rng.integers(0, 4, size=5)
     logits = rng.normal(size=(5, 4))
-    check_op(lambda t: losses.sparse_categorical_crossentropy(labels, t, from_logits=True),
-             lambda t: F.cross_entropy(t, torch.from_numpy(labels)), [logits])
+    check_op(
+        lambda t: losses.sparse_categorical_crossentropy(labels, t, from_logits=True),
+        lambda t: F.cross_entropy(t, torch.from_numpy(labels)),
+        [logits],
+    )
     with pytest.raises(ValueError, match=r"Expected integer labels in \[0, 4\).*max=7"):
         losses.sparse_categorical_crossentropy(np.array([0, 7, 1, 1, 1]), logits)
 
@@ -138,8 +165,11 @@ def test_cross_entropy_is_stable_at_logits_of_1000(from_logits):
     if from_logits:
         expected = F.cross_entropy(torch.tensor(logits), torch.tensor(y)).item()
         assert loss.item() == pytest.approx(expected, rel=1e-12)
-        compare_with_torch(lambda t: losses.categorical_crossentropy(y, t, from_logits=True),
-                           lambda t: F.cross_entropy(t, torch.from_numpy(y)), [logits])
+        compare_with_torch(
+            lambda t: losses.categorical_crossentropy(y, t, from_logits=True),
+            lambda t: F.cross_entropy(t, torch.from_numpy(y)),
+            [logits],
+        )
     else:  # clipped at EPSILON like Keras: the loss is bounded by -log(EPSILON)
         assert loss.item() == pytest.approx(-np.log(losses.EPSILON) / 2, rel=1e-6)
 
@@ -148,8 +178,11 @@ def test_cross_entropy_is_stable_at_logits_of_1000(from_logits):
 def test_mean_squared_error(shape, seed):
     rng = np.random.default_rng(seed)
     y, pred = rng.normal(size=shape), rng.normal(size=shape)
-    check_op(lambda t: losses.mean_squared_error(y, t),
-             lambda t: F.mse_loss(t, torch.from_numpy(y)), [pred])
+    check_op(
+        lambda t: losses.mean_squared_error(y, t),
+        lambda t: F.mse_loss(t, torch.from_numpy(y)),
+        [pred],
+    )
 
 
 @given(shape=shapes, seed=seeds)
@@ -157,37 +190,52 @@ def test_binary_cross_entropy(shape, seed):
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 2, size=shape).astype(np.float64)
     logits = rng.normal(scale=3.0, size=shape)
-    check_op(lambda t: losses.binary_crossentropy(y, t, from_logits=True),
-             lambda t: F.binary_cross_entropy_with_logits(t, torch.from_numpy(y)), [logits])
+    check_op(
+        lambda t: losses.binary_crossentropy(y, t, from_logits=True),
+        lambda t: F.binary_cross_entropy_with_logits(t, torch.from_numpy(y)),
+        [logits],
+    )
     p = rng.uniform(0.05, 0.95, size=shape)
-    check_op(lambda t: losses.binary_crossentropy(y, t),
-             lambda t: F.binary_cross_entropy(t, torch.from_numpy(y)), [p])
+    check_op(
+        lambda t: losses.binary_crossentropy(y, t),
+        lambda t: F.binary_cross_entropy(t, torch.from_numpy(y)),
+        [p],
+    )
 
 
 def test_binary_cross_entropy_from_logits_is_stable():
     logits = np.array([1000.0, -1000.0, 0.0])
     y = np.array([0.0, 1.0, 1.0])
-    compare_with_torch(lambda t: losses.binary_crossentropy(y, t, from_logits=True),
-                       lambda t: F.binary_cross_entropy_with_logits(t, torch.from_numpy(y)),
-                       [logits])
+    compare_with_torch(
+        lambda t: losses.binary_crossentropy(y, t, from_logits=True),
+        lambda t: F.binary_cross_entropy_with_logits(t, torch.from_numpy(y)),
+        [logits],
+    )
 
 
-@given(batch=st.integers(1, 5), classes=st.integers(2, 5), seed=seeds,
-       gamma=st.sampled_from([0.0, 1.0, 2.0]), from_logits=st.booleans())
+@given(
+    batch=st.integers(1, 5),
+    classes=st.integers(2, 5),
+    seed=seeds,
+    gamma=st.sampled_from([0.0, 1.0, 2.0]),
+    from_logits=st.booleans(),
+)
 def test_categorical_focal_crossentropy(batch, classes, seed, gamma, from_logits):
     rng = np.random.default_rng(seed)
     y = one_hot(rng, batch, classes)
-    pred = (rng.normal(size=(batch, classes)) if from_logits
-            else probabilities(rng, batch, classes))
+    pred = rng.normal(size=(batch, classes)) if from_logits else probabilities(rng, batch, classes)
 
     def theirs(t):
         p = torch.softmax(t, -1) if from_logits else t
         p = torch.clamp(p / p.sum(-1, keepdim=True), losses.EPSILON, 1 - losses.EPSILON)
         weight = 0.25 * (1 - p) ** gamma
         return -(weight * torch.from_numpy(y) * torch.log(p)).sum(-1).mean()
-    check_op(lambda t: losses.categorical_focal_crossentropy(y, t, gamma=gamma,
-                                                             from_logits=from_logits),
-             theirs, [pred])
+
+    check_op(
+        lambda t: losses.categorical_focal_crossentropy(y, t, gamma=gamma, from_logits=from_logits),
+        theirs,
+        [pred],
+    )
 
 
 def test_focal_loss_with_gamma_zero_is_scaled_cross_entropy(rng):
@@ -198,12 +246,18 @@ def test_focal_loss_with_gamma_zero_is_scaled_cross_entropy(rng):
 
 
 def test_loss_shape_errors_and_registry():
-    with pytest.raises(ValueError, match=r"Expected y_true and y_pred to have the same shape. "
-                                         r"Received: y_true.shape=\(4,\), y_pred.shape=\(4, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Expected y_true and y_pred to have the same shape. "
+        r"Received: y_true.shape=\(4,\), y_pred.shape=\(4, 3\)",
+    ):
         losses.CategoricalCrossentropy()(np.zeros(4), np.ones((4, 3)))
     assert isinstance(losses.get("focal"), losses.CategoricalFocalCrossentropy)
-    with pytest.raises(ValueError, match="Unknown loss.*Received: loss='categorical_crossentopy'"
-                                         ".*Did you mean 'categorical_crossentropy'"):
+    with pytest.raises(
+        ValueError,
+        match="Unknown loss.*Received: loss='categorical_crossentopy'"
+        ".*Did you mean 'categorical_crossentropy'",
+    ):
         losses.get("categorical_crossentopy")
     with pytest.raises(ValueError, match="label_smoothing"):
         losses.CategoricalCrossentropy(label_smoothing=1.5)

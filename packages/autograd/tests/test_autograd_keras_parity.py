@@ -1,4 +1,5 @@
 """Keras 3 is the reference for the Keras-shaped parts: EarlyStopping and the optimizers."""
+
 from __future__ import annotations
 
 import os
@@ -51,13 +52,15 @@ SEQUENCES = {
 
 @pytest.mark.parametrize("patience", [0, 1, 2, 3])
 @pytest.mark.parametrize("sequence", sorted(SEQUENCES))
-@pytest.mark.parametrize("options", [{}, {"min_delta": 0.02}, {"baseline": 3.5},
-                                     {"start_from_epoch": 2}])
+@pytest.mark.parametrize(
+    "options", [{}, {"min_delta": 0.02}, {"baseline": 3.5}, {"start_from_epoch": 2}]
+)
 def test_early_stopping_stops_after_the_same_epoch_as_keras(patience, sequence, options):
     values = SEQUENCES[sequence]
     ours = callbacks.EarlyStopping(monitor="val_loss", patience=patience, **options)
-    theirs = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, mode="min",
-                                           **options)
+    theirs = keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=patience, mode="min", **options
+    )
     assert epochs_run(ours, values) == epochs_run(theirs, values)
 
 
@@ -69,9 +72,10 @@ def test_early_stopping_patience_counts_epochs_without_improvement():
 
 def test_early_stopping_restores_the_best_weights_like_keras():
     values = SEQUENCES["improves_then_stalls"]
-    for stopper in (callbacks.EarlyStopping(patience=3, restore_best_weights=True),
-                    keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True,
-                                                  mode="min")):
+    for stopper in (
+        callbacks.EarlyStopping(patience=3, restore_best_weights=True),
+        keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True, mode="min"),
+    ):
         model = StubModel()
         stopper.set_model(model)
         stopper.on_train_begin()
@@ -100,11 +104,13 @@ def make_problem(seed: int = 0, gradient_scale: float = 1.0):
             out = (Tensor(x) @ params[0] + params[1]).exp() * 0.1
             loss = ((out - target) ** 2).mean() * gradient_scale
         return [g.numpy() for g in tape.gradient(loss, params)]
+
     return init, gradients
 
 
-def trajectories(ours: optimizers.Optimizer, theirs, steps: int = STEPS,
-                 gradient_scale: float = 1.0):
+def trajectories(
+    ours: optimizers.Optimizer, theirs, steps: int = STEPS, gradient_scale: float = 1.0
+):
     """Parameters after every step, for our optimizer and a ``keras.optimizers`` one."""
     init, gradients = make_problem(gradient_scale=gradient_scale)
     mine = [Variable(p) for p in init]
@@ -118,14 +124,22 @@ def trajectories(ours: optimizers.Optimizer, theirs, steps: int = STEPS,
 def keras_schedules():
     schedules = keras.optimizers.schedules
     return {
-        "exponential": (optimizers.ExponentialDecay(0.05, decay_steps=2, decay_rate=0.5),
-                        schedules.ExponentialDecay(0.05, decay_steps=2, decay_rate=0.5)),
-        "cosine_warmup": (optimizers.CosineDecay(0.0, decay_steps=3, alpha=0.1,
-                                                 warmup_target=0.05, warmup_steps=2),
-                          schedules.CosineDecay(0.0, decay_steps=3, alpha=0.1,
-                                                warmup_target=0.05, warmup_steps=2)),
-        "piecewise": (optimizers.PiecewiseConstantDecay([1, 3], [0.05, 0.02, 0.01]),
-                      schedules.PiecewiseConstantDecay([1, 3], [0.05, 0.02, 0.01])),
+        "exponential": (
+            optimizers.ExponentialDecay(0.05, decay_steps=2, decay_rate=0.5),
+            schedules.ExponentialDecay(0.05, decay_steps=2, decay_rate=0.5),
+        ),
+        "cosine_warmup": (
+            optimizers.CosineDecay(
+                0.0, decay_steps=3, alpha=0.1, warmup_target=0.05, warmup_steps=2
+            ),
+            schedules.CosineDecay(
+                0.0, decay_steps=3, alpha=0.1, warmup_target=0.05, warmup_steps=2
+            ),
+        ),
+        "piecewise": (
+            optimizers.PiecewiseConstantDecay([1, 3], [0.05, 0.02, 0.01]),
+            schedules.PiecewiseConstantDecay([1, 3], [0.05, 0.02, 0.01]),
+        ),
     }
 
 
@@ -133,46 +147,69 @@ def keras_schedules():
 # keras_schedules(). Keras rounds the learning rate and Adam's betas to float32 even for float64
 # variables (a 1e-5 relative difference in 1 - beta_2), so the rates and betas below are exact
 # in float32; test_adam_with_default_betas_matches_keras covers the defaults.
-ADAM_BETAS = {"beta_1": 0.875, "beta_2": 1.0 - 2.0 ** -9}
+ADAM_BETAS = {"beta_1": 0.875, "beta_2": 1.0 - 2.0**-9}
 
 KERAS_CASES = {
-    "sgd": (lambda lr: optimizers.SGD(lr), lambda lr: keras.optimizers.SGD(lr), 2.0 ** -3),
-    "sgd_momentum": (lambda lr: optimizers.SGD(lr, momentum=0.9),
-                     lambda lr: keras.optimizers.SGD(lr, momentum=0.9), 2.0 ** -3),
-    "sgd_momentum_exponential": (lambda lr: optimizers.SGD(lr, momentum=0.9),
-                                 lambda lr: keras.optimizers.SGD(lr, momentum=0.9),
-                                 "exponential"),
+    "sgd": (lambda lr: optimizers.SGD(lr), lambda lr: keras.optimizers.SGD(lr), 2.0**-3),
+    "sgd_momentum": (
+        lambda lr: optimizers.SGD(lr, momentum=0.9),
+        lambda lr: keras.optimizers.SGD(lr, momentum=0.9),
+        2.0**-3,
+    ),
+    "sgd_momentum_exponential": (
+        lambda lr: optimizers.SGD(lr, momentum=0.9),
+        lambda lr: keras.optimizers.SGD(lr, momentum=0.9),
+        "exponential",
+    ),
     "sgd_nesterov_weight_decay_cosine": (
         lambda lr: optimizers.SGD(lr, momentum=0.8, nesterov=True, weight_decay=0.1),
         lambda lr: keras.optimizers.SGD(lr, momentum=0.8, nesterov=True, weight_decay=0.1),
-        "cosine_warmup"),
-    "rmsprop": (lambda lr: optimizers.RMSprop(lr), lambda lr: keras.optimizers.RMSprop(lr),
-                0.01),
+        "cosine_warmup",
+    ),
+    "rmsprop": (lambda lr: optimizers.RMSprop(lr), lambda lr: keras.optimizers.RMSprop(lr), 0.01),
     "rmsprop_centered_momentum_weight_decay": (
-        lambda lr: optimizers.RMSprop(lr, rho=0.95, momentum=0.5, centered=True,
-                                      epsilon=1e-6, weight_decay=0.02),
-        lambda lr: keras.optimizers.RMSprop(lr, rho=0.95, momentum=0.5, centered=True,
-                                            epsilon=1e-6, weight_decay=0.02), 2.0 ** -7),
+        lambda lr: optimizers.RMSprop(
+            lr, rho=0.95, momentum=0.5, centered=True, epsilon=1e-6, weight_decay=0.02
+        ),
+        lambda lr: keras.optimizers.RMSprop(
+            lr, rho=0.95, momentum=0.5, centered=True, epsilon=1e-6, weight_decay=0.02
+        ),
+        2.0**-7,
+    ),
     "rmsprop_momentum_piecewise": (
         lambda lr: optimizers.RMSprop(lr, momentum=0.9),
-        lambda lr: keras.optimizers.RMSprop(lr, momentum=0.9), "piecewise"),
-    "adam": (lambda lr: optimizers.Adam(lr, **ADAM_BETAS),
-             lambda lr: keras.optimizers.Adam(lr, **ADAM_BETAS), 2.0 ** -7),
+        lambda lr: keras.optimizers.RMSprop(lr, momentum=0.9),
+        "piecewise",
+    ),
+    "adam": (
+        lambda lr: optimizers.Adam(lr, **ADAM_BETAS),
+        lambda lr: keras.optimizers.Adam(lr, **ADAM_BETAS),
+        2.0**-7,
+    ),
     "adam_amsgrad_weight_decay_clipnorm": (
-        lambda lr: optimizers.Adam(lr, beta_1=0.75, beta_2=1.0 - 2.0 ** -6, amsgrad=True,
-                                   weight_decay=0.05, clipnorm=0.05),
-        lambda lr: keras.optimizers.Adam(lr, beta_1=0.75, beta_2=1.0 - 2.0 ** -6, amsgrad=True,
-                                         weight_decay=0.05, clipnorm=0.05), 2.0 ** -6),
+        lambda lr: optimizers.Adam(
+            lr, beta_1=0.75, beta_2=1.0 - 2.0**-6, amsgrad=True, weight_decay=0.05, clipnorm=0.05
+        ),
+        lambda lr: keras.optimizers.Adam(
+            lr, beta_1=0.75, beta_2=1.0 - 2.0**-6, amsgrad=True, weight_decay=0.05, clipnorm=0.05
+        ),
+        2.0**-6,
+    ),
     "adam_cosine_global_clipnorm": (
         lambda lr: optimizers.Adam(lr, global_clipnorm=0.1, **ADAM_BETAS),
         lambda lr: keras.optimizers.Adam(lr, global_clipnorm=0.1, **ADAM_BETAS),
-        "cosine_warmup"),
-    "adamw": (lambda lr: optimizers.AdamW(lr, weight_decay=0.1, **ADAM_BETAS),
-              lambda lr: keras.optimizers.AdamW(lr, weight_decay=0.1, **ADAM_BETAS),
-              2.0 ** -7),
+        "cosine_warmup",
+    ),
+    "adamw": (
+        lambda lr: optimizers.AdamW(lr, weight_decay=0.1, **ADAM_BETAS),
+        lambda lr: keras.optimizers.AdamW(lr, weight_decay=0.1, **ADAM_BETAS),
+        2.0**-7,
+    ),
     "adamw_default_decay_clipvalue": (
         lambda lr: optimizers.AdamW(lr, clipvalue=0.01, **ADAM_BETAS),
-        lambda lr: keras.optimizers.AdamW(lr, clipvalue=0.01, **ADAM_BETAS), 2.0 ** -7),
+        lambda lr: keras.optimizers.AdamW(lr, clipvalue=0.01, **ADAM_BETAS),
+        2.0**-7,
+    ),
 }
 
 
@@ -191,8 +228,7 @@ def test_keras_epsilon_placement_matters_for_small_gradients(name):
     # With gradients ~1e-6 the epsilon term dominates; Keras' placement gives different steps
     # than PyTorch's, and ours must follow Keras by default.
     make_ours, make_theirs, rate = KERAS_CASES[name]
-    for mine, reference in trajectories(make_ours(rate), make_theirs(rate),
-                                        gradient_scale=1e-6):
+    for mine, reference in trajectories(make_ours(rate), make_theirs(rate), gradient_scale=1e-6):
         for a, b in zip(mine, reference):
             assert_close(a, b, rtol=1e-6, what=name)
 
@@ -201,8 +237,9 @@ def test_keras_epsilon_placement_matters_for_small_gradients(name):
 def test_adam_with_default_betas_matches_keras(gradient_scale):
     # Only Keras' float32 rounding of the betas separates the two (relative 1e-5 of a step);
     # PyTorch's epsilon placement would differ by orders of magnitude at gradient_scale=1e-6.
-    for mine, reference in trajectories(optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3),
-                                        gradient_scale=gradient_scale):
+    for mine, reference in trajectories(
+        optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), gradient_scale=gradient_scale
+    ):
         for a, b in zip(mine, reference):
             assert_close(a, b, rtol=1e-5, what=f"gradient scale {gradient_scale}")
 

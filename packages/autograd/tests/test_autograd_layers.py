@@ -1,4 +1,5 @@
 """Layers against PyTorch (forward, input and weight gradients) and finite differences."""
+
 from __future__ import annotations
 
 import math
@@ -12,8 +13,12 @@ from hypothesis import strategies as st
 
 from autograd import GradientTape, Tensor, initializers, layers
 from autograd.layers import batch_norm, conv2d, dense, max_pool2d
-from autograd_testing import (check_layer, check_op, compare_with_finite_differences,
-                              compare_with_torch)
+from autograd_testing import (
+    check_layer,
+    check_op,
+    compare_with_finite_differences,
+    compare_with_torch,
+)
 
 seeds = st.integers(0, 2**16)
 F64 = "float64"
@@ -46,8 +51,11 @@ def torch_conv2d(x, k, b, strides, padding):
 @given(batch=st.integers(1, 4), fan_in=st.integers(1, 5), units=st.integers(1, 4), seed=seeds)
 def test_dense_op(batch, fan_in, units, seed):
     rng = np.random.default_rng(seed)
-    x, w, b = rng.normal(size=(batch, fan_in)), rng.normal(size=(fan_in, units)), rng.normal(
-        size=(units,))
+    x, w, b = (
+        rng.normal(size=(batch, fan_in)),
+        rng.normal(size=(fan_in, units)),
+        rng.normal(size=(units,)),
+    )
     check_op(dense, lambda x, w, b: x @ w + b, [x, w, b])
 
 
@@ -62,24 +70,35 @@ def test_dense_layer_gradients_match_torch_linear(rng):
 
 
 def test_conv_layer_weight_gradients(rng):
-    conv = layers.Conv2D(3, (3, 2), strides=(2, 1), padding="same", activation="swish",
-                         dtype=F64, seed=0)
-    check_layer(conv, lambda x, k, b: F.silu(torch_conv2d(x, k, b, (2, 1), "same")),
-                rng.normal(size=(2, 5, 4, 2)))
+    conv = layers.Conv2D(
+        3, (3, 2), strides=(2, 1), padding="same", activation="swish", dtype=F64, seed=0
+    )
+    check_layer(
+        conv,
+        lambda x, k, b: F.silu(torch_conv2d(x, k, b, (2, 1), "same")),
+        rng.normal(size=(2, 5, 4, 2)),
+    )
 
 
 def test_batch_norm_layer_weight_gradients(rng):
     bn = layers.BatchNormalization(dtype=F64)
     x = rng.normal(size=(6, 3))
-    check_layer(bn, lambda x, g, b: F.batch_norm(x, None, None, g, b, training=True, eps=1e-3),
-                x, training=True)
+    check_layer(
+        bn,
+        lambda x, g, b: F.batch_norm(x, None, None, g, b, training=True, eps=1e-3),
+        x,
+        training=True,
+    )
 
 
 def test_dense_layer_errors():
     layer = layers.Dense(4)
     layer(np.zeros((2, 3), dtype=np.float32))
-    with pytest.raises(ValueError, match=r"expected inputs of shape \(batch, \.\.\., 3\)\. "
-                                         r"Received: inputs.shape=\(2, 5\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"expected inputs of shape \(batch, \.\.\., 3\)\. "
+        r"Received: inputs.shape=\(2, 5\)",
+    ):
         layer(np.zeros((2, 5), dtype=np.float32))
     with pytest.raises(ValueError, match="Expected units to be a positive int"):
         layers.Dense(0)
@@ -88,17 +107,27 @@ def test_dense_layer_errors():
 
 
 # =================================================================================== conv2d
-@given(batch=st.integers(1, 2), size=st.integers(3, 7), channels=st.integers(1, 3),
-       filters=st.integers(1, 3), kernel=st.integers(1, 3), stride=st.integers(1, 2),
-       padding=st.sampled_from(["valid", "same"]), seed=seeds)
+@given(
+    batch=st.integers(1, 2),
+    size=st.integers(3, 7),
+    channels=st.integers(1, 3),
+    filters=st.integers(1, 3),
+    kernel=st.integers(1, 3),
+    stride=st.integers(1, 2),
+    padding=st.sampled_from(["valid", "same"]),
+    seed=seeds,
+)
 def test_conv2d_op(batch, size, channels, filters, kernel, stride, padding, seed):
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(batch, size, size + 1, channels))
     k = rng.normal(size=(kernel, kernel, channels, filters))
     b = rng.normal(size=(filters,))
     strides = (stride, stride)
-    check_op(lambda x, k, b: conv2d(x, k, b, strides, padding),
-             lambda x, k, b: torch_conv2d(x, k, b, strides, padding), [x, k, b])
+    check_op(
+        lambda x, k, b: conv2d(x, k, b, strides, padding),
+        lambda x, k, b: torch_conv2d(x, k, b, strides, padding),
+        [x, k, b],
+    )
 
 
 def test_conv2d_rectangular_kernel_and_strides(rng):
@@ -106,8 +135,11 @@ def test_conv2d_rectangular_kernel_and_strides(rng):
     k = rng.normal(size=(3, 2, 2, 4))
     b = np.zeros(4)
     for padding in ("valid", "same"):
-        check_op(lambda x, k, b: conv2d(x, k, b, (2, 3), padding),
-                 lambda x, k, b: torch_conv2d(x, k, b, (2, 3), padding), [x, k, b])
+        check_op(
+            lambda x, k, b: conv2d(x, k, b, (2, 3), padding),
+            lambda x, k, b: torch_conv2d(x, k, b, (2, 3), padding),
+            [x, k, b],
+        )
 
 
 def test_conv2d_layer_shapes_and_errors(rng):
@@ -115,11 +147,17 @@ def test_conv2d_layer_shapes_and_errors(rng):
     out = conv(rng.normal(size=(2, 9, 9, 3)).astype(np.float32))
     assert out.shape == (2, 5, 5, 4) == conv.compute_output_shape((2, 9, 9, 3))
     assert conv.kernel.shape == (3, 3, 3, 4)
-    with pytest.raises(ValueError, match=r"expected 3 input channels.*Received: "
-                                         r"inputs.shape=\(2, 9, 9, 1\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"expected 3 input channels.*Received: "
+        r"inputs.shape=\(2, 9, 9, 1\)",
+    ):
         conv(np.zeros((2, 9, 9, 1), dtype=np.float32))
-    with pytest.raises(ValueError, match=r"expected inputs of shape \(batch, height, width, "
-                                         r"channels\). Received: inputs.shape=\(2, 81\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"expected inputs of shape \(batch, height, width, "
+        r"channels\). Received: inputs.shape=\(2, 81\)",
+    ):
         conv(np.zeros((2, 81), dtype=np.float32))
     with pytest.raises(ValueError, match="Expected padding 'valid' or 'same'"):
         layers.Conv2D(4, 3, padding="full")
@@ -128,28 +166,42 @@ def test_conv2d_layer_shapes_and_errors(rng):
 
 
 # ============================================================================== max pooling
-@given(batch=st.integers(1, 2), height=st.integers(2, 7), width=st.integers(2, 7),
-       channels=st.integers(1, 3), pool=st.integers(1, 3), stride=st.integers(1, 3),
-       seed=seeds)
+@given(
+    batch=st.integers(1, 2),
+    height=st.integers(2, 7),
+    width=st.integers(2, 7),
+    channels=st.integers(1, 3),
+    pool=st.integers(1, 3),
+    stride=st.integers(1, 3),
+    seed=seeds,
+)
 def test_max_pool2d_op(batch, height, width, channels, pool, stride, seed):
     pool = min(pool, height, width)
     x = np.random.default_rng(seed).normal(size=(batch, height, width, channels))
-    check_op(lambda t: max_pool2d(t, (pool, pool), (stride, stride)),
-             lambda t: nhwc(F.max_pool2d(nchw(t), pool, stride)), [x])
+    check_op(
+        lambda t: max_pool2d(t, (pool, pool), (stride, stride)),
+        lambda t: nhwc(F.max_pool2d(nchw(t), pool, stride)),
+        [x],
+    )
 
 
 def test_max_pool2d_ties_go_to_the_first_maximum_like_torch(rng):
     x = np.maximum(rng.normal(size=(2, 6, 6, 3)), 0.0)  # many tied zeros, as after a ReLU
     x[0, :2, :2, 0] = 1.0  # a fully tied window
-    compare_with_torch(lambda t: max_pool2d(t, (2, 2)),
-                       lambda t: nhwc(F.max_pool2d(nchw(t), 2)), [x])
-    compare_with_torch(lambda t: max_pool2d(t, (3, 3), (1, 1)),
-                       lambda t: nhwc(F.max_pool2d(nchw(t), 3, 1)), [x])
+    compare_with_torch(
+        lambda t: max_pool2d(t, (2, 2)), lambda t: nhwc(F.max_pool2d(nchw(t), 2)), [x]
+    )
+    compare_with_torch(
+        lambda t: max_pool2d(t, (3, 3), (1, 1)), lambda t: nhwc(F.max_pool2d(nchw(t), 3, 1)), [x]
+    )
     # Side-by-side windows that leave the last rows / columns unread, with ties everywhere.
     odd = np.round(np.maximum(rng.normal(size=(2, 7, 8, 3)), 0.0))
     for pool in (2, 3):
-        compare_with_torch(lambda t: max_pool2d(t, (pool, pool)),
-                           lambda t: nhwc(F.max_pool2d(nchw(t), pool)), [odd])
+        compare_with_torch(
+            lambda t: max_pool2d(t, (pool, pool)),
+            lambda t: nhwc(F.max_pool2d(nchw(t), pool)),
+            [odd],
+        )
 
 
 def test_max_pool_layer_shape_and_errors():
@@ -172,8 +224,8 @@ def test_batch_norm_training_matches_torch(shape, seed):
 
     def theirs(x, g, b):
         moved = torch.movedim(x, -1, 1)
-        return torch.movedim(F.batch_norm(moved, None, None, g, b, training=True, eps=1e-3),
-                             1, -1)
+        return torch.movedim(F.batch_norm(moved, None, None, g, b, training=True, eps=1e-3), 1, -1)
+
     check_op(ours, theirs, [x, gamma, beta])
 
 
@@ -181,9 +233,13 @@ def test_batch_norm_inference_uses_given_statistics(rng):
     x = rng.normal(size=(4, 3))
     gamma, beta = rng.normal(size=3), rng.normal(size=3)
     mean, var = rng.normal(size=3), rng.uniform(0.5, 2, size=3)
-    check_op(lambda x, g, b: batch_norm(x, g, b, mean, var, 1e-3)[0],
-             lambda x, g, b: F.batch_norm(x, torch.from_numpy(mean), torch.from_numpy(var), g, b,
-                                          training=False, eps=1e-3), [x, gamma, beta])
+    check_op(
+        lambda x, g, b: batch_norm(x, g, b, mean, var, 1e-3)[0],
+        lambda x, g, b: F.batch_norm(
+            x, torch.from_numpy(mean), torch.from_numpy(var), g, b, training=False, eps=1e-3
+        ),
+        [x, gamma, beta],
+    )
 
 
 def test_batch_norm_layer_moving_statistics(rng):
@@ -239,26 +295,32 @@ def test_flatten_reshape_and_activation_layers(rng):
     x = rng.normal(size=(2, 3, 4))
     check_op(lambda t: layers.Flatten(dtype=F64)(t), lambda t: t.reshape(2, -1), [x])
     check_op(lambda t: layers.Reshape((4, 3), dtype=F64)(t), lambda t: t.reshape(2, 4, 3), [x])
-    check_op(lambda t: layers.LeakyReLU(0.1, dtype=F64)(t), lambda t: F.leaky_relu(t, 0.1),
-             [x + 0.05 * np.sign(x)])
+    check_op(
+        lambda t: layers.LeakyReLU(0.1, dtype=F64)(t),
+        lambda t: F.leaky_relu(t, 0.1),
+        [x + 0.05 * np.sign(x)],
+    )
     check_op(lambda t: layers.Softmax(dtype=F64)(t), lambda t: torch.softmax(t, -1), [x])
     with pytest.raises(ValueError, match=r"cannot reshape examples of shape \(3, 4\) to \(5,\)"):
         layers.Reshape((5,))(x)
 
 
 def test_residual_block_matches_torch(rng):
-    block = layers.Residual([layers.Dense(4, activation="relu", dtype=F64, seed=1),
-                             layers.Dense(4, dtype=F64, seed=2)], activation="relu", dtype=F64)
+    block = layers.Residual(
+        [layers.Dense(4, activation="relu", dtype=F64, seed=1), layers.Dense(4, dtype=F64, seed=2)],
+        activation="relu",
+        dtype=F64,
+    )
 
     def theirs(x, k1, b1, k2, b2):
         return F.relu(F.relu(x @ k1 + b1) @ k2 + b2 + x)
+
     check_layer(block, theirs, rng.normal(size=(3, 4)))
     assert len(block.trainable_weights) == 4
 
 
 def test_residual_with_projection_shortcut_and_shape_error(rng):
-    block = layers.Residual([layers.Conv2D(4, 3, padding="same")],
-                            shortcut=layers.Conv2D(4, 1))
+    block = layers.Residual([layers.Conv2D(4, 3, padding="same")], shortcut=layers.Conv2D(4, 1))
     assert block(rng.normal(size=(1, 5, 5, 2))).shape == (1, 5, 5, 4)
     bad = layers.Residual([layers.Dense(3)])
     with pytest.raises(ValueError, match="pass a projection layer"):
@@ -274,8 +336,11 @@ def test_layer_gradients_by_finite_differences_through_a_small_cnn(rng):
 
 
 def test_layer_serialization_round_trip():
-    block = layers.Residual([layers.Conv2D(4, 3, padding="same", activation="gelu")],
-                            shortcut=layers.Conv2D(4, 1), name="res")
+    block = layers.Residual(
+        [layers.Conv2D(4, 3, padding="same", activation="gelu")],
+        shortcut=layers.Conv2D(4, 1),
+        name="res",
+    )
     clone = layers.deserialize(layers.serialize(block))
     assert clone.name == "res" and clone.block[0].activation.__name__ == "gelu"
     assert isinstance(clone.shortcut, layers.Conv2D)
@@ -284,13 +349,16 @@ def test_layer_serialization_round_trip():
 
 
 # ============================================================================ initializers
-@pytest.mark.parametrize("name, expected_std", [
-    ("normal", lambda fi, fo: 1.0),
-    ("xavier", lambda fi, fo: math.sqrt(2.0 / (fi + fo))),
-    ("kaiming", lambda fi, fo: math.sqrt(2.0 / fi)),
-    ("glorot_uniform", lambda fi, fo: math.sqrt(2.0 / (fi + fo))),
-    ("he_uniform", lambda fi, fo: math.sqrt(2.0 / fi)),
-])
+@pytest.mark.parametrize(
+    "name, expected_std",
+    [
+        ("normal", lambda fi, fo: 1.0),
+        ("xavier", lambda fi, fo: math.sqrt(2.0 / (fi + fo))),
+        ("kaiming", lambda fi, fo: math.sqrt(2.0 / fi)),
+        ("glorot_uniform", lambda fi, fo: math.sqrt(2.0 / (fi + fo))),
+        ("he_uniform", lambda fi, fo: math.sqrt(2.0 / fi)),
+    ],
+)
 def test_initializer_statistics_follow_keras_maths(name, expected_std):
     shape = (300, 200)
     values = initializers.get(name)(shape, "float64", seed=0)
@@ -325,12 +393,20 @@ def torch_max_pool_same(t, pool, stride):
     return nhwc(F.max_pool2d(nchw(padded), pool, stride))
 
 
-@given(height=st.integers(1, 7), width=st.integers(1, 7), pool=st.integers(1, 3),
-       stride=st.integers(1, 3), seed=seeds)
+@given(
+    height=st.integers(1, 7),
+    width=st.integers(1, 7),
+    pool=st.integers(1, 3),
+    stride=st.integers(1, 3),
+    seed=seeds,
+)
 def test_max_pool2d_same_padding_matches_torch(height, width, pool, stride, seed):
     x = np.random.default_rng(seed).normal(size=(2, height, width, 2))
-    check_op(lambda t: max_pool2d(t, (pool, pool), (stride, stride), padding="same"),
-             lambda t: torch_max_pool_same(t, pool, stride), [x])
+    check_op(
+        lambda t: max_pool2d(t, (pool, pool), (stride, stride), padding="same"),
+        lambda t: torch_max_pool_same(t, pool, stride),
+        [x],
+    )
 
 
 def test_max_pool_layer_padding():
@@ -340,8 +416,9 @@ def test_max_pool_layer_padding():
     assert same(np.zeros((1, 1, 1, 2))).shape == (1, 1, 1, 2)
     assert valid(np.zeros((1, 7, 5, 2))).shape == (1, 3, 2, 2)
     assert layers.deserialize(layers.serialize(same)).padding == "same"
-    with pytest.raises(ValueError, match="Expected padding 'valid' or 'same'. "
-                                         "Received: padding='full'"):
+    with pytest.raises(
+        ValueError, match="Expected padding 'valid' or 'same'. Received: padding='full'"
+    ):
         layers.MaxPool2D(2, padding="full")
 
 
@@ -355,24 +432,32 @@ def torch_dilated_conv2d(x, k, b, strides, padding, dilation):
     return nhwc(F.conv2d(nchw(x).contiguous(), weight, b, stride=strides, dilation=dilation))
 
 
-@given(size=st.integers(5, 9), kernel=st.integers(1, 3), dilation=st.integers(1, 3),
-       stride=st.integers(1, 2), padding=st.sampled_from(["valid", "same"]), seed=seeds)
+@given(
+    size=st.integers(5, 9),
+    kernel=st.integers(1, 3),
+    dilation=st.integers(1, 3),
+    stride=st.integers(1, 2),
+    padding=st.sampled_from(["valid", "same"]),
+    seed=seeds,
+)
 def test_conv2d_dilation_matches_torch(size, kernel, dilation, stride, padding, seed):
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(2, size, size + 1, 2))
     k = rng.normal(size=(kernel, kernel, 2, 3))
     b = rng.normal(size=(3,))
     rates, strides = (dilation, dilation), (stride, stride)
-    check_op(lambda x, k, b: conv2d(x, k, b, strides, padding, dilation_rate=rates),
-             lambda x, k, b: torch_dilated_conv2d(x, k, b, strides, padding, rates), [x, k, b])
+    check_op(
+        lambda x, k, b: conv2d(x, k, b, strides, padding, dilation_rate=rates),
+        lambda x, k, b: torch_dilated_conv2d(x, k, b, strides, padding, rates),
+        [x, k, b],
+    )
 
 
 def test_conv_layer_dilation_rate(rng):
     conv = layers.Conv2D(3, 3, dilation_rate=(2, 1), dtype=F64, seed=0)
     x = rng.normal(size=(2, 9, 8, 2))
     assert conv(x).shape == (2, 5, 6, 3) == conv.compute_output_shape((2, 9, 8, 2))
-    check_layer(conv, lambda x, k, b: torch_dilated_conv2d(x, k, b, (1, 1), "valid", (2, 1)),
-                x)
+    check_layer(conv, lambda x, k, b: torch_dilated_conv2d(x, k, b, (1, 1), "valid", (2, 1)), x)
     assert layers.deserialize(layers.serialize(conv)).dilation_rate == (2, 1)
     with pytest.raises(ValueError, match="dilation_rate"):
         layers.Conv2D(3, 3, dilation_rate=0)
@@ -384,8 +469,9 @@ def test_conv_layer_dilation_rate(rng):
 def _shift_by_hand(image: np.ndarray, dy: int, dx: int) -> np.ndarray:
     height, width = image.shape[:2]
     out = np.zeros_like(image)
-    out[max(dy, 0):height + min(dy, 0), max(dx, 0):width + min(dx, 0)] = \
-        image[max(-dy, 0):height - max(dy, 0), max(-dx, 0):width - max(dx, 0)]
+    out[max(dy, 0) : height + min(dy, 0), max(dx, 0) : width + min(dx, 0)] = image[
+        max(-dy, 0) : height - max(dy, 0), max(-dx, 0) : width - max(dx, 0)
+    ]
     return out
 
 

@@ -1,4 +1,5 @@
 """CategoricalAccuracy and OneHotEncoder (fit / forward / inverse, bad labels)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,11 +21,15 @@ def test_categorical_accuracy_accumulates_and_resets():
 
 
 def test_accuracy_shape_errors_and_registry():
-    with pytest.raises(ValueError, match=r"Expected one-hot y_true with the shape of y_pred. "
-                                         r"Received: y_true.shape=\(2,\), y_pred.shape=\(2, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Expected one-hot y_true with the shape of y_pred. "
+        r"Received: y_true.shape=\(2,\), y_pred.shape=\(2, 3\)",
+    ):
         metrics.CategoricalAccuracy().update_state(np.array([0, 1]), np.ones((2, 3)))
-    assert isinstance(metrics.get("accuracy", sparse_labels=True),
-                      metrics.SparseCategoricalAccuracy)
+    assert isinstance(
+        metrics.get("accuracy", sparse_labels=True), metrics.SparseCategoricalAccuracy
+    )
     assert metrics.SparseCategoricalAccuracy()(np.array([2, 0]), np.eye(3)[[2, 1]]) == 0.5
     with pytest.raises(ValueError, match="Unknown metric.*Received: metric='acuracy'"):
         metrics.get("acuracy")
@@ -58,14 +63,23 @@ def test_one_hot_encoder_fits_on_first_forward_and_accepts_strings():
 
 def test_one_hot_encoder_errors():
     encoder = OneHotEncoder().fit(np.arange(10))
-    with pytest.raises(ValueError, match=r"Expected labels among the encoder's classes \[0, 1, "
-                                         r".*Received: unknown labels \[10, 11\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"Expected labels among the encoder's classes \[0, 1, "
+        r".*Received: unknown labels \[10, 11\]",
+    ):
         encoder.forward(np.array([1, 10, 11]))
-    with pytest.raises(ValueError, match=r"Expected an array of shape \(n, 10\). "
-                                         r"Received: shape=\(2, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Expected an array of shape \(n, 10\). "
+        r"Received: shape=\(2, 3\)",
+    ):
         encoder.inverse(np.zeros((2, 3)))
-    with pytest.raises(ValueError, match=r"Expected a 1-D array of labels. Received: "
-                                         r"labels.shape=\(2, 2\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Expected a 1-D array of labels. Received: "
+        r"labels.shape=\(2, 2\)",
+    ):
         encoder.forward(np.zeros((2, 2)))
     with pytest.raises(RuntimeError, match="not fitted"):
         OneHotEncoder().inverse(np.eye(2))

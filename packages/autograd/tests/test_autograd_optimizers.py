@@ -1,5 +1,6 @@
 """Optimizers with ``update_rule="torch"``: parameters after 5 steps equal torch.optim's; schedules;
 state; bad input. (The default, Keras 3 rules, are checked in ``test_autograd_keras_parity``.)"""
+
 from __future__ import annotations
 
 import math
@@ -16,12 +17,16 @@ STEPS = 5
 
 def make_problem(seed: int = 0):
     rng = np.random.default_rng(seed)
-    return (rng.normal(size=(6, 4)), rng.normal(size=(6, 3)),
-            [rng.normal(size=(4, 3)), rng.normal(size=(3,))])
+    return (
+        rng.normal(size=(6, 4)),
+        rng.normal(size=(6, 3)),
+        [rng.normal(size=(4, 3)), rng.normal(size=(3,))],
+    )
 
 
-def run_ours(optimizer: optimizers.Optimizer, steps: int = STEPS, seed: int = 0,
-             scale: float = 1.0):
+def run_ours(
+    optimizer: optimizers.Optimizer, steps: int = STEPS, seed: int = 0, scale: float = 1.0
+):
     x, target, init = make_problem(seed)
     params = [Variable(p) for p in init]
     for _ in range(steps):
@@ -32,8 +37,9 @@ def run_ours(optimizer: optimizers.Optimizer, steps: int = STEPS, seed: int = 0,
     return [p.numpy() for p in params]
 
 
-def run_torch(make_optimizer, steps: int = STEPS, make_scheduler=None, seed: int = 0,
-              scale: float = 1.0):
+def run_torch(
+    make_optimizer, steps: int = STEPS, make_scheduler=None, seed: int = 0, scale: float = 1.0
+):
     x, target, init = make_problem(seed)
     params = [torch.tensor(p, requires_grad=True) for p in init]
     optimizer = make_optimizer(params)
@@ -52,29 +58,43 @@ def run_torch(make_optimizer, steps: int = STEPS, make_scheduler=None, seed: int
 TORCH = {"update_rule": "torch"}
 
 CASES = {
-    "sgd": (lambda: optimizers.SGD(0.1, **TORCH),
-            lambda p: torch.optim.SGD(p, lr=0.1)),
-    "sgd_momentum": (lambda: optimizers.SGD(0.1, momentum=0.9, **TORCH),
-                     lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9)),
-    "sgd_nesterov_l2": (lambda: optimizers.SGD(0.05, momentum=0.8, nesterov=True,
-                                               weight_decay=0.01, **TORCH),
-                        lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.8, nesterov=True,
-                                                  weight_decay=0.01)),
-    "rmsprop": (lambda: optimizers.RMSprop(0.01, rho=0.9, epsilon=1e-8, **TORCH),
-                lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-8)),
+    "sgd": (lambda: optimizers.SGD(0.1, **TORCH), lambda p: torch.optim.SGD(p, lr=0.1)),
+    "sgd_momentum": (
+        lambda: optimizers.SGD(0.1, momentum=0.9, **TORCH),
+        lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+    ),
+    "sgd_nesterov_l2": (
+        lambda: optimizers.SGD(0.05, momentum=0.8, nesterov=True, weight_decay=0.01, **TORCH),
+        lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.8, nesterov=True, weight_decay=0.01),
+    ),
+    "rmsprop": (
+        lambda: optimizers.RMSprop(0.01, rho=0.9, epsilon=1e-8, **TORCH),
+        lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-8),
+    ),
     "rmsprop_centered_momentum_l2": (
-        lambda: optimizers.RMSprop(0.01, rho=0.95, momentum=0.5, centered=True, epsilon=1e-6,
-                                   weight_decay=0.02, **TORCH),
-        lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.95, momentum=0.5, centered=True,
-                                      eps=1e-6, weight_decay=0.02)),
-    "adam": (lambda: optimizers.Adam(0.01, epsilon=1e-8, **TORCH),
-             lambda p: torch.optim.Adam(p, lr=0.01, eps=1e-8)),
-    "adam_amsgrad_l2": (lambda: optimizers.Adam(0.02, beta_1=0.8, beta_2=0.99, epsilon=1e-7,
-                                                amsgrad=True, weight_decay=0.05, **TORCH),
-                        lambda p: torch.optim.Adam(p, lr=0.02, betas=(0.8, 0.99), eps=1e-7,
-                                                   amsgrad=True, weight_decay=0.05)),
-    "adamw": (lambda: optimizers.AdamW(0.01, weight_decay=0.1, epsilon=1e-8, **TORCH),
-              lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.1, eps=1e-8)),
+        lambda: optimizers.RMSprop(
+            0.01, rho=0.95, momentum=0.5, centered=True, epsilon=1e-6, weight_decay=0.02, **TORCH
+        ),
+        lambda p: torch.optim.RMSprop(
+            p, lr=0.01, alpha=0.95, momentum=0.5, centered=True, eps=1e-6, weight_decay=0.02
+        ),
+    ),
+    "adam": (
+        lambda: optimizers.Adam(0.01, epsilon=1e-8, **TORCH),
+        lambda p: torch.optim.Adam(p, lr=0.01, eps=1e-8),
+    ),
+    "adam_amsgrad_l2": (
+        lambda: optimizers.Adam(
+            0.02, beta_1=0.8, beta_2=0.99, epsilon=1e-7, amsgrad=True, weight_decay=0.05, **TORCH
+        ),
+        lambda p: torch.optim.Adam(
+            p, lr=0.02, betas=(0.8, 0.99), eps=1e-7, amsgrad=True, weight_decay=0.05
+        ),
+    ),
+    "adamw": (
+        lambda: optimizers.AdamW(0.01, weight_decay=0.1, epsilon=1e-8, **TORCH),
+        lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.1, eps=1e-8),
+    ),
 }
 
 
@@ -96,8 +116,9 @@ def test_update_rule_is_validated_and_serialized():
     assert optimizers.Adam().update_rule == "keras"
     restored = optimizers.get(optimizers.serialize(optimizers.RMSprop(**TORCH)))
     assert restored.update_rule == "torch"
-    with pytest.raises(ValueError, match="Expected update_rule 'keras' or 'torch'. "
-                                         "Received: update_rule='pytorch'"):
+    with pytest.raises(
+        ValueError, match="Expected update_rule 'keras' or 'torch'. Received: update_rule='pytorch'"
+    ):
         optimizers.SGD(update_rule="pytorch")
     with pytest.raises(ValueError, match="Only one of clipnorm, clipvalue and global_clipnorm"):
         optimizers.SGD(clipnorm=1.0, clipvalue=1.0)
@@ -112,8 +133,10 @@ def test_parameters_actually_moved():
 def test_exponential_decay_schedule_matches_torch_exponential_lr():
     schedule = optimizers.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.7)
     mine = run_ours(optimizers.SGD(schedule, momentum=0.5, **TORCH))
-    reference = run_torch(lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.5),
-                          make_scheduler=lambda o: torch.optim.lr_scheduler.ExponentialLR(o, 0.7))
+    reference = run_torch(
+        lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.5),
+        make_scheduler=lambda o: torch.optim.lr_scheduler.ExponentialLR(o, 0.7),
+    )
     for a, b in zip(mine, reference):
         assert_close(a, b)
 
@@ -123,7 +146,8 @@ def test_cosine_decay_matches_torch_cosine_annealing():
     mine = run_ours(optimizers.SGD(schedule, **TORCH))
     reference = run_torch(
         lambda p: torch.optim.SGD(p, lr=0.1),
-        make_scheduler=lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, 4, eta_min=0.01))
+        make_scheduler=lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, 4, eta_min=0.01),
+    )
     for a, b in zip(mine, reference):
         assert_close(a, b)
 
@@ -170,6 +194,7 @@ def test_state_round_trip_continues_exactly():
             out = (Tensor(x) @ params[0] + params[1]).exp() * 0.1
             loss = ((out - target) ** 2).mean()
         opt.apply_gradients(zip(tape.gradient(loss, params), params))
+
     for _ in range(3):
         step(first)
     state = {k: v.copy() for k, v in first.get_state().items()}
@@ -184,35 +209,57 @@ def test_state_round_trip_continues_exactly():
 def test_bad_gradients_and_names_raise_clear_errors():
     w = Variable(np.ones(3), name="dense/kernel")
     opt = optimizers.Adam()
-    with pytest.raises(ValueError, match="Expected finite gradients. Received: NaN or inf in "
-                                         "the gradient of variable 'dense/kernel'"):
+    with pytest.raises(
+        ValueError,
+        match="Expected finite gradients. Received: NaN or inf in "
+        "the gradient of variable 'dense/kernel'",
+    ):
         opt.apply_gradients([(np.array([1.0, np.nan, 0.0]), w)])
-    with pytest.raises(ValueError, match=r"Expected a gradient of shape \(3,\) for variable "
-                                         r"'dense/kernel'. Received: grad.shape=\(2,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Expected a gradient of shape \(3,\) for variable "
+        r"'dense/kernel'. Received: grad.shape=\(2,\)",
+    ):
         opt.apply_gradients([(np.ones(2), w)])
-    with pytest.raises(ValueError, match="Unknown optimizer.*Received: optimizer='adma'.*"
-                                         "Did you mean 'adam'"):
+    with pytest.raises(
+        ValueError, match="Unknown optimizer.*Received: optimizer='adma'.*Did you mean 'adam'"
+    ):
         optimizers.get("adma")
     with pytest.raises(ValueError, match="Expected a positive learning_rate"):
         optimizers.SGD(-1.0)
     with pytest.raises(ValueError, match="momentum"):
         optimizers.SGD(0.1, momentum=1.5)
     assert isinstance(optimizers.get("AdamW"), optimizers.AdamW)
-    assert math.isclose(optimizers.get({"class_name": "SGD", "config": {
-        "learning_rate": 0.3}}).learning_rate, 0.3)
+    assert math.isclose(
+        optimizers.get({"class_name": "SGD", "config": {"learning_rate": 0.3}}).learning_rate, 0.3
+    )
 
 
 def test_state_in_the_earlier_numbered_format_still_loads():
-    w, moving, b = (Variable(np.ones(2), name="w"), Variable(np.ones(3), trainable=False),
-                    Variable(np.ones(3), name="b"))
-    legacy = {"iterations": np.array(4), "slot/0/m": np.full(2, 0.1), "slot/0/v": np.full(2, 0.2),
-              "slot/1/m": np.full(3, 0.3), "slot/1/v": np.full(3, 0.4)}
+    w, moving, b = (
+        Variable(np.ones(2), name="w"),
+        Variable(np.ones(3), trainable=False),
+        Variable(np.ones(3), name="b"),
+    )
+    legacy = {
+        "iterations": np.array(4),
+        "slot/0/m": np.full(2, 0.1),
+        "slot/0/v": np.full(2, 0.2),
+        "slot/1/m": np.full(3, 0.3),
+        "slot/1/v": np.full(3, 0.4),
+    }
     opt = optimizers.Adam()
     opt.set_state(legacy, [w, moving, b])
     state = opt.get_state()
-    assert opt.iterations == 4 and sorted(state) == ["iterations", "slot/b/m", "slot/b/v",
-                                                     "slot/w/m", "slot/w/v"]
+    assert opt.iterations == 4 and sorted(state) == [
+        "iterations",
+        "slot/b/m",
+        "slot/b/v",
+        "slot/w/m",
+        "slot/w/v",
+    ]
     np.testing.assert_array_equal(state["slot/b/v"], np.full(3, 0.4))
     with pytest.raises(ValueError, match=r"Received: state for unknown variables \['c'\]"):
-        optimizers.Adam().set_state({"iterations": np.array(1), "slot/c/m": np.ones(2),
-                                     "slot/c/v": np.ones(2)}, [w])
+        optimizers.Adam().set_state(
+            {"iterations": np.array(1), "slot/c/m": np.ones(2), "slot/c/v": np.ones(2)}, [w]
+        )

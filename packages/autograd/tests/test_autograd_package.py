@@ -1,4 +1,5 @@
 """Package-level rules: the library imports numpy only; the gradient checker catches bugs."""
+
 from __future__ import annotations
 
 import ast
@@ -32,10 +33,15 @@ def test_library_modules_import_numpy_and_stdlib_only(path):
 
 
 def test_importing_the_library_loads_nothing_beyond_numpy():
-    code = ("import sys, numpy; before = set(sys.modules); import autograd; "
-            "print(','.join(sorted(set(sys.modules) - before)))")
-    added = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                           check=True).stdout.strip().split(",")
+    code = (
+        "import sys, numpy; before = set(sys.modules); import autograd; "
+        "print(','.join(sorted(set(sys.modules) - before)))"
+    )
+    added = (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        .stdout.strip()
+        .split(",")
+    )
     roots = {name.split(".")[0] for name in added if not name.startswith("_cython_")}
     # numpy submodules load lazily (numpy.random brings Cython's runtime module with it).
     assert roots - set(sys.stdlib_module_names) <= {"autograd", "numpy", "cython_runtime"}, roots
@@ -43,7 +49,7 @@ def test_importing_the_library_loads_nothing_beyond_numpy():
 
 def test_gradient_checker_catches_a_wrong_vjp():
     def wrong_square(x: Tensor) -> Tensor:
-        return Tensor.from_op(x.data ** 2, (x,), lambda g: (g * x.data,), "wrong_square")
+        return Tensor.from_op(x.data**2, (x,), lambda g: (g * x.data,), "wrong_square")
 
     x = np.random.default_rng(0).normal(size=(3, 2))
     result = gradcheck.check_gradients(wrong_square, [x])
@@ -56,11 +62,30 @@ def test_gradient_checker_catches_a_wrong_vjp():
 def test_every_public_class_has_a_docstring_with_an_example():
     import inspect
 
-    from autograd import (callbacks, initializers, layers, losses, metrics, model, optimizers,
-                          preprocessing, tensor)
+    from autograd import (
+        callbacks,
+        initializers,
+        layers,
+        losses,
+        metrics,
+        model,
+        optimizers,
+        preprocessing,
+        tensor,
+    )
+
     missing = []
-    for module in (callbacks, initializers, layers, losses, metrics, model, optimizers,
-                   preprocessing, tensor):
+    for module in (
+        callbacks,
+        initializers,
+        layers,
+        losses,
+        metrics,
+        model,
+        optimizers,
+        preprocessing,
+        tensor,
+    ):
         for name in getattr(module, "__all__", []):
             obj = getattr(module, name)
             if inspect.isclass(obj) and obj.__module__ == module.__name__:

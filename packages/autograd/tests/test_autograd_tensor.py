@@ -1,4 +1,5 @@
 """The engine: every primitive against PyTorch and finite differences, broadcasting, the tape."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +14,9 @@ from autograd import GradientTape, Tensor, Variable
 from autograd import tensor as T
 from autograd_testing import away_from, check_op, compare_with_torch
 
-broadcast_pairs = hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3,
-                                                    min_side=1, max_side=4)
+broadcast_pairs = hnp.mutually_broadcastable_shapes(
+    num_shapes=2, min_dims=0, max_dims=3, min_side=1, max_side=4
+)
 seeds = st.integers(0, 2**16)
 
 
@@ -77,14 +79,17 @@ def test_maximum_splits_gradient_on_ties_like_torch():
 @pytest.mark.parametrize("exponent", [2.0, 3.0, 0.5, -1.0])
 def test_power_with_scalar_exponent(rng, exponent):
     x = rng.uniform(0.5, 2.0, size=(3, 4))
-    check_op(lambda t: t ** exponent, lambda t: t ** exponent, [x])
+    check_op(lambda t: t**exponent, lambda t: t**exponent, [x])
 
 
 def test_operators_with_constants_on_either_side(rng):
     x = rng.normal(size=(2, 3))
     c = rng.normal(size=(3,))
-    check_op(lambda t: 2.0 * t - c / (1.5 + t * t) + (1 - t),
-             lambda t: 2.0 * t - torch.from_numpy(c) / (1.5 + t * t) + (1 - t), [x])
+    check_op(
+        lambda t: 2.0 * t - c / (1.5 + t * t) + (1 - t),
+        lambda t: 2.0 * t - torch.from_numpy(c) / (1.5 + t * t) + (1 - t),
+        [x],
+    )
     check_op(lambda t: c - t, lambda t: torch.from_numpy(c) - t, [x])
 
 
@@ -110,8 +115,11 @@ def test_clip_matches_torch_clamp(rng):
 def test_where(rng):
     a, b = rng.normal(size=(3, 4)), rng.normal(size=(4,))
     cond = rng.random((3, 4)) > 0.5
-    check_op(lambda x, y: T.where(cond, x, y),
-             lambda x, y: torch.where(torch.from_numpy(cond), x, y), [a, b])
+    check_op(
+        lambda x, y: T.where(cond, x, y),
+        lambda x, y: torch.where(torch.from_numpy(cond), x, y),
+        [a, b],
+    )
 
 
 def test_cast_sends_gradient_back_in_the_input_dtype():
@@ -124,20 +132,28 @@ def test_cast_sends_gradient_back_in_the_input_dtype():
 
 
 # ------------------------------------------------------------------------------ reductions
-@given(shape=hnp.array_shapes(min_dims=1, max_dims=4, max_side=4), seed=seeds,
-       data=st.data())
+@given(shape=hnp.array_shapes(min_dims=1, max_dims=4, max_side=4), seed=seeds, data=st.data())
 def test_sum_mean_max_over_any_axes(shape, seed, data):
     rng = np.random.default_rng(seed)
     x = normal(rng, shape)
     axes = data.draw(st.lists(st.integers(0, len(shape) - 1), unique=True, min_size=1))
     axis = tuple(axes)
     keepdims = data.draw(st.booleans())
-    check_op(lambda t: T.reduce_sum(t, axis, keepdims),
-             lambda t: torch.sum(t, dim=axis, keepdim=keepdims), [x])
-    check_op(lambda t: T.reduce_mean(t, axis, keepdims),
-             lambda t: torch.mean(t, dim=axis, keepdim=keepdims), [x])
-    check_op(lambda t: T.reduce_max(t, axis, keepdims),
-             lambda t: torch.amax(t, dim=axis, keepdim=keepdims), [x])
+    check_op(
+        lambda t: T.reduce_sum(t, axis, keepdims),
+        lambda t: torch.sum(t, dim=axis, keepdim=keepdims),
+        [x],
+    )
+    check_op(
+        lambda t: T.reduce_mean(t, axis, keepdims),
+        lambda t: torch.mean(t, dim=axis, keepdim=keepdims),
+        [x],
+    )
+    check_op(
+        lambda t: T.reduce_max(t, axis, keepdims),
+        lambda t: torch.amax(t, dim=axis, keepdim=keepdims),
+        [x],
+    )
 
 
 def test_full_reductions_and_negative_axes(rng):
@@ -146,8 +162,11 @@ def test_full_reductions_and_negative_axes(rng):
     check_op(lambda t: t.mean(), lambda t: t.mean(), [x])
     check_op(lambda t: t.max(), lambda t: t.amax(), [x])
     check_op(lambda t: t.sum(axis=-1), lambda t: t.sum(dim=-1), [x])
-    check_op(lambda t: t.max(axis=(-1, 0), keepdims=True),
-             lambda t: t.amax(dim=(-1, 0), keepdim=True), [x])
+    check_op(
+        lambda t: t.max(axis=(-1, 0), keepdims=True),
+        lambda t: t.amax(dim=(-1, 0), keepdim=True),
+        [x],
+    )
 
 
 def test_max_shares_gradient_between_ties_like_torch_amax():
@@ -175,23 +194,28 @@ def test_indexing_basic_and_advanced_with_repeats(rng):
     index = np.array([0, 2, 2, 4])
     check_op(lambda t: t[index], lambda t: t[torch.from_numpy(index)], [x])
     rows, cols = np.array([0, 1, 1]), np.array([3, 2, 2])
-    check_op(lambda t: t[rows, cols],
-             lambda t: t[torch.from_numpy(rows), torch.from_numpy(cols)], [x])
+    check_op(
+        lambda t: t[rows, cols], lambda t: t[torch.from_numpy(rows), torch.from_numpy(cols)], [x]
+    )
     mask = x > 0
     check_op(lambda t: t[mask], lambda t: t[torch.from_numpy(mask)], [x])
 
 
 def test_concatenate_and_stack(rng):
     a, b = rng.normal(size=(2, 3)), rng.normal(size=(4, 3))
-    check_op(lambda x, y: T.concatenate([x, y], axis=0), lambda x, y: torch.cat([x, y], 0),
-             [a, b])
+    check_op(lambda x, y: T.concatenate([x, y], axis=0), lambda x, y: torch.cat([x, y], 0), [a, b])
     c, d = rng.normal(size=(2, 3)), rng.normal(size=(2, 3))
     check_op(lambda x, y: T.stack([x, y], axis=1), lambda x, y: torch.stack([x, y], 1), [c, d])
 
 
 # ---------------------------------------------------------------------------------- matmul
-@given(batch=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=2, max_side=3),
-       m=st.integers(1, 4), k=st.integers(1, 4), n=st.integers(1, 4), seed=seeds)
+@given(
+    batch=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=2, max_side=3),
+    m=st.integers(1, 4),
+    k=st.integers(1, 4),
+    n=st.integers(1, 4),
+    seed=seeds,
+)
 def test_batched_broadcasting_matmul(batch, m, k, n, seed):
     rng = np.random.default_rng(seed)
     a = normal(rng, (*batch.input_shapes[0], m, k))
@@ -199,8 +223,9 @@ def test_batched_broadcasting_matmul(batch, m, k, n, seed):
     check_op(T.matmul, torch.matmul, [a, b])
 
 
-@pytest.mark.parametrize("shapes", [((3,), (3, 4)), ((2, 3), (3,)), ((3,), (3,)),
-                                    ((3,), (2, 3, 4)), ((2, 4, 3), (3,))])
+@pytest.mark.parametrize(
+    "shapes", [((3,), (3, 4)), ((2, 3), (3,)), ((3,), (3,)), ((3,), (2, 3, 4)), ((2, 4, 3), (3,))]
+)
 def test_matmul_with_vectors(rng, shapes):
     a, b = (rng.normal(size=s) for s in shapes)
     check_op(T.matmul, torch.matmul, [a, b])
@@ -212,11 +237,12 @@ def test_composite_expression_reuses_nodes(rng):
 
     def ours(x, w):
         h = x @ w
-        return (h * h + h).exp().sum(axis=0) / (1.0 + (h ** 2).sum())
+        return (h * h + h).exp().sum(axis=0) / (1.0 + (h**2).sum())
 
     def theirs(x, w):
         h = x @ w
-        return (h * h + h).exp().sum(dim=0) / (1.0 + (h ** 2).sum())
+        return (h * h + h).exp().sum(dim=0) / (1.0 + (h**2).sum())
+
     check_op(ours, theirs, [x, w])
 
 
@@ -324,7 +350,7 @@ def test_deep_graph_does_not_hit_the_recursion_limit():
             y = y * 1.0001
         total = y.sum()
     grad = tape.gradient(total, x)
-    assert abs(grad.item() - 1.0001 ** 5000) < 1e-2
+    assert abs(grad.item() - 1.0001**5000) < 1e-2
 
 
 def test_nested_tapes_see_the_same_graph():
@@ -338,14 +364,18 @@ def test_nested_tapes_see_the_same_graph():
 
 def test_custom_op_through_from_op():
     def cube(x: Tensor) -> Tensor:
-        return Tensor.from_op(x.data ** 3, (x,), lambda g: (3 * g * x.data ** 2,), "cube")
-    check_op(cube, lambda t: t ** 3, [np.array([0.5, -1.5, 2.0])])
+        return Tensor.from_op(x.data**3, (x,), lambda g: (3 * g * x.data**2,), "cube")
+
+    check_op(cube, lambda t: t**3, [np.array([0.5, -1.5, 2.0])])
 
 
 def test_variable_assign_checks_shape():
     w = Variable(np.zeros((2, 2)), name="w")
-    with pytest.raises(ValueError, match=r"Expected a value of shape \(2, 2\).*Received: "
-                                         r"value.shape=\(3,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Expected a value of shape \(2, 2\).*Received: "
+        r"value.shape=\(3,\)",
+    ):
         w.assign(np.zeros(3))
 
 
@@ -358,21 +388,27 @@ def test_item_and_repr():
 
 
 # ====================================================== variables modified after recording
-@pytest.mark.parametrize("modify", [
-    lambda u: u.assign([5.0, 7.0]),
-    lambda u: u.assign_add([1.0, 1.0]),
-    lambda u: u.assign_sub([1.0, 1.0]),
-    lambda u: ag.optimizers.SGD(0.1).apply_gradients([(np.ones(2), u)]),
-])
+@pytest.mark.parametrize(
+    "modify",
+    [
+        lambda u: u.assign([5.0, 7.0]),
+        lambda u: u.assign_add([1.0, 1.0]),
+        lambda u: u.assign_sub([1.0, 1.0]),
+        lambda u: ag.optimizers.SGD(0.1).apply_gradients([(np.ones(2), u)]),
+    ],
+)
 def test_gradient_after_the_variable_was_modified_raises(modify):
     u = Variable([1.0, 2.0], name="u")
     with GradientTape(persistent=True) as tape:
         y = (u * u * u).sum()
     np.testing.assert_allclose(tape.gradient(y, u).numpy(), [3.0, 12.0])
     modify(u)  # the recorded graph needs u's old value: d(sum u^3)/du = 3 u^2
-    with pytest.raises(RuntimeError, match="A variable needed for gradient computation has "
-                                           "been modified by an assign after it was recorded"
-                                           ".*'u'"):
+    with pytest.raises(
+        RuntimeError,
+        match="A variable needed for gradient computation has "
+        "been modified by an assign after it was recorded"
+        ".*'u'",
+    ):
         tape.gradient(y, u)
     with pytest.raises(RuntimeError, match="modified by an assign"):
         y.backward()
@@ -405,15 +441,19 @@ def test_gradient_of_a_gradient_raises_instead_of_returning_none():
         with GradientTape() as inner:
             y = (x * x * x).sum()
         penalty = (inner.gradient(y, x) ** 2).sum()  # as for a gradient penalty or a Hessian
-    with pytest.raises(RuntimeError, match="Expected first-order gradients only.*"
-                                           "Received: a target computed from a gradient"):
+    with pytest.raises(
+        RuntimeError,
+        match="Expected first-order gradients only.*Received: a target computed from a gradient",
+    ):
         outer.gradient(penalty, x)
     with GradientTape(persistent=True) as tape:
         y = (x * x * x).sum()
     first = tape.gradient(y, x)
     np.testing.assert_allclose(first.numpy(), [3.0, 12.0])
-    with pytest.raises(RuntimeError, match="Expected first-order gradients only.*"
-                                           "Received: a target that is itself a gradient"):
+    with pytest.raises(
+        RuntimeError,
+        match="Expected first-order gradients only.*Received: a target that is itself a gradient",
+    ):
         tape.gradient(first, x, output_gradients=np.ones(2))
     with GradientTape() as again:
         again.watch(first)

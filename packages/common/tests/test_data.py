@@ -1,4 +1,5 @@
 """The loader finds, verifies and splits every dataset, and fails with a message naming the fix."""
+
 from __future__ import annotations
 
 import gzip
@@ -8,8 +9,14 @@ import numpy as np
 import pytest
 
 from a2common import data
-from a2common.data import (DataFile, DatasetChecksumError, DatasetNotFoundError, load_dataset,
-                           sha256_of, stratified_split)
+from a2common.data import (
+    DataFile,
+    DatasetChecksumError,
+    DatasetNotFoundError,
+    load_dataset,
+    sha256_of,
+    stratified_split,
+)
 
 
 def test_every_registered_dataset_loads_with_consistent_splits():
@@ -43,8 +50,10 @@ def test_made_up_splits_are_seeded_stratified_and_disjoint():
         assert np.array_equal(getattr(first, split).x, getattr(second, split).x)
     assert (len(first.train), len(first.val), len(first.test)) == (2100, 300, 600)
     assert np.bincount(first.test.y).tolist() == [200, 200, 200]
-    flat = {split: {img.tobytes() for img in getattr(first, split).x}
-            for split in ("train", "val", "test")}
+    flat = {
+        split: {img.tobytes() for img in getattr(first, split).x}
+        for split in ("train", "val", "test")
+    }
     assert not flat["train"] & flat["test"] and not flat["val"] & flat["test"]
 
 
@@ -54,8 +63,11 @@ def test_stratified_split_rejects_bad_fraction():
 
 
 def test_unknown_name_lists_known_and_suggests():
-    with pytest.raises(ValueError, match=r"Unknown dataset 'fashion-mnist'\. Did you mean "
-                                         r"'fashion_mnist'\?.*Known datasets: .*cifar10"):
+    with pytest.raises(
+        ValueError,
+        match=r"Unknown dataset 'fashion-mnist'\. Did you mean "
+        r"'fashion_mnist'\?.*Known datasets: .*cifar10",
+    ):
         load_dataset("fashion-mnist")
 
 
@@ -180,8 +192,9 @@ def test_select_classes_keeps_loader_order_and_relabels():
 def test_wine_labels_are_defined_once_and_exactly():
     red = data.Split(np.zeros((4, 11)), np.array([0, 1, 2, 3]))
     white = data.Split(np.ones((3, 11)), np.array([0, 3, 4]))
-    features, labels = data.combine_wine_split(red, white, ["3", "5", "6", "7"],
-                                               ["4", "5", "6", "7", "9"])
+    features, labels = data.combine_wine_split(
+        red, white, ["3", "5", "6", "7"], ["4", "5", "6", "7", "9"]
+    )
     assert features.shape == (7, 11) and features[4:].min() == 1.0 == features[4:].max()
     assert labels["colour"].tolist() == [0, 0, 0, 0, 1, 1, 1]
     # quality: red 3, 5, 6, 7 | white 4, 7, 9
@@ -200,8 +213,12 @@ def test_wine_colour_and_quality_band_stack_red_then_white_in_every_split():
         assert np.array_equal(getattr(colour, split).x, stacked), split
         assert np.array_equal(getattr(band, split).x, stacked), split
         assert getattr(colour, split).y.tolist() == [0] * len(red_part) + [1] * len(white_part)
-        quality = np.concatenate([np.array(red.class_names, int)[red_part.y],
-                                  np.array(white.class_names, int)[white_part.y]])
+        quality = np.concatenate(
+            [
+                np.array(red.class_names, int)[red_part.y],
+                np.array(white.class_names, int)[white_part.y],
+            ]
+        )
         assert np.array_equal(getattr(band, split).y, np.digitize(quality, [5.5, 6.5])), split
     assert (len(colour.train), len(colour.val), len(colour.test)) == (4547, 650, 1300)
     graded, names = data.load_split("wine_quality_band", "test")

@@ -1,4 +1,5 @@
 """Download code, tested against a local HTTP server on 127.0.0.1 only (never the internet)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -51,8 +52,13 @@ def server(tmp_path):
 @pytest.fixture
 def toy_dataset(monkeypatch):
     payload = b"toy dataset bytes " * 1000
-    spec = DatasetSpec("toy", (DataFile("toy/file.bin", hashlib.sha256(payload).hexdigest()),),
-                       reader=lambda paths: None, description="toy", how_to_get="")
+    spec = DatasetSpec(
+        "toy",
+        (DataFile("toy/file.bin", hashlib.sha256(payload).hexdigest()),),
+        reader=lambda paths: None,
+        description="toy",
+        how_to_get="",
+    )
     monkeypatch.setitem(data.DATASETS, "toy", spec)
     return payload
 

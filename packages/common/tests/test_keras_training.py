@@ -1,5 +1,6 @@
 """fit_or_load resumes an interrupted run, reuses a finished one, logs to TensorBoard and
 records the training time of every session."""
+
 from __future__ import annotations
 
 import json
@@ -47,13 +48,13 @@ def test_interrupted_fit_resumes_and_finished_fit_is_loaded(tmp_path):
     x = rng.normal(size=(64, 4)).astype("float32")
     y = (x[:, 0] > 0).astype("int64")
     with pytest.raises(KeyboardInterrupt):
-        fit_or_load(build, tmp_path, x, y, epochs=4, callbacks=[Interrupt(at_epoch=1)],
-                    verbose=0)
+        fit_or_load(build, tmp_path, x, y, epochs=4, callbacks=[Interrupt(at_epoch=1)], verbose=0)
     assert not is_finished(tmp_path)
 
     resumed = EpochLog()
-    model, history, seconds = fit_or_load(build, tmp_path, x, y, epochs=4, callbacks=[resumed],
-                                          verbose=0)
+    model, history, seconds = fit_or_load(
+        build, tmp_path, x, y, epochs=4, callbacks=[resumed], verbose=0
+    )
     # epoch 0 was restored; epoch 1 stopped before its backup, so it is redone
     assert resumed.epochs == [1, 2, 3]
     assert is_finished(tmp_path) and seconds > 0
@@ -61,8 +62,7 @@ def test_interrupted_fit_resumes_and_finished_fit_is_loaded(tmp_path):
 
     loaded, loaded_history, loaded_seconds = fit_or_load(build, tmp_path, x, y, epochs=4)
     assert loaded_history == history and loaded_seconds == pytest.approx(seconds)
-    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
-                               rtol=1e-6)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
 
 
 class AddsALog(keras.callbacks.Callback):
@@ -76,8 +76,7 @@ def test_logs_added_by_the_callers_callbacks_reach_the_history(tmp_path):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(32, 4)).astype("float32")
     y = (x[:, 1] > 0).astype("int64")
-    _, history, _ = fit_or_load(build, tmp_path, x, y, epochs=3, callbacks=[AddsALog()],
-                                verbose=0)
+    _, history, _ = fit_or_load(build, tmp_path, x, y, epochs=3, callbacks=[AddsALog()], verbose=0)
     assert history["val_custom"] == [10.0, 11.0, 12.0]
     assert len(history["loss"]) == 3
 
@@ -125,8 +124,15 @@ class Sleep(keras.callbacks.Callback):
 def test_a_resumed_run_records_the_time_of_every_session(tmp_path):
     x, y = _data()
     with pytest.raises(KeyboardInterrupt):  # epoch 1 sleeps, then epoch 2 is interrupted
-        fit_or_load(build, tmp_path, x, y, epochs=4, verbose=0,
-                    callbacks=[Sleep(1.0), Interrupt(at_epoch=1)])
+        fit_or_load(
+            build,
+            tmp_path,
+            x,
+            y,
+            epochs=4,
+            verbose=0,
+            callbacks=[Sleep(1.0), Interrupt(at_epoch=1)],
+        )
     first_session = json.loads((tmp_path / SECONDS_FILE).read_text())
     assert [entry.get("epoch") for entry in first_session] == [1, None]
     assert first_session[1]["after_epoch"] == 1  # the interrupted epoch 2's time, spent too

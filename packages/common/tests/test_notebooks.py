@@ -1,4 +1,5 @@
 """Notebook execution: the QUICK parameter reaches the kernel, and failures name the cell."""
+
 import os
 
 import nbformat
@@ -15,13 +16,20 @@ def write_notebook(path, *sources):
 
 
 def stream_text(notebook):
-    return "".join(output.get("text", "") for cell in notebook.cells
-                   for output in cell.get("outputs", []) if output.output_type == "stream")
+    return "".join(
+        output.get("text", "")
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+        if output.output_type == "stream"
+    )
 
 
 def test_quick_parameter_is_injected_and_outputs_saved(tmp_path):
-    notebook = write_notebook(tmp_path / "tiny.ipynb", "print(f'QUICK is {QUICK}')",
-                              "import os\nprint('cwd', os.getcwd())")
+    notebook = write_notebook(
+        tmp_path / "tiny.ipynb",
+        "print(f'QUICK is {QUICK}')",
+        "import os\nprint('cwd', os.getcwd())",
+    )
     executed = execute_notebook(notebook, quick=True, output_path=tmp_path / "done.ipynb")
 
     text = stream_text(nbformat.read(executed, as_version=4))
@@ -31,8 +39,9 @@ def test_quick_parameter_is_injected_and_outputs_saved(tmp_path):
 
 
 def test_failing_cell_is_named_and_notebook_saved_in_place(tmp_path):
-    notebook = write_notebook(tmp_path / "broken.ipynb", "x = 1",
-                              "raise ValueError('the data is missing')")
+    notebook = write_notebook(
+        tmp_path / "broken.ipynb", "x = 1", "raise ValueError('the data is missing')"
+    )
     with pytest.raises(NotebookExecutionError, match="ValueError: the data is missing") as info:
         execute_notebook(notebook, quick=True)
     assert "raise ValueError('the data is missing')" in str(info.value)  # the cell's source
@@ -60,10 +69,14 @@ def test_quick_runs_go_to_a_scratch_folder_and_full_runs_in_place(tmp_path, monk
 
 def test_figures_are_embedded_even_when_the_caller_uses_agg(tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    notebook = write_notebook(tmp_path / "plot.ipynb",
-                              "import matplotlib.pyplot as plt\nplt.plot([0, 1], [1, 0])")
+    notebook = write_notebook(
+        tmp_path / "plot.ipynb", "import matplotlib.pyplot as plt\nplt.plot([0, 1], [1, 0])"
+    )
     executed = nbformat.read(execute_notebook(notebook, quick=True), as_version=4)
 
-    assert any("image/png" in output.get("data", {})
-               for cell in executed.cells for output in cell.get("outputs", []))
+    assert any(
+        "image/png" in output.get("data", {})
+        for cell in executed.cells
+        for output in cell.get("outputs", [])
+    )
     assert os.environ["MPLBACKEND"] == "Agg"  # the caller's setting is restored

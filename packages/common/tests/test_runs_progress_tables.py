@@ -1,4 +1,5 @@
 """Graded-run folders, the live progress file and the one Markdown-table renderer."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,10 @@ from a2common.tables import keras_layer_table, markdown_table, text_table
 
 def test_run_dir_layout_and_root_override(monkeypatch, tmp_path):
     monkeypatch.setenv(runs.RUNS_ENV, str(tmp_path))
-    assert runs.run_dir("keras_mnist_cnn", quick=True, seed=2) == \
-        tmp_path / "quick" / "keras_mnist_cnn" / "seed2"
+    assert (
+        runs.run_dir("keras_mnist_cnn", quick=True, seed=2)
+        == tmp_path / "quick" / "keras_mnist_cnn" / "seed2"
+    )
 
 
 def test_graded_run_reads_what_the_worker_wrote(monkeypatch, tmp_path):
@@ -25,9 +28,16 @@ def test_graded_run_reads_what_the_worker_wrote(monkeypatch, tmp_path):
     (folder / "work").mkdir(parents=True)
     (folder / "work" / "model.keras").write_bytes(b"model")
     np.savez(folder / runs.PREDICTIONS_FILE, output=np.eye(3))
-    (folder / runs.RESULT_FILE).write_text(json.dumps({
-        "history": {"loss": [1.0]}, "details": {}, "model_files": ["model.keras"],
-        "card": ModelCardText(overview="toy").to_dict()}))
+    (folder / runs.RESULT_FILE).write_text(
+        json.dumps(
+            {
+                "history": {"loss": [1.0]},
+                "details": {},
+                "model_files": ["model.keras"],
+                "card": ModelCardText(overview="toy").to_dict(),
+            }
+        )
+    )
     (folder / runs.MANIFEST_FILE).write_text("{}")
     run = runs.GradedRun.open("toy")
     assert run.predictions().shape == (3, 3) and run.history == {"loss": [1.0]}

@@ -1,4 +1,5 @@
 """Shared fixtures: small synthetic 'gland masks' whose class is visible in their size."""
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,9 @@ def make_blobs(count: int, size: int = 16, seed: int = 0) -> tuple[np.ndarray, n
     for index, label in enumerate(labels):
         centre = rng.uniform(size * 0.4, size * 0.6, 3)
         radii = rng.uniform(4.0, 5.5, 3) if label else rng.uniform(2.0, 3.0, 3)
-        inside = (((grid - centre[:, None, None, None]) / radii[:, None, None, None]) ** 2
-                  ).sum(0) <= 1
+        inside = (((grid - centre[:, None, None, None]) / radii[:, None, None, None]) ** 2).sum(
+            0
+        ) <= 1
         volumes[index][inside] = 255
     return volumes, labels
 
@@ -34,5 +36,8 @@ def make_blobs_fixture():
 
 @pytest.fixture(scope="session")
 def blobs() -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    return {"train": make_blobs(64, seed=0), "val": make_blobs(24, seed=1),
-            "test": make_blobs(24, seed=2)}
+    return {
+        "train": make_blobs(64, seed=0),
+        "val": make_blobs(24, seed=1),
+        "test": make_blobs(24, seed=2),
+    }

@@ -1,10 +1,19 @@
 """Augmentation keeps shapes, dtypes, value ranges and labels; numpy and torch agree."""
+
 import numpy as np
 import pytest
 import torch
 
-from conv3d.augment import (AugmentConfig, affine_warp, affine_warp_torch, augment_batch,
-                            augment_batch_torch, intensity_jitter, random_flip, sample_affine)
+from conv3d.augment import (
+    AugmentConfig,
+    affine_warp,
+    affine_warp_torch,
+    augment_batch,
+    augment_batch_torch,
+    intensity_jitter,
+    random_flip,
+    sample_affine,
+)
 
 
 @pytest.fixture
@@ -21,15 +30,17 @@ def test_augment_keeps_shape_dtype_and_value_range(volumes):
 
 def test_torch_augment_keeps_shape_dtype_and_value_range(volumes):
     batch = torch.from_numpy(volumes)
-    out = augment_batch_torch(batch, torch.Generator().manual_seed(0),
-                              AugmentConfig(intensity_shift=0.3))
+    out = augment_batch_torch(
+        batch, torch.Generator().manual_seed(0), AugmentConfig(intensity_shift=0.3)
+    )
     assert out.shape == batch.shape and out.dtype == batch.dtype
     assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0
 
 
 def test_no_augmentation_is_the_identity(volumes):
-    assert np.array_equal(augment_batch(volumes, np.random.default_rng(0),
-                                        AugmentConfig.none()), volumes)
+    assert np.array_equal(
+        augment_batch(volumes, np.random.default_rng(0), AugmentConfig.none()), volumes
+    )
     out = augment_batch_torch(torch.from_numpy(volumes), torch.Generator(), AugmentConfig.none())
     assert np.allclose(out.numpy(), volumes)
 
@@ -49,18 +60,21 @@ def test_small_warps_keep_the_class_signal(make_blobs):
     # the label of a blob volume is its size; warping must not turn small into large
     volumes, labels = make_blobs(32, size=16, seed=5)
     volumes = volumes.astype(np.float32) / 255
-    out = augment_batch(volumes, np.random.default_rng(0), AugmentConfig(intensity_scale=0,
-                                                                         intensity_shift=0))
+    out = augment_batch(
+        volumes, np.random.default_rng(0), AugmentConfig(intensity_scale=0, intensity_shift=0)
+    )
     occupied = out.sum(axis=(1, 2, 3))
     assert occupied[labels == 1].min() > occupied[labels == 0].max()
 
 
 def test_numpy_and_torch_warps_agree(volumes):
-    matrices, shifts = sample_affine(len(volumes), np.random.default_rng(0),
-                                     AugmentConfig(affine_probability=1.0))
+    matrices, shifts = sample_affine(
+        len(volumes), np.random.default_rng(0), AugmentConfig(affine_probability=1.0)
+    )
     expected = affine_warp(volumes, matrices, shifts)
-    actual = affine_warp_torch(torch.from_numpy(volumes)[:, None], torch.from_numpy(matrices),
-                               torch.from_numpy(shifts))[:, 0].numpy()
+    actual = affine_warp_torch(
+        torch.from_numpy(volumes)[:, None], torch.from_numpy(matrices), torch.from_numpy(shifts)
+    )[:, 0].numpy()
     assert np.allclose(actual, expected, atol=1e-4)
 
 

@@ -1,10 +1,20 @@
 """The CT pipeline on a synthetic NIfTI scan written here; clear errors for bad files."""
+
 import nibabel as nib
 import numpy as np
 import pytest
 
-from conv3d.ct import (CTConfig, CTVolumeError, load_ct_classes, nifti_files, preprocess_ct,
-                       read_nifti, resample_to_spacing, resize_volume, window_hu)
+from conv3d.ct import (
+    CTConfig,
+    CTVolumeError,
+    load_ct_classes,
+    nifti_files,
+    preprocess_ct,
+    read_nifti,
+    resample_to_spacing,
+    resize_volume,
+    window_hu,
+)
 
 
 def write_scan(path, shape=(40, 40, 12), spacing=(0.8, 0.8, 5.0), sphere_hu=60.0):
@@ -12,7 +22,7 @@ def write_scan(path, shape=(40, 40, 12), spacing=(0.8, 0.8, 5.0), sphere_hu=60.0
     grid = np.indices(shape).astype(np.float32)
     physical = grid * np.asarray(spacing, np.float32)[:, None, None, None]
     centre = (np.asarray(shape) - 1) / 2 * np.asarray(spacing)
-    inside = ((physical - centre[:, None, None, None]) ** 2).sum(0) <= 12.0 ** 2
+    inside = ((physical - centre[:, None, None, None]) ** 2).sum(0) <= 12.0**2
     hu = np.where(inside, sphere_hu, -1000.0)
     image = nib.Nifti1Image(((hu + 1024) / 2).astype(np.int16), np.diag([*spacing, 1.0]))
     image.header.set_slope_inter(2.0, -1024.0)  # stored = (HU + 1024) / 2, as scanners do
@@ -39,7 +49,10 @@ def test_preprocess_resamples_windows_and_resizes(tmp_path):
 
 def test_resampling_keeps_the_physical_extent():
     assert resample_to_spacing(np.zeros((40, 40, 12)), (0.8, 0.8, 5.0), (1, 1, 1)).shape == (
-        32, 32, 60)
+        32,
+        32,
+        60,
+    )
 
 
 def test_resize_and_window_helpers():

@@ -1,16 +1,23 @@
 """The graded task functions, on synthetic blobs instead of AdrenalMNIST3D (seconds)."""
+
 import json
 
 import numpy as np
 import pytest
-from a2common.data import Dataset, Split
-from a2common.grading import TaskContext, TaskResult
 from sklearn.metrics import roc_auc_score
 
 import conv3d.tasks as tasks
+from a2common.data import Dataset, Split
+from a2common.grading import TaskContext, TaskResult
 
-TINY = {"channels": [4, 8], "epochs": 6, "batch_size": 16, "learning_rate": 1e-2,
-        "num_threads": 1, "progress": False}
+TINY = {
+    "channels": [4, 8],
+    "epochs": 6,
+    "batch_size": 16,
+    "learning_rate": 1e-2,
+    "num_threads": 1,
+    "progress": False,
+}
 
 
 @pytest.fixture
@@ -21,16 +28,18 @@ def fake_data(monkeypatch, blobs):
 
     def load_dataset(name):
         requested.append(name)
-        return Dataset(name, splits["train"], splits["test"], splits["val"],
-                       ["normal", "hyperplasia"], {})
+        return Dataset(
+            name, splits["train"], splits["test"], splits["val"], ["normal", "hyperplasia"], {}
+        )
 
     monkeypatch.setattr(tasks, "load_dataset", load_dataset)
     return requested
 
 
 def context(tmp_path, quick=False, seed=0, **params):
-    return TaskContext(quick=quick, seed=seed, work_dir=tmp_path / "work",
-                       params={**TINY, **params})
+    return TaskContext(
+        quick=quick, seed=seed, work_dir=tmp_path / "work", params={**TINY, **params}
+    )
 
 
 def check_result(result, blobs, work_dir):
@@ -48,22 +57,30 @@ def check_result(result, blobs, work_dir):
 def test_configs_take_params_seed_and_quick(tmp_path):
     ctx = context(tmp_path, seed=3, model="resnet", dropout=0.1)
     config = tasks.torch_config(ctx)
-    assert (config.model, config.channels, config.dropout, config.epochs, config.seed,
-            config.num_threads) == ("resnet", (4, 8), 0.1, 6, 3, 1)
-    assert tasks.torch_config(context(tmp_path, quick=True, epochs=20)).epochs == \
-        tasks.QUICK_EPOCHS
+    assert (
+        config.model,
+        config.channels,
+        config.dropout,
+        config.epochs,
+        config.seed,
+        config.num_threads,
+    ) == ("resnet", (4, 8), 0.1, 6, 3, 1)
+    assert tasks.torch_config(context(tmp_path, quick=True, epochs=20)).epochs == tasks.QUICK_EPOCHS
     assert tasks.torch_config(context(tmp_path, quick=True, epochs=1)).epochs == 1
 
 
-@pytest.mark.parametrize("params, message", [({"epoch": 3}, "Unknown task parameters"),
-                                             ({"dataset": "mnist"}, "params\\['dataset'\\]")])
+@pytest.mark.parametrize(
+    "params, message",
+    [({"epoch": 3}, "Unknown task parameters"), ({"dataset": "mnist"}, "params\\['dataset'\\]")],
+)
 def test_bad_params_raise_clear_errors(tmp_path, params, message):
     with pytest.raises(ValueError, match=message):
         tasks.torch_config(TaskContext(quick=False, seed=0, work_dir=tmp_path, params=params))
 
 
-def test_quick_variant_trains_on_a_subset_and_shuffle_permutes_labels(tmp_path, fake_data,
-                                                                      blobs, monkeypatch):
+def test_quick_variant_trains_on_a_subset_and_shuffle_permutes_labels(
+    tmp_path, fake_data, blobs, monkeypatch
+):
     monkeypatch.setattr(tasks, "QUICK_TRAIN_VOLUMES", 40)
     _, (train_x, train_y, *_, test_x) = tasks._training_data(context(tmp_path, quick=True))
     assert len(train_x) == len(train_y) == 40 and len(test_x) == len(blobs["test"][1])

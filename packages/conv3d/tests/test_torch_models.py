@@ -1,4 +1,5 @@
 """PyTorch models: shapes, a tiny training run that learns, resume and cache."""
+
 import numpy as np
 import pytest
 import torch
@@ -7,11 +8,22 @@ import conv3d.torch_models as torch_models
 from conv3d.augment import AugmentConfig
 from conv3d.metrics import binary_metrics
 from conv3d.results import to_volumes
-from conv3d.torch_models import (Conv3dNet, ResNet3d, TorchTrainConfig, predict_probabilities,
-                                 train_torch)
+from conv3d.torch_models import (
+    Conv3dNet,
+    ResNet3d,
+    TorchTrainConfig,
+    predict_probabilities,
+    train_torch,
+)
 
-TINY = dict(channels=(8, 16), epochs=6, batch_size=16, learning_rate=1e-2, num_threads=1,
-            augment=AugmentConfig(max_rotation_deg=10, max_shift_voxels=1))
+TINY = dict(
+    channels=(8, 16),
+    epochs=6,
+    batch_size=16,
+    learning_rate=1e-2,
+    num_threads=1,
+    augment=AugmentConfig(max_rotation_deg=10, max_shift_voxels=1),
+)
 
 
 @pytest.mark.parametrize("model_class", [Conv3dNet, ResNet3d])
@@ -34,10 +46,21 @@ def test_predictions_are_probabilities_in_test_order(blobs):
 
 @pytest.mark.parametrize("model", ["cnn", "resnet"])
 def test_tiny_training_run_learns(blobs, tmp_path, model):
-    (train_x, train_y), (val_x, val_y), (test_x, test_y) = blobs["train"], blobs["val"], \
-        blobs["test"]
-    result = train_torch(TorchTrainConfig(model=model, **TINY), tmp_path, train_x, train_y,
-                         val_x, val_y, test_x, progress=False)
+    (train_x, train_y), (val_x, val_y), (test_x, test_y) = (
+        blobs["train"],
+        blobs["val"],
+        blobs["test"],
+    )
+    result = train_torch(
+        TorchTrainConfig(model=model, **TINY),
+        tmp_path,
+        train_x,
+        train_y,
+        val_x,
+        val_y,
+        test_x,
+        progress=False,
+    )
     assert result.test_probabilities.shape == (len(test_y),)
     assert binary_metrics(test_y, result.test_probabilities)["roc_auc"] > 0.9
     assert len(result.history["loss"]) == TINY["epochs"]
@@ -66,8 +89,7 @@ def test_interrupted_run_resumes_to_the_same_model(blobs, tmp_path, monkeypatch)
     assert np.allclose(resumed.test_probabilities, straight.test_probabilities, atol=1e-6)
 
     cached = train_torch(config, tmp_path / "resumed", *args, progress=False)
-    assert cached.from_cache and np.allclose(cached.test_probabilities,
-                                             resumed.test_probabilities)
+    assert cached.from_cache and np.allclose(cached.test_probabilities, resumed.test_probabilities)
 
 
 def test_a_changed_config_does_not_resume_a_foreign_checkpoint(blobs, tmp_path, monkeypatch):
@@ -86,5 +108,10 @@ def test_a_changed_config_does_not_resume_a_foreign_checkpoint(blobs, tmp_path, 
 
 def test_unknown_model_name_is_rejected(tmp_path, blobs):
     with pytest.raises(ValueError, match="Expected model in"):
-        train_torch(TorchTrainConfig(model="vgg"), tmp_path, *blobs["train"], *blobs["val"],
-                    blobs["test"][0])
+        train_torch(
+            TorchTrainConfig(model="vgg"),
+            tmp_path,
+            *blobs["train"],
+            *blobs["val"],
+            blobs["test"][0],
+        )

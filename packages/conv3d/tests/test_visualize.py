@@ -1,13 +1,21 @@
 """Smoke tests of the figures and of 3D Grad-CAM / saliency for both frameworks."""
+
 import matplotlib
 import numpy as np
 import pytest
 import torch
 
 from conv3d.torch_models import Conv3dNet
-from conv3d.visualize import (grad_cam_keras, grad_cam_torch, gradient_saliency_torch,
-                              max_intensity_projections, plot_overlay, plot_projections,
-                              plot_roc, plot_slices)
+from conv3d.visualize import (
+    grad_cam_keras,
+    grad_cam_torch,
+    gradient_saliency_torch,
+    max_intensity_projections,
+    plot_overlay,
+    plot_projections,
+    plot_roc,
+    plot_slices,
+)
 
 matplotlib.use("Agg")
 
@@ -23,10 +31,12 @@ def test_projections_and_figures(volume):
     projections = max_intensity_projections(volume)
     assert [p.shape for p in projections] == [(16, 16)] * 3
     assert projections[0].max() == volume.max()
-    figures = [plot_slices(volume, axis=2, count=6, columns=3, title="slices"),
-               plot_projections([volume, volume], titles=["a", "b"]),
-               plot_overlay(volume, volume, title="overlay"),
-               plot_roc(np.array([0, 1, 0, 1]), {"model": np.array([0.1, 0.9, 0.4, 0.6])})]
+    figures = [
+        plot_slices(volume, axis=2, count=6, columns=3, title="slices"),
+        plot_projections([volume, volume], titles=["a", "b"]),
+        plot_overlay(volume, volume, title="overlay"),
+        plot_roc(np.array([0, 1, 0, 1]), {"model": np.array([0.1, 0.9, 0.4, 0.6])}),
+    ]
     assert len(figures[0].axes) == 6 and len(figures[1].axes) == 6
     for figure in figures:
         plt.close(figure)

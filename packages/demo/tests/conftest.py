@@ -5,6 +5,7 @@ No test needs the real graded runs: ``tiny_runs`` writes ``full/autograd_mnist_m
 ``result.json``, ``predictions.npz``, ``manifest.json`` and the model file that
 ``GradedRun.open`` and ``model_path`` read).
 """
+
 from __future__ import annotations
 
 import io
@@ -18,18 +19,34 @@ from PIL import Image, ImageDraw
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-CARD = {"overview": "Tiny <untrained> test model.", "intended_uses": ["Tests."],
-        "factors": [], "training_data": "none", "evaluation_data": "none",
-        "ethical_considerations": [["A risk.", "A mitigation."]], "caveats": ["Untrained."]}
+CARD = {
+    "overview": "Tiny <untrained> test model.",
+    "intended_uses": ["Tests."],
+    "factors": [],
+    "training_data": "none",
+    "evaluation_data": "none",
+    "ethical_considerations": [["A risk.", "A mitigation."]],
+    "caveats": ["Untrained."],
+}
 
 
 def write_run(root: Path, kind: str, task: str, model_file: str) -> Path:
     """The files GradedRun.open checks, pointing at ``work/<model_file>``."""
     run = root / kind / task / "seed0"
     (run / "work").mkdir(parents=True, exist_ok=True)
-    (run / "result.json").write_text(json.dumps({
-        "train_seconds": 0.0, "epochs": 0, "parameters": 0, "history": {},
-        "model_files": [model_file], "card": CARD, "details": {}}))
+    (run / "result.json").write_text(
+        json.dumps(
+            {
+                "train_seconds": 0.0,
+                "epochs": 0,
+                "parameters": 0,
+                "history": {},
+                "model_files": [model_file],
+                "card": CARD,
+                "details": {},
+            }
+        )
+    )
     (run / "manifest.json").write_text("{}")
     np.savez(run / "predictions.npz", output=np.zeros((1, 1)))
     (run / "work" / model_file).parent.mkdir(parents=True, exist_ok=True)
@@ -38,17 +55,30 @@ def write_run(root: Path, kind: str, task: str, model_file: str) -> Path:
 
 def build_tiny_runs(root: Path) -> Path:
     import keras
+
     from autograd import Sequential, layers
 
     mlp = Sequential([layers.Input((784,)), layers.Dense(10, seed=0)])
     mlp.save(write_run(root, "full", "autograd_mnist_mlp", "mlp.npz"))
     keras.utils.set_random_seed(0)
-    cnn = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(2, 5, strides=4),
-                            keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+    cnn = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(2, 5, strides=4),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     cnn.save(write_run(root, "full", "keras_mnist_cnn", "cnn/model.keras"))
-    animals = keras.Sequential([keras.Input((64, 64, 3)), keras.layers.Rescaling(1 / 127.5, -1),
-                                keras.layers.Conv2D(2, 8, strides=8),
-                                keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3)])
+    animals = keras.Sequential(
+        [
+            keras.Input((64, 64, 3)),
+            keras.layers.Rescaling(1 / 127.5, -1),
+            keras.layers.Conv2D(2, 8, strides=8),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(3),
+        ]
+    )
     animals.save(write_run(root, "quick", "keras_animals3_transfer", "stage2/model.keras"))
     return root
 
@@ -68,8 +98,11 @@ def png_bytes(image: Image.Image) -> bytes:
 def drawn_seven(size: int = 280, ink: int = 255, background: int = 0) -> Image.Image:
     canvas = Image.new("L", (size, size), background)
     scale = size / 280
-    ImageDraw.Draw(canvas).line([(70 * scale, 70 * scale), (210 * scale, 70 * scale),
-                                 (120 * scale, 230 * scale)], fill=ink, width=int(18 * scale))
+    ImageDraw.Draw(canvas).line(
+        [(70 * scale, 70 * scale), (210 * scale, 70 * scale), (120 * scale, 230 * scale)],
+        fill=ink,
+        width=int(18 * scale),
+    )
     return canvas
 
 

@@ -1,4 +1,5 @@
 """The FastAPI app on tiny fixture runs: answers, 503 for missing runs, 4xx for bad input."""
+
 from __future__ import annotations
 
 import io
@@ -70,26 +71,33 @@ def test_photo_top_k_matches_the_model_on_the_64px_image(client, tiny_runs, phot
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["run"] == "quick" and {row["label"] for row in body["top_k"]} == {
-        "cats", "dogs", "panda"}
+        "cats",
+        "dogs",
+        "panda",
+    }
     assert sum(row["probability"] for row in body["top_k"]) == pytest.approx(1.0, abs=1e-4)
     import keras
 
     model = keras.models.load_model(
-        tiny_runs / "quick/keras_animals3_transfer/seed0/work/stage2/model.keras")
+        tiny_runs / "quick/keras_animals3_transfer/seed0/work/stage2/model.keras"
+    )
     image = Image.open(io.BytesIO(photo_png)).convert("RGB")
     image = image.resize((64, 64), Image.Resampling.BILINEAR)
     logits = np.asarray(model(np.asarray(image, np.float32)[None]))[0]
     expected = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
     assert body["top_k"][0]["probability"] == pytest.approx(float(expected.max()), abs=1e-5)
-    assert client.post("/api/photo?k=1", files={"image": ("p.png", photo_png)}).json()[
-        "top_k"][0]["label"] == body["label"]
+    assert (
+        client.post("/api/photo?k=1", files={"image": ("p.png", photo_png)}).json()["top_k"][0][
+            "label"
+        ]
+        == body["label"]
+    )
 
 
 @pytest.mark.parametrize("k", ["0", "4", "two"])
 def test_bad_k_is_422(client, photo_png, k):
     response = client.post(f"/api/photo?k={k}", files={"image": ("p.png", photo_png)})
-    assert response.status_code == 422 and "Expected k between 1 and 3" in response.json()[
-        "detail"]
+    assert response.status_code == 422 and "Expected k between 1 and 3" in response.json()["detail"]
 
 
 def test_missing_run_is_503_naming_the_command(full_only, photo_png):
@@ -161,22 +169,30 @@ def _bomb_png() -> bytes:
     return bytes(data)
 
 
-@pytest.mark.parametrize("image", [
-    Image.new("RGBA", (40, 40), (0, 0, 0, 255)),
-    Image.fromarray(np.zeros((40, 40), np.uint16)),
-    Image.new("L", (40, 40), 255),
-], ids=["rgba", "16-bit", "white"])
+@pytest.mark.parametrize(
+    "image",
+    [
+        Image.new("RGBA", (40, 40), (0, 0, 0, 255)),
+        Image.fromarray(np.zeros((40, 40), np.uint16)),
+        Image.new("L", (40, 40), 255),
+    ],
+    ids=["rgba", "16-bit", "white"],
+)
 def test_empty_canvas_in_any_mode_is_422(client, image):
     response = post(client, "/api/digit", encode(image))
     assert response.status_code == 422 and "canvas is empty" in response.json()["detail"]
 
 
-@pytest.mark.parametrize("image", [
-    Image.new("CMYK", (50, 40), (0, 255, 255, 0)),
-    Image.new("RGBA", (50, 40), (10, 200, 10, 128)),
-    Image.fromarray((np.arange(2000, dtype=np.uint16) * 30).reshape(40, 50)),
-    Image.new("P", (50, 40), 3),
-], ids=["cmyk", "rgba", "16-bit", "palette"])
+@pytest.mark.parametrize(
+    "image",
+    [
+        Image.new("CMYK", (50, 40), (0, 255, 255, 0)),
+        Image.new("RGBA", (50, 40), (10, 200, 10, 128)),
+        Image.fromarray((np.arange(2000, dtype=np.uint16) * 30).reshape(40, 50)),
+        Image.new("P", (50, 40), 3),
+    ],
+    ids=["cmyk", "rgba", "16-bit", "palette"],
+)
 def test_other_modes_are_converted_and_classified(client, image):
     fmt = "JPEG" if image.mode == "CMYK" else "PNG"
     response = post(client, "/api/photo", encode(image, fmt))
@@ -190,19 +206,23 @@ def test_requests_without_an_image_field_are_400(client):
 
 
 def test_oversized_bodies_are_413_declared_or_streamed(tiny_runs):
-    client = TestClient(create_app(DemoConfig(runs_root=tiny_runs,
-                                              limits=ImageLimits(max_bytes=1000))))
+    client = TestClient(
+        create_app(DemoConfig(runs_root=tiny_runs, limits=ImageLimits(max_bytes=1000)))
+    )
     big = b"\x89PNG" + b"0" * 200_000
     assert post(client, "/api/photo", big).status_code == 413
 
     def chunks():  # a valid multipart start, then far too many file bytes, no Content-Length
-        yield (b'--x\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n'
-               b"Content-Type: image/png\r\n\r\n")
+        yield (
+            b'--x\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n'
+            b"Content-Type: image/png\r\n\r\n"
+        )
         for _ in range(100):
             yield b"0" * 10_000
 
-    response = client.post("/api/photo", content=chunks(),
-                           headers={"Content-Type": "multipart/form-data; boundary=x"})
+    response = client.post(
+        "/api/photo", content=chunks(), headers={"Content-Type": "multipart/form-data; boundary=x"}
+    )
     assert response.status_code == 413 and "larger than" in response.json()["detail"]
     file_over_limit = b"\x89PNG" + b"0" * 5000  # over max_bytes, under the body cap
     response = post(client, "/api/photo", file_over_limit)
@@ -217,11 +237,15 @@ def test_cards_listing_and_pages(tiny_runs, tmp_path):
     cards = tmp_path / "packages/keras_models/model_cards"
     cards.mkdir(parents=True)
     (cards / "keras_mnist_cnn.html").write_text("<html>AUTOGRADER CARD</html>")
-    client = TestClient(create_app(DemoConfig(runs_root=tiny_runs,
-                                              cards_root=tmp_path / "packages")))
+    client = TestClient(
+        create_app(DemoConfig(runs_root=tiny_runs, cards_root=tmp_path / "packages"))
+    )
     listing = {card["name"]: card["source"] for card in client.get("/api/cards").json()}
-    assert listing == {"keras_mnist_cnn": "autograder", "autograd_mnist_mlp": "run",
-                       "keras_animals3_transfer": "run"}
+    assert listing == {
+        "keras_mnist_cnn": "autograder",
+        "autograd_mnist_mlp": "run",
+        "keras_animals3_transfer": "run",
+    }
     assert "AUTOGRADER CARD" in client.get("/cards/keras_mnist_cnn").text
     page = client.get("/cards/autograd_mnist_mlp").text
     assert "Tiny &lt;untrained&gt; test model." in page and "make grade" in page

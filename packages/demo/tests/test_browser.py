@@ -1,4 +1,5 @@
 """The page in headless Chromium (system browser, Playwright): draw, upload, read the answers."""
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,10 @@ from a2demo.server import serve_in_thread
 
 CHROMIUM = chromium_path()
 pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason=f"browser test skipped: no Chromium at {SYSTEM_CHROMIUM} "
-                             f"(apt-get install chromium, or set $A2DEMO_CHROMIUM)")
+    CHROMIUM is None,
+    reason=f"browser test skipped: no Chromium at {SYSTEM_CHROMIUM} "
+    f"(apt-get install chromium, or set $A2DEMO_CHROMIUM)",
+)
 
 
 def screenshot_dir(tmp_path: Path) -> Path:
@@ -45,8 +48,9 @@ def test_page_says_not_trained_yet_and_keeps_working(tmp_path, photo_png):
     photo.write_bytes(photo_png)
     app = create_app(DemoConfig(runs_root=tmp_path / "no_runs", cards_root=tmp_path))
     with serve_in_thread(app) as base_url:
-        shown = exercise_page(base_url, photo, screenshot_dir(tmp_path), CHROMIUM,
-                              prefix="untrained")
+        shown = exercise_page(
+            base_url, photo, screenshot_dir(tmp_path), CHROMIUM, prefix="untrained"
+        )
     lines = shown["status"].splitlines()
     assert len(lines) == 3 and all(": not trained yet. Model" in line for line in lines)
     assert "Not trained yet" in shown["digit"]["mlp"] and "make grade" in shown["digit"]["cnn"]

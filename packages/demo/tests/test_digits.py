@@ -1,4 +1,5 @@
 """a2demo.digits: MNIST's own normalisation (20 px box, centre of mass at the centre)."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """a2demo.images: every kind of bad upload becomes an ImageError with the right status."""
+
 from __future__ import annotations
 
 import io
@@ -9,8 +10,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from a2demo.images import (CorruptImage, EmptyUpload, ImageError, ImageLimits, ImageTooLarge,
-                           NotAnImage, UnsupportedMode, UploadTooLarge, decode_image, to_mode)
+from a2demo.images import (
+    CorruptImage,
+    EmptyUpload,
+    ImageError,
+    ImageLimits,
+    ImageTooLarge,
+    NotAnImage,
+    UnsupportedMode,
+    UploadTooLarge,
+    decode_image,
+    to_mode,
+)
 
 
 def encode(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
@@ -23,9 +34,9 @@ def png_with_size(width: int, height: int) -> bytes:
     """A valid 1x1 PNG whose IHDR claims ``width`` x ``height`` (CRC fixed): a bomb header."""
     data = bytearray(encode(Image.new("L", (1, 1))))
     ihdr = 8 + 8  # signature, then length + type of the first chunk
-    data[ihdr:ihdr + 8] = struct.pack(">II", width, height)
-    crc = zlib.crc32(bytes(data[12:ihdr + 13]))
-    data[ihdr + 13:ihdr + 17] = struct.pack(">I", crc)
+    data[ihdr : ihdr + 8] = struct.pack(">II", width, height)
+    crc = zlib.crc32(bytes(data[12 : ihdr + 13]))
+    data[ihdr + 13 : ihdr + 17] = struct.pack(">I", crc)
     return bytes(data)
 
 
@@ -34,11 +45,14 @@ def test_valid_png_is_decoded_in_the_requested_mode():
     assert image.mode == "L" and image.size == (30, 20)
 
 
-@pytest.mark.parametrize("data, error, status, words", [
-    (b"", EmptyUpload, 400, "empty"),
-    (b"%PDF-1.4 not an image", NotAnImage, 415, "not an image"),
-    (b"GIF89a" + b"\x00" * 3, NotAnImage, 415, "PNG, JPEG"),
-])
+@pytest.mark.parametrize(
+    "data, error, status, words",
+    [
+        (b"", EmptyUpload, 400, "empty"),
+        (b"%PDF-1.4 not an image", NotAnImage, 415, "not an image"),
+        (b"GIF89a" + b"\x00" * 3, NotAnImage, 415, "PNG, JPEG"),
+    ],
+)
 def test_bad_bytes_get_a_clear_error(data, error, status, words):
     with pytest.raises(error, match=words) as caught:
         decode_image(data, "RGB")
@@ -46,17 +60,21 @@ def test_bad_bytes_get_a_clear_error(data, error, status, words):
 
 
 def test_too_many_bytes_is_413():
-    data = encode(Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3),
-                                                                    dtype=np.uint8)))
+    data = encode(
+        Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8))
+    )
     with pytest.raises(UploadTooLarge, match="limit is 100 bytes") as caught:
         decode_image(data, "RGB", ImageLimits(max_bytes=100))
     assert caught.value.status == 413
 
 
-@pytest.mark.parametrize("side, words", [
-    (6_000, "6000x6000 pixels; the limits are 25,000,000 pixels"),  # ours (below PIL's)
-    (50_000, "too large to decode safely"),  # PIL's own bomb check, at open time
-])
+@pytest.mark.parametrize(
+    "side, words",
+    [
+        (6_000, "6000x6000 pixels; the limits are 25,000,000 pixels"),  # ours (below PIL's)
+        (50_000, "too large to decode safely"),  # PIL's own bomb check, at open time
+    ],
+)
 def test_decompression_bomb_header_is_refused_before_decoding(side, words):
     with pytest.raises(ImageTooLarge, match=words) as caught:
         decode_image(png_with_size(side, side), "RGB")
@@ -80,8 +98,7 @@ def test_truncated_images_are_422(fmt):
 
 
 def test_png_with_a_corrupted_chunk_is_422():
-    data = bytearray(encode(Image.fromarray(np.arange(64 * 64, dtype=np.uint8)
-                                            .reshape(64, 64))))
+    data = bytearray(encode(Image.fromarray(np.arange(64 * 64, dtype=np.uint8).reshape(64, 64))))
     idat = data.index(b"IDAT")
     data[idat + 10] ^= 0xFF
     with pytest.raises(CorruptImage):

@@ -1,4 +1,5 @@
 """A bounded load test on loopback: 500 requests, 8 at a time, good and bad mixed: no 5xx."""
+
 from __future__ import annotations
 
 import io
@@ -29,6 +30,7 @@ def test_500_requests_at_concurrency_8_give_no_5xx(tiny_runs, digit_png, photo_p
     ]
     app = create_app(DemoConfig(runs_root=tiny_runs))
     with serve_in_thread(app) as base_url:
+
         def one(index: int) -> tuple[int, int]:
             path, data, expected = cases[index % len(cases)]
             status, _ = post_image(base_url + path, data, timeout_s=120)

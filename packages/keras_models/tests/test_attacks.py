@@ -1,10 +1,11 @@
 """Attacks on a tiny trained model: inside the ε-ball and the pixel range, and they hurt."""
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_models.attacks import (EPSILON, attack_dataset, fgsm, loss_gradient, mim, pgd)
+from keras_models.attacks import EPSILON, attack_dataset, fgsm, loss_gradient, mim, pgd
 
 
 def _loss(model, images, labels):
@@ -23,10 +24,16 @@ def tiny():
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 2, 256)
     # class 0 around 0.45, class 1 around 0.55: close enough for ε = 8/255 to matter
-    images = np.clip(0.45 + 0.1 * labels[:, None, None, None]
-                     + rng.normal(0, 0.05, (256, 6, 6, 3)), 0, 1).astype(np.float32)
-    model = keras.Sequential([keras.Input((6, 6, 3)), keras.layers.Flatten(),
-                              keras.layers.Dense(2, activation="softmax")])
+    images = np.clip(
+        0.45 + 0.1 * labels[:, None, None, None] + rng.normal(0, 0.05, (256, 6, 6, 3)), 0, 1
+    ).astype(np.float32)
+    model = keras.Sequential(
+        [
+            keras.Input((6, 6, 3)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(2, activation="softmax"),
+        ]
+    )
     model.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
     model.fit(images, labels, epochs=30, batch_size=64, verbose=0)
     return model, images, labels
@@ -68,8 +75,9 @@ def test_pgd_finds_what_one_fgsm_step_overshoots():
         score = 5.0 * keras.ops.cos(2 * np.pi * shift / period)
         return keras.ops.stack([score, -score], axis=1)
 
-    model = keras.Sequential([keras.Input((6, 6, 3)), keras.layers.Lambda(logits),
-                              keras.layers.Softmax()])
+    model = keras.Sequential(
+        [keras.Input((6, 6, 3)), keras.layers.Lambda(logits), keras.layers.Softmax()]
+    )
     rng = np.random.default_rng(0)
     images = (0.5 + rng.normal(0, 0.001, (64, 6, 6, 3))).astype(np.float32)
     labels = np.zeros(64, dtype=np.int64)
@@ -77,8 +85,9 @@ def test_pgd_finds_what_one_fgsm_step_overshoots():
     after_fgsm = _accuracy(model, fgsm(model, images, labels), labels)
     after_pgd = _accuracy(model, pgd(model, images, labels, seed=0), labels)
     assert after_fgsm > 0.9 and after_pgd < 0.1
-    assert _loss(model, pgd(model, images, labels, seed=0), labels) > \
-        _loss(model, fgsm(model, images, labels), labels)
+    assert _loss(model, pgd(model, images, labels, seed=0), labels) > _loss(
+        model, fgsm(model, images, labels), labels
+    )
 
 
 def test_gradient_matches_finite_difference(tiny):
@@ -90,8 +99,9 @@ def test_gradient_matches_finite_difference(tiny):
     step[0, 2, 3, 1] = 1e-2
 
     def loss_at(z):
-        return float(keras.losses.sparse_categorical_crossentropy(
-            labels[:1], model(z, training=False))[0])
+        return float(
+            keras.losses.sparse_categorical_crossentropy(labels[:1], model(z, training=False))[0]
+        )
 
     numeric = (loss_at(images[:1] + step) - loss_at(images[:1] - step)) / 2e-2
     assert gradient[0, 2, 3, 1] == pytest.approx(numeric, rel=1e-2, abs=1e-5)

@@ -34,12 +34,15 @@ def test_bins_count_every_example():
     assert bins.count.sum() == 500 and len(bins.edges) == 16
 
 
-@pytest.mark.parametrize("probabilities, labels, message", [
-    (np.zeros(3), np.zeros(3, int), "shape"),
-    (np.full((2, 2), np.nan), np.zeros(2, int), "finite"),
-    (np.full((2, 2), 0.5), np.zeros(3, int), "labels"),
-    (np.full((2, 2), 0.5), np.zeros(2), "labels"),
-])
+@pytest.mark.parametrize(
+    "probabilities, labels, message",
+    [
+        (np.zeros(3), np.zeros(3, int), "shape"),
+        (np.full((2, 2), np.nan), np.zeros(2, int), "finite"),
+        (np.full((2, 2), 0.5), np.zeros(3, int), "labels"),
+        (np.full((2, 2), 0.5), np.zeros(2), "labels"),
+    ],
+)
 def test_bad_inputs_raise(probabilities, labels, message):
     with pytest.raises(ValueError, match=message):
         expected_calibration_error(probabilities, labels)

@@ -1,8 +1,13 @@
 import numpy as np
 import pytest
 
-from keras_models.data import (make_dataset, prepare_images, prepare_labels, shuffle_labels,
-                               take_subset)
+from keras_models.data import (
+    make_dataset,
+    prepare_images,
+    prepare_labels,
+    shuffle_labels,
+    take_subset,
+)
 
 
 def test_flat_mnist_vectors_become_28x28x1_images():
@@ -37,27 +42,33 @@ def test_uint8_is_scaled_to_unit_range_and_floats_are_kept():
     assert prepare_images(already, (2, 2)).dtype == np.float32
 
 
-@pytest.mark.parametrize("images, message", [
-    (np.zeros((2, 27, 28), np.uint8), "Expected images of shape"),
-    (np.zeros((2, 32, 32, 1), np.uint8), "Expected images of shape"),
-    (np.zeros((0, 28, 28), np.uint8), "non-empty"),
-    (np.zeros(784, np.uint8), "non-empty"),
-    (np.array([["a"] * 784]), "numeric"),
-    (np.full((1, 784), np.nan, np.float32), "finite"),
-    (np.full((1, 784), 255.0, np.float32), r"\[0, 1\]"),
-    (np.full((1, 784), 300, np.int32), r"\[0, 255\]"),
-])
+@pytest.mark.parametrize(
+    "images, message",
+    [
+        (np.zeros((2, 27, 28), np.uint8), "Expected images of shape"),
+        (np.zeros((2, 32, 32, 1), np.uint8), "Expected images of shape"),
+        (np.zeros((0, 28, 28), np.uint8), "non-empty"),
+        (np.zeros(784, np.uint8), "non-empty"),
+        (np.array([["a"] * 784]), "numeric"),
+        (np.full((1, 784), np.nan, np.float32), "finite"),
+        (np.full((1, 784), 255.0, np.float32), r"\[0, 1\]"),
+        (np.full((1, 784), 300, np.int32), r"\[0, 255\]"),
+    ],
+)
 def test_bad_images_raise_clear_errors(images, message):
     with pytest.raises(ValueError, match=message):
         prepare_images(images, (28, 28, 1))
 
 
-@pytest.mark.parametrize("labels, message", [
-    (np.array([0.0, 1.0]), "integer"),
-    (np.array([0, 10]), r"\[0, 10\)"),
-    (np.array([-1, 2]), r"\[0, 10\)"),
-    (np.zeros((2, 2), np.int64), "shape"),
-])
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        (np.array([0.0, 1.0]), "integer"),
+        (np.array([0, 10]), r"\[0, 10\)"),
+        (np.array([-1, 2]), r"\[0, 10\)"),
+        (np.zeros((2, 2), np.int64), "shape"),
+    ],
+)
 def test_bad_labels_raise_clear_errors(labels, message):
     with pytest.raises(ValueError, match=message):
         prepare_labels(labels, num_classes=10)

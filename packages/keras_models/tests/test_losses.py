@@ -26,10 +26,12 @@ def test_equals_keras_label_smoothing_on_probabilities(alpha):
 def test_equals_keras_label_smoothing_on_logits_and_per_example(alpha):
     one_hot, logits, _ = _random_batch(seed=2)
     ours = SmoothedCategoricalCrossentropy(alpha=alpha, from_logits=True, reduction=None)
-    reference = keras.losses.CategoricalCrossentropy(label_smoothing=alpha, from_logits=True,
-                                                     reduction=None)
-    np.testing.assert_allclose(np.asarray(ours(one_hot, logits)),
-                               np.asarray(reference(one_hot, logits)), rtol=1e-5)
+    reference = keras.losses.CategoricalCrossentropy(
+        label_smoothing=alpha, from_logits=True, reduction=None
+    )
+    np.testing.assert_allclose(
+        np.asarray(ours(one_hot, logits)), np.asarray(reference(one_hot, logits)), rtol=1e-5
+    )
 
 
 def test_value_by_hand():
@@ -44,8 +46,10 @@ def test_same_gradients_as_keras_in_training():
     one_hot, _, _ = _random_batch(seed=3, batch=32)
     inputs = np.random.default_rng(4).normal(size=(32, 8)).astype(np.float32)
     weights = []
-    for loss in (SmoothedCategoricalCrossentropy(alpha=0.15),
-                 keras.losses.CategoricalCrossentropy(label_smoothing=0.15)):
+    for loss in (
+        SmoothedCategoricalCrossentropy(alpha=0.15),
+        keras.losses.CategoricalCrossentropy(label_smoothing=0.15),
+    ):
         keras.utils.set_random_seed(0)
         model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(10, activation="softmax")])
         model.compile(optimizer=keras.optimizers.SGD(0.5), loss=loss)

@@ -2,8 +2,13 @@ import keras
 import numpy as np
 import pytest
 
-from keras_models.models import (build_augmentation, build_mlp, build_resnet_cnn,
-                                 build_simple_cnn, build_vgg_cnn)
+from keras_models.models import (
+    build_augmentation,
+    build_mlp,
+    build_resnet_cnn,
+    build_simple_cnn,
+    build_vgg_cnn,
+)
 from keras_models.tasks import RECIPES, build_recipe_model
 
 
@@ -16,12 +21,17 @@ def test_mlp_is_flatten_dense_softmax():
     np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)
 
 
-@pytest.mark.parametrize("builder, shape", [
-    (lambda: build_simple_cnn((28, 28, 1), filters=(4, 8), kernel_size=5, padding="valid"),
-     (28, 28, 1)),
-    (lambda: build_vgg_cnn((28, 28, 1), filters=(4, 8)), (28, 28, 1)),
-    (lambda: build_resnet_cnn((32, 32, 3), widths=(4, 8, 8, 8)), (32, 32, 3)),
-])
+@pytest.mark.parametrize(
+    "builder, shape",
+    [
+        (
+            lambda: build_simple_cnn((28, 28, 1), filters=(4, 8), kernel_size=5, padding="valid"),
+            (28, 28, 1),
+        ),
+        (lambda: build_vgg_cnn((28, 28, 1), filters=(4, 8)), (28, 28, 1)),
+        (lambda: build_resnet_cnn((32, 32, 3), widths=(4, 8, 8, 8)), (32, 32, 3)),
+    ],
+)
 def test_cnns_take_images_with_channels(builder, shape):
     model = builder()
     assert model.input_shape == (None, *shape)
@@ -35,8 +45,9 @@ def test_cnn_rejects_flat_vectors():
 
 
 def test_resnet_standardises_inside_the_model():
-    model = build_resnet_cnn(widths=(4, 4, 4, 4), channel_mean=[0.5, 0.4, 0.3],
-                             channel_std=[0.2, 0.2, 0.2])
+    model = build_resnet_cnn(
+        widths=(4, 4, 4, 4), channel_mean=[0.5, 0.4, 0.3], channel_std=[0.2, 0.2, 0.2]
+    )
     standardize = model.get_layer("standardize")
     out = np.asarray(standardize(np.full((1, 2, 2, 3), 0.5, np.float32)))
     np.testing.assert_allclose(out[0, 0, 0], [0.0, 0.5, 1.0], atol=1e-5)

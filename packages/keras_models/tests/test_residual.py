@@ -1,12 +1,12 @@
 """Part-3 models, pipelines and adversarial training on tiny synthetic data."""
+
 import json
 
 import keras
 import numpy as np
 import pytest
 
-from keras_models.adversarial import (STATE_FILE, AdversarialConfig, adversarial_fit,
-                                      monitor_subset)
+from keras_models.adversarial import STATE_FILE, AdversarialConfig, adversarial_fit, monitor_subset
 from keras_models.animals6 import subsample
 from keras_models.augment import augment_images, make_train_dataset, mixup
 from keras_models.residual import build_default_model, build_your_model
@@ -26,7 +26,7 @@ def test_your_model_shapes(num_blocks):
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
     last_block = model.get_layer(f"block{num_blocks}_pool").output
     assert last_block.shape[-1] == 4 * 2 ** (num_blocks - 1)
-    assert last_block.shape[1] == 32 // 2 ** num_blocks
+    assert last_block.shape[1] == 32 // 2**num_blocks
 
 
 def test_skip_adds_exactly_the_projection_parameters():
@@ -69,8 +69,14 @@ def test_mixup_mixes_images_and_labels_with_the_same_weight():
 def test_train_dataset_covers_every_example_once_per_epoch():
     images = np.arange(10, dtype=np.float32).reshape(10, 1, 1, 1) * np.ones((1, 4, 4, 3))
     labels = np.arange(10) % 3
-    seen = np.concatenate([x.numpy()[:, 0, 0, 0] for x, _ in make_train_dataset(
-        images.astype(np.float32), labels, num_classes=3, batch_size=4)])
+    seen = np.concatenate(
+        [
+            x.numpy()[:, 0, 0, 0]
+            for x, _ in make_train_dataset(
+                images.astype(np.float32), labels, num_classes=3, batch_size=4
+            )
+        ]
+    )
     assert sorted(seen.tolist()) == list(range(10))
 
 
@@ -85,17 +91,23 @@ def test_adversarial_fit_trains_checkpoints_and_resumes(tmp_path):
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 2, 256)
-    images = np.clip(0.3 + 0.4 * labels[:, None, None, None]
-                     + rng.normal(0, 0.05, (256, 8, 8, 3)), 0, 1).astype(np.float32)
+    images = np.clip(
+        0.3 + 0.4 * labels[:, None, None, None] + rng.normal(0, 0.05, (256, 8, 8, 3)), 0, 1
+    ).astype(np.float32)
 
     def build():
-        return keras.Sequential([keras.Input((8, 8, 3)), keras.layers.GlobalAveragePooling2D(),
-                                 keras.layers.Dense(2, activation="softmax")])
+        return keras.Sequential(
+            [
+                keras.Input((8, 8, 3)),
+                keras.layers.GlobalAveragePooling2D(),
+                keras.layers.Dense(2, activation="softmax"),
+            ]
+        )
 
-    first = AdversarialConfig(epochs=1, batch_size=32, steps=2, learning_rate=0.05,
-                              monitor_size=16)
-    model, history, _ = adversarial_fit(build, tmp_path / "run", images, labels, first,
-                                        validation=(images, labels))
+    first = AdversarialConfig(epochs=1, batch_size=32, steps=2, learning_rate=0.05, monitor_size=16)
+    model, history, _ = adversarial_fit(
+        build, tmp_path / "run", images, labels, first, validation=(images, labels)
+    )
     assert set(history) == {"loss", "pgd_train_accuracy", "val_accuracy", "val_pgd_accuracy"}
     # the custom loop logs to TensorBoard like model.fit does: train and validation scalars
     for split in ("train", "validation"):
@@ -104,12 +116,12 @@ def test_adversarial_fit_trains_checkpoints_and_resumes(tmp_path):
     state = json.loads((tmp_path / "run" / STATE_FILE).read_text())
     assert state["epochs_done"] == 1
     # ... while an interrupted run of the same settings resumes after its last epoch
-    second = AdversarialConfig(epochs=3, batch_size=32, steps=2, learning_rate=0.05,
-                               monitor_size=0)
+    second = AdversarialConfig(epochs=3, batch_size=32, steps=2, learning_rate=0.05, monitor_size=0)
     run_dir = tmp_path / "resume"
     run_dir.mkdir()
-    (run_dir / STATE_FILE).write_text(json.dumps({**state, "config": second.__dict__,
-                                                  "history": {"loss": [9.0]}}))
+    (run_dir / STATE_FILE).write_text(
+        json.dumps({**state, "config": second.__dict__, "history": {"loss": [9.0]}})
+    )
     model.save(run_dir / "checkpoint.keras")
     _, resumed, _ = adversarial_fit(build, run_dir, images, labels, second)
     assert len(resumed["loss"]) == 3 and resumed["loss"][0] == 9.0

@@ -1,9 +1,15 @@
 import keras_tuner
 import numpy as np
-from a2common.data import load_dataset
 
-from keras_models.search import (DNNHyperModel, GridResult, grid_search_dnn, load_dnn_data,
-                                 rows_to_markdown, train_and_score)
+from a2common.data import load_dataset
+from keras_models.search import (
+    DNNHyperModel,
+    GridResult,
+    grid_search_dnn,
+    load_dnn_data,
+    rows_to_markdown,
+    train_and_score,
+)
 
 
 def _tiny_data():
@@ -27,8 +33,9 @@ def test_grid_search_covers_the_grid_sorted_and_resumes(tmp_path, monkeypatch):
         return original_fit(self, hp, model, *args, **kwargs)
 
     monkeypatch.setattr(DNNHyperModel, "fit", counting_fit)
-    table = grid_search_dnn(data, epochs=1, units=(4,), activations=("relu", "tanh"),
-                            directory=tmp_path)
+    table = grid_search_dnn(
+        data, epochs=1, units=(4,), activations=("relu", "tanh"), directory=tmp_path
+    )
     assert {(r.n1, r.n2, r.activation) for r in table} == {(4, 4, "relu"), (4, 4, "tanh")}
     assert len(fits) == 2
     scores = [r.val_accuracy for r in table]
@@ -36,8 +43,9 @@ def test_grid_search_covers_the_grid_sorted_and_resumes(tmp_path, monkeypatch):
     assert all(0.0 <= s <= 1.0 for s in scores)
     (project,) = tmp_path.glob("grid_*")
     assert any((project / "tensorboard").rglob("events.out.tfevents.*"))
-    again = grid_search_dnn(data, epochs=1, units=(4,), activations=("relu", "tanh"),
-                            directory=tmp_path)
+    again = grid_search_dnn(
+        data, epochs=1, units=(4,), activations=("relu", "tanh"), directory=tmp_path
+    )
     assert again == table and len(fits) == 2  # reloaded from the tuner's folder, not retrained
     markdown = rows_to_markdown(table, ["n1", "n2", "activation", "val_accuracy"])
     assert markdown.count("\n") == 3 and "| tanh |" in markdown

@@ -1,4 +1,5 @@
 """The seed-000 graded tasks: whole test split in the loader's order, training facts, reuse."""
+
 import ast
 import dataclasses
 import json
@@ -7,29 +8,33 @@ import sys
 
 import numpy as np
 import pytest
+
 from a2common.data import load_split
 from a2common.grading import TaskContext, TaskResult, dump_json
-
 from keras_models import seed000_tasks
 from keras_models.cifar7 import CLASSES
 
-_QUICK = {problem: seed000_tasks.graded_config(problem, quick=True)
-          for problem in seed000_tasks.PROBLEMS}
+_QUICK = {
+    problem: seed000_tasks.graded_config(problem, quick=True) for problem in seed000_tasks.PROBLEMS
+}
 # Tiny variants so each test trains in seconds; the tasks still predict the whole test split.
 _TINY = {
     "pima": dataclasses.replace(_QUICK["pima"], epochs=2),
     "adult": dataclasses.replace(_QUICK["adult"], epochs=1),
     "wine": dataclasses.replace(_QUICK["wine"], epochs=1),
-    "cifar7": dataclasses.replace(_QUICK["cifar7"], filters=(4,), epochs=1, train_per_class=5,
-                                  val_per_class=2),
+    "cifar7": dataclasses.replace(
+        _QUICK["cifar7"], filters=(4,), epochs=1, train_per_class=5, val_per_class=2
+    ),
 }
 # What the registry grades each task on (harness/src/autograder/registry.py): {head: labels}.
 _GRADED = {
     "keras_pima_binary": {"output": ("pima_diabetes", None)},
     "keras_cifar7_cnn": {"output": ("cifar10", CLASSES)},
     "keras_adult_logistic": {"output": ("adult", None)},
-    "keras_wine_multihead": {"colour": ("wine_colour", None),
-                             "quality_band": ("wine_quality_band", None)},
+    "keras_wine_multihead": {
+        "colour": ("wine_colour", None),
+        "quality_band": ("wine_quality_band", None),
+    },
 }
 _SCORES = ("accuracy", "roc_auc", "f1", "auc", "score", "test_loss")
 
@@ -37,9 +42,11 @@ _SCORES = ("accuracy", "roc_auc", "f1", "auc", "score", "test_loss")
 @pytest.fixture
 def tiny(monkeypatch):
     full_config = seed000_tasks.graded_config
-    monkeypatch.setattr(seed000_tasks, "graded_config",
-                        lambda problem, quick=False: _TINY[problem] if quick
-                        else full_config(problem))
+    monkeypatch.setattr(
+        seed000_tasks,
+        "graded_config",
+        lambda problem, quick=False: _TINY[problem] if quick else full_config(problem),
+    )
 
 
 def _check(result: TaskResult, task: str, work_dir) -> None:
@@ -98,13 +105,21 @@ def test_quick_and_full_variants_differ_and_the_four_tasks_are_exported():
 
 def test_a_task_imports_only_its_own_problem_module():
     """The autograder keys a run by the files its process imported: keep them to one problem."""
-    code = ("import sys\n"
-            "from keras_models import seed000_tasks\n"
-            "seed000_tasks.graded_config('wine')\n"
-            "print(sorted(m for m in sys.modules if m.startswith('keras_models.')))")
-    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True).stdout
+    code = (
+        "import sys\n"
+        "from keras_models import seed000_tasks\n"
+        "seed000_tasks.graded_config('wine')\n"
+        "print(sorted(m for m in sys.modules if m.startswith('keras_models.')))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     imported = set(ast.literal_eval(output.strip().splitlines()[-1]))
     assert "keras_models.multihead" in imported
-    assert not imported & {"keras_models.binary", "keras_models.cifar7", "keras_models.logistic",
-                           "keras_models.tasks", "keras_models.models"}
+    assert not imported & {
+        "keras_models.binary",
+        "keras_models.cifar7",
+        "keras_models.logistic",
+        "keras_models.tasks",
+        "keras_models.models",
+    }

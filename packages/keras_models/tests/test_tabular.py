@@ -3,21 +3,40 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from keras_models.tabular import (FillMissing, Log1p, MissingFlag, TabularSchema, check_frame,
-                                  encode_inputs, encoded_feature_names, fit_feature_stats,
-                                  frame_to_inputs, input_name, make_tabular_dataset,
-                                  predict_frame, split_to_frame)
+from keras_models.tabular import (
+    FillMissing,
+    Log1p,
+    MissingFlag,
+    TabularSchema,
+    check_frame,
+    encode_inputs,
+    encoded_feature_names,
+    fit_feature_stats,
+    frame_to_inputs,
+    input_name,
+    make_tabular_dataset,
+    predict_frame,
+    split_to_frame,
+)
 
-SCHEMA = TabularSchema(numeric=("age", "glucose", "income"), categorical=("city",),
-                       may_be_missing=("age", "glucose", "city"),
-                       zero_means_missing=("glucose",), log_scale=("income",))
+SCHEMA = TabularSchema(
+    numeric=("age", "glucose", "income"),
+    categorical=("city",),
+    may_be_missing=("age", "glucose", "city"),
+    zero_means_missing=("glucose",),
+    log_scale=("income",),
+)
 
 
 def _frame():
-    return pd.DataFrame({"age": [20.0, np.nan, 40.0, 60.0],
-                         "glucose": [100.0, 0.0, 120.0, np.nan],
-                         "income": [0.0, 10.0, 1000.0, 5.0],
-                         "city": ["Oslo", None, "Rome", "Oslo"]})
+    return pd.DataFrame(
+        {
+            "age": [20.0, np.nan, 40.0, 60.0],
+            "glucose": [100.0, 0.0, 120.0, np.nan],
+            "income": [0.0, 10.0, 1000.0, 5.0],
+            "city": ["Oslo", None, "Rome", "Oslo"],
+        }
+    )
 
 
 def test_schema_rejects_unknown_and_non_numeric_columns():
@@ -31,8 +50,9 @@ def test_schema_rejects_unknown_and_non_numeric_columns():
 
 def test_split_to_frame_types_columns_and_keeps_row_order():
     x = np.array([[1.0, "x", 9.0], [np.nan, None, 8.0]], dtype=object)
-    frame = split_to_frame(x, ["n", "c", "unused"],
-                           TabularSchema(numeric=("n",), categorical=("c",)))
+    frame = split_to_frame(
+        x, ["n", "c", "unused"], TabularSchema(numeric=("n",), categorical=("c",))
+    )
     assert frame.columns.tolist() == ["n", "c"]
     assert frame["n"].dtype == np.float64 and np.isnan(frame["n"][1])
     assert frame["c"][0] == "x" and frame["c"].isna().tolist() == [False, True]
@@ -50,8 +70,9 @@ def test_custom_layers_fill_flag_and_log_and_serialise():
     np.testing.assert_allclose(FillMissing(7.0)(values).numpy().ravel(), [7.0, 0.0, 3.0])
     np.testing.assert_allclose(FillMissing(7.0, True)(values).numpy().ravel(), [7.0, 7.0, 3.0])
     np.testing.assert_allclose(MissingFlag(True)(values).numpy().ravel(), [1.0, 1.0, 0.0])
-    np.testing.assert_allclose(Log1p()(np.array([[-1.0], [3.0]])).numpy().ravel(),
-                               [0.0, np.log(4.0)], rtol=1e-6)
+    np.testing.assert_allclose(
+        Log1p()(np.array([[-1.0], [3.0]])).numpy().ravel(), [0.0, np.log(4.0)], rtol=1e-6
+    )
     clone = FillMissing.from_config(FillMissing(2.5, True, name="f").get_config())
     assert clone.fill_value == 2.5 and clone.zero_means_missing
 
@@ -73,8 +94,12 @@ def test_saved_model_runs_on_raw_rows_with_missing_values(tmp_path):
     inputs, encoded = encode_inputs(stats)
     model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(encoded))
     model.compile("adam", "binary_crossentropy")
-    model.fit(make_tabular_dataset(frame_to_inputs(frame, SCHEMA), np.array([0, 1, 0, 1])),
-              epochs=1, verbose=0, shuffle=False)
+    model.fit(
+        make_tabular_dataset(frame_to_inputs(frame, SCHEMA), np.array([0, 1, 0, 1])),
+        epochs=1,
+        verbose=0,
+        shuffle=False,
+    )
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras")
     raw = frame.assign(city=["Oslo", "Paris", None, "Rome"])  # an unseen city and a missing one
@@ -83,23 +108,28 @@ def test_saved_model_runs_on_raw_rows_with_missing_values(tmp_path):
     assert expected.shape == (4, 1) and np.all(np.isfinite(expected))
 
 
-@pytest.mark.parametrize("change, error, message", [
-    (lambda f: f.drop(columns=["income"]), ValueError, r"missing \['income'\]"),
-    (lambda f: f.assign(income=["1", "2", "3", "4"]), TypeError, "numeric values in column"),
-    (lambda f: f.assign(income=[1.0, np.nan, 2.0, 3.0]), ValueError, "no missing values"),
-    (lambda f: f.assign(income=[1.0, np.inf, 2.0, 3.0]), ValueError, "finite"),
-    (lambda f: f.assign(city=[1, 2, 3, 4]), TypeError, "strings in categorical column 'city'"),
-    (lambda f: f.iloc[:0], ValueError, "at least one row"),
-    (lambda f: f.to_numpy(), TypeError, "pandas.DataFrame"),
-])
+@pytest.mark.parametrize(
+    "change, error, message",
+    [
+        (lambda f: f.drop(columns=["income"]), ValueError, r"missing \['income'\]"),
+        (lambda f: f.assign(income=["1", "2", "3", "4"]), TypeError, "numeric values in column"),
+        (lambda f: f.assign(income=[1.0, np.nan, 2.0, 3.0]), ValueError, "no missing values"),
+        (lambda f: f.assign(income=[1.0, np.inf, 2.0, 3.0]), ValueError, "finite"),
+        (lambda f: f.assign(city=[1, 2, 3, 4]), TypeError, "strings in categorical column 'city'"),
+        (lambda f: f.iloc[:0], ValueError, "at least one row"),
+        (lambda f: f.to_numpy(), TypeError, "pandas.DataFrame"),
+    ],
+)
 def test_check_frame_errors_say_what_was_expected_and_received(change, error, message):
     with pytest.raises(error, match=message):
         check_frame(change(_frame()), SCHEMA)
 
 
 def test_nullable_integers_and_pandas_strings_are_accepted():
-    frame = _frame().assign(age=pd.array([20, None, 40, 60], dtype="Int64"),
-                            city=pd.array(["Oslo", None, "Rome", "Oslo"], dtype="string"))
+    frame = _frame().assign(
+        age=pd.array([20, None, 40, 60], dtype="Int64"),
+        city=pd.array(["Oslo", None, "Rome", "Oslo"], dtype="string"),
+    )
     inputs = frame_to_inputs(check_frame(frame, SCHEMA), SCHEMA)
     assert np.isnan(inputs["age"][1, 0]) and inputs["age"].dtype == np.float32
     assert inputs["city"][:, 0].tolist() == ["Oslo", "", "Rome", "Oslo"]

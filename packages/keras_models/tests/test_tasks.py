@@ -1,16 +1,18 @@
 """The harness contract: a grade function returns a TaskResult and reuses its cache."""
+
 import dataclasses
 
 import pytest
-from a2common.grading import TaskContext, TaskResult
 
+from a2common.grading import TaskContext, TaskResult
 from keras_models import tasks
 
 
 @pytest.fixture
 def tiny_mlp(monkeypatch):
-    recipe = dataclasses.replace(tasks.RECIPES["mnist_mlp"], quick_train_size=1000,
-                                 quick_test_size=500, quick_epochs=2)
+    recipe = dataclasses.replace(
+        tasks.RECIPES["mnist_mlp"], quick_train_size=1000, quick_test_size=500, quick_epochs=2
+    )
     monkeypatch.setitem(tasks.RECIPES, "mnist_mlp", recipe)
 
 
@@ -34,8 +36,9 @@ def test_grade_mnist_mlp_quick_predicts_the_whole_test_split_then_reuses(tiny_ml
 
 
 def test_shuffled_labels_make_a_chance_level_model(tiny_mlp, tmp_path):
-    result = tasks.grade_mnist_mlp(TaskContext(quick=True, seed=0, work_dir=tmp_path,
-                                               params={"shuffle_labels": True}))
+    result = tasks.grade_mnist_mlp(
+        TaskContext(quick=True, seed=0, work_dir=tmp_path, params={"shuffle_labels": True})
+    )
     assert _accuracy(result) < 0.3
     assert result.details["shuffled_labels"] is True
     assert "shuffled" in result.details["run_dir"]

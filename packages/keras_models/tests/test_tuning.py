@@ -11,8 +11,9 @@ from keras_models.tuning import BEST_FILE, apply_hyperparameters
 
 def _small_pima() -> TabularSplits:
     splits = load_pima()
-    return dataclasses.replace(splits, train_frame=splits.train_frame.iloc[:120],
-                               train_y=splits.train_y[:120])
+    return dataclasses.replace(
+        splits, train_frame=splits.train_frame.iloc[:120], train_y=splits.train_y[:120]
+    )
 
 
 def test_tiny_random_search_saves_the_best_trial_and_resumes(tmp_path):

@@ -1,4 +1,5 @@
 """Test setup: one thread per framework (the CI machine has 2 shared cores), quiet TensorFlow."""
+
 from __future__ import annotations
 
 import os
@@ -8,6 +9,8 @@ os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 import a2common.tf_env  # noqa: E402,F401
+
+# isort: split
 
 import torch  # noqa: E402
 

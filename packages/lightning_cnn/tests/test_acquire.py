@@ -3,6 +3,7 @@
 The server serves files generated into ``tmp_path``: good PNG/JPEG images, an exact duplicate,
 garbage bytes, a truncated JPEG, a CMYK JPEG, a tiny image, and one missing path (HTTP 404).
 """
+
 from __future__ import annotations
 
 import functools
@@ -16,8 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lightning_cnn.acquire import (REPORT_FILE, STATE_FILE, acquire, fetch_url, main,
-                                   parse_url_list)
+from lightning_cnn.acquire import REPORT_FILE, STATE_FILE, acquire, fetch_url, main, parse_url_list
 
 
 def _image_bytes(mode: str, size: tuple[int, int], fmt: str, seed: int) -> bytes:

@@ -1,4 +1,5 @@
 """LiT heads and loss, gradient reversal, AdaBN and DANN on tiny inputs."""
+
 from __future__ import annotations
 
 import math
@@ -6,13 +7,27 @@ import math
 import numpy as np
 import pytest
 import torch
-from a2common.data import Dataset, Split
 
-from lightning_cnn.contrastive import (TEMPLATES, LiTConfig, LiTModel, ProjectionHead, captions,
-                                       clip_loss, train_lit)
-from lightning_cnn.domain_adaptation import (DomainAdaptationConfig, DomainAdaptationNet,
-                                             Domains, adapt_batchnorm, dann_coefficient,
-                                             downscale, grad_reverse, train_domain_adaptation)
+from a2common.data import Dataset, Split
+from lightning_cnn.contrastive import (
+    TEMPLATES,
+    LiTConfig,
+    LiTModel,
+    ProjectionHead,
+    captions,
+    clip_loss,
+    train_lit,
+)
+from lightning_cnn.domain_adaptation import (
+    DomainAdaptationConfig,
+    DomainAdaptationNet,
+    Domains,
+    adapt_batchnorm,
+    dann_coefficient,
+    downscale,
+    grad_reverse,
+    train_domain_adaptation,
+)
 
 
 def log_softmax_at(row: list[float], index: int) -> float:
@@ -40,8 +55,10 @@ def test_clip_loss_with_labels_spreads_the_target_over_same_class_pairs():
     positives = [[0, 1], [0, 1], [2]]
 
     def mean_ce(table: list[list[float]]) -> float:
-        return -sum(sum(log_softmax_at(row, j) for j in positives[i]) / len(positives[i])
-                    for i, row in enumerate(table)) / len(table)
+        return -sum(
+            sum(log_softmax_at(row, j) for j in positives[i]) / len(positives[i])
+            for i, row in enumerate(table)
+        ) / len(table)
 
     expected = (mean_ce(logits) + mean_ce(columns)) / 2
     loss = clip_loss(images, texts, torch.tensor(0.0), labels)
@@ -72,15 +89,23 @@ def test_lit_model_zero_shot_probabilities():
 def test_lit_training_separates_easy_features(tmp_path):
     rng = np.random.default_rng(0)
     labels = {split: np.arange(n) % 3 for split, n in (("train", 60), ("val", 12), ("test", 12))}
-    features = {split: (np.eye(3)[y] * 3 + rng.normal(0, 0.3, (len(y), 3))).astype("float32")
-                for split, y in labels.items()}
+    features = {
+        split: (np.eye(3)[y] * 3 + rng.normal(0, 0.3, (len(y), 3))).astype("float32")
+        for split, y in labels.items()
+    }
     split = {name: Split(np.zeros((len(y), 1)), y) for name, y in labels.items()}
-    data = Dataset("tiny", split["train"], split["test"], split["val"], ["cats", "dogs", "panda"],
-                   {})
+    data = Dataset(
+        "tiny", split["train"], split["test"], split["val"], ["cats", "dogs", "panda"], {}
+    )
     config = LiTConfig(embed_dim=8, epochs=20, batch_size=20, learning_rate=1e-2)
-    run = train_lit(tmp_path, config, data=data,
-                    features=features, caption_features=torch.randn(3 * len(TEMPLATES), 16),
-                    progress=False)
+    run = train_lit(
+        tmp_path,
+        config,
+        data=data,
+        features=features,
+        caption_features=torch.randn(3 * len(TEMPLATES), 16),
+        progress=False,
+    )
     assert run.test_probabilities.shape == run.linear_probe_probabilities.shape == (12, 3)
     assert run.test_accuracy(labels["test"]) >= 0.9
     assert run.history["loss"][-1] < run.history["loss"][0]
@@ -126,19 +151,23 @@ def tiny_domains() -> Domains:
 @pytest.mark.parametrize("method", ["dann", "source_only"])
 def test_domain_adaptation_trains_and_predicts_the_target(tmp_path, method):
     config = DomainAdaptationConfig(epochs=1, batch_size=4, channels=(4, 4, 4))
-    run = train_domain_adaptation(tmp_path / method, method, config, domains=tiny_domains(),
-                                  progress=False)
+    run = train_domain_adaptation(
+        tmp_path / method, method, config, domains=tiny_domains(), progress=False
+    )
     assert run.test_probabilities.shape == (6, 2) and not run.from_cache
     assert len(run.history["loss"]) == 1
     if method == "source_only":  # AdaBN reuses the finished source-only model
-        adapted = train_domain_adaptation(tmp_path / "adabn", "adabn", config,
-                                          domains=tiny_domains(), progress=False)
+        adapted = train_domain_adaptation(
+            tmp_path / "adabn", "adabn", config, domains=tiny_domains(), progress=False
+        )
         assert adapted.from_cache and adapted.test_probabilities.shape == (6, 2)
         assert not np.allclose(adapted.test_probabilities, run.test_probabilities)
 
 
 def test_downscale_and_method_check():
-    assert downscale(np.full((1, 64, 64, 3), 7, np.uint8)).tolist() == \
-        np.full((1, 32, 32, 3), 7).tolist()
+    assert (
+        downscale(np.full((1, 64, 64, 3), 7, np.uint8)).tolist()
+        == np.full((1, 32, 32, 3), 7).tolist()
+    )
     with pytest.raises(ValueError, match="Expected method in"):
         DomainAdaptationNet("coral")

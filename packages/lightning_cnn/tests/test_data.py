@@ -1,4 +1,5 @@
 """Both frameworks' loaders read the same release: shapes, dtypes, same pixels, augmentation."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """The release command: tree, manifest, datasheet, fixed and disjoint splits, clear errors."""
+
 from __future__ import annotations
 
 import hashlib
@@ -8,12 +9,22 @@ import shutil
 
 import numpy as np
 import pytest
-from a2common.data import load_dataset
 
+from a2common.data import load_dataset
 from lightning_cnn.config import CLASS_NAMES
-from lightning_cnn.dataset import (DATASHEET, MANIFEST, METADATA, SPLITS, ReleaseError,
-                                   SplitImages, list_split, main, read_split, verify_release,
-                                   write_release)
+from lightning_cnn.dataset import (
+    DATASHEET,
+    MANIFEST,
+    METADATA,
+    SPLITS,
+    ReleaseError,
+    SplitImages,
+    list_split,
+    main,
+    read_split,
+    verify_release,
+    write_release,
+)
 
 
 def test_release_command_writes_a_verifiable_tree(tmp_path, capsys):
@@ -57,9 +68,16 @@ def test_metadata_and_datasheet(tiny_release, tiny_limit_per_class):
     assert metadata["counts"]["test"] == {name: tiny_limit_per_class for name in CLASS_NAMES}
     assert metadata["source"]["sha256"] == next(iter(load_dataset("animals3").sha256.values()))
     sheet = (tiny_release / DATASHEET).read_text()
-    for section in ["## Motivation", "## Composition", "## Collection process",
-                    "## Preprocessing", "## Uses", "## Distribution", "Licence caveats",
-                    "third-party"]:
+    for section in [
+        "## Motivation",
+        "## Composition",
+        "## Collection process",
+        "## Preprocessing",
+        "## Uses",
+        "## Distribution",
+        "Licence caveats",
+        "third-party",
+    ]:
         assert section in sheet
 
 
@@ -98,8 +116,9 @@ def test_bad_inputs_raise_clear_errors(tmp_path):
     with pytest.raises(ValueError, match=r"missing \['test'\]"):
         write_release(tmp_path / "r1", {"train": good, "val": good}, ["x"])
     with pytest.raises(ValueError, match="labels outside 0..0"):
-        write_release(tmp_path / "r2", {s: SplitImages(image, np.array([3]), ["a"])
-                                        for s in SPLITS}, ["x"])
+        write_release(
+            tmp_path / "r2", {s: SplitImages(image, np.array([3]), ["a"]) for s in SPLITS}, ["x"]
+        )
     with pytest.raises(ValueError, match="Expected uint8 images"):
         SplitImages(image.astype(np.float32), np.array([0]), ["a"])
     with pytest.raises(ReleaseError, match="Expected a folder"):

@@ -1,12 +1,13 @@
 """The same CNN in both frameworks: same parameters, same logits for the same weights; it learns."""
+
 from __future__ import annotations
 
 import lightning as L
 import numpy as np
 import pytest
 import torch
-from a2common.grading import TaskContext
 
+from a2common.grading import TaskContext
 from lightning_cnn.config import CNNConfig, TrainConfig, warmup_cosine_factor
 from lightning_cnn.lightning_data import Animals3DataModule
 from lightning_cnn.lightning_model import Animals3Classifier, build_torch_cnn
@@ -19,19 +20,32 @@ def copy_torch_weights_to_keras(network: torch.nn.Sequential, model) -> None:
     """Port every conv / BN / GeM / dense weight (PyTorch order -> Keras order)."""
     import keras
 
-    torch_layers = [m for m in network.modules()
-                    if isinstance(m, (torch.nn.Conv2d, torch.nn.BatchNorm2d, torch.nn.Linear,
-                                      GeneralizedMeanPool2d))]
-    keras_layers = [layer for layer in model.layers
-                    if isinstance(layer, (keras.layers.Conv2D, keras.layers.BatchNormalization,
-                                          keras.layers.Dense)) or "gem" in layer.name]
+    torch_layers = [
+        m
+        for m in network.modules()
+        if isinstance(
+            m, (torch.nn.Conv2d, torch.nn.BatchNorm2d, torch.nn.Linear, GeneralizedMeanPool2d)
+        )
+    ]
+    keras_layers = [
+        layer
+        for layer in model.layers
+        if isinstance(
+            layer, (keras.layers.Conv2D, keras.layers.BatchNormalization, keras.layers.Dense)
+        )
+        or "gem" in layer.name
+    ]
     assert len(torch_layers) == len(keras_layers)
     for source, target in zip(torch_layers, keras_layers):
         if isinstance(source, torch.nn.Conv2d):
             target.set_weights([source.weight.detach().permute(2, 3, 1, 0).numpy()])
         elif isinstance(source, torch.nn.BatchNorm2d):
-            target.set_weights([t.detach().numpy() for t in (
-                source.weight, source.bias, source.running_mean, source.running_var)])
+            target.set_weights(
+                [
+                    t.detach().numpy()
+                    for t in (source.weight, source.bias, source.running_mean, source.running_var)
+                ]
+            )
         elif isinstance(source, torch.nn.Linear):
             target.set_weights([source.weight.detach().T.numpy(), source.bias.detach().numpy()])
         else:
@@ -49,7 +63,7 @@ def test_keras_and_torch_networks_compute_the_same_function(pooling):
     for bn in (m for m in module.modules() if isinstance(m, torch.nn.BatchNorm2d)):
         bn.running_mean.uniform_(-0.1, 0.1)  # non-trivial statistics, so they must match too
         bn.running_var.uniform_(0.5, 1.5)
-    keras_model = build_keras_cnn(config, mean, [s ** 2 for s in std], shift_px=0)
+    keras_model = build_keras_cnn(config, mean, [s**2 for s in std], shift_px=0)
     copy_torch_weights_to_keras(module.network, keras_model)
     keras_trainable = sum(int(np.prod(w.shape)) for w in keras_model.trainable_weights)
     assert keras_trainable == sum(p.numel() for p in module.parameters())
@@ -90,9 +104,16 @@ def test_a_few_lightning_steps_reduce_the_loss(tiny_release):
 
     before = loss_on_batch()
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(*batch), batch_size=12)
-    trainer = L.Trainer(max_epochs=15, accelerator="cpu", logger=False,
-                        enable_checkpointing=False, enable_progress_bar=False,
-                        enable_model_summary=False, limit_train_batches=1, limit_val_batches=0)
+    trainer = L.Trainer(
+        max_epochs=15,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_train_batches=1,
+        limit_val_batches=0,
+    )
     trainer.fit(model, train_dataloaders=loader)
     assert loss_on_batch() < 0.8 * before
 
@@ -104,10 +125,15 @@ def test_a_few_keras_steps_reduce_the_loss(tiny_release):
 
     keras.utils.set_random_seed(0)
     train = load_split(tiny_release, "train", batch_size=12, shuffle=False).take(1).cache()
-    config = TrainConfig(cnn=SMALL, epochs=15, learning_rate=1e-2, weight_decay=0.0,
-                         warmup_fraction=0.0, label_smoothing=0.0)
-    model = compile_model(build_keras_cnn(SMALL, [0.5] * 3, [0.06] * 3), config,
-                          steps_per_epoch=1)
+    config = TrainConfig(
+        cnn=SMALL,
+        epochs=15,
+        learning_rate=1e-2,
+        weight_decay=0.0,
+        warmup_fraction=0.0,
+        label_smoothing=0.0,
+    )
+    model = compile_model(build_keras_cnn(SMALL, [0.5] * 3, [0.06] * 3), config, steps_per_epoch=1)
     history = model.fit(train, epochs=15, verbose=0).history["loss"]  # training-mode losses
     assert history[-1] < 0.8 * history[0]
 
@@ -115,9 +141,12 @@ def test_a_few_keras_steps_reduce_the_loss(tiny_release):
 def test_lightning_task_trains_then_loads_from_cache(tiny_release, tmp_path):
     from lightning_cnn.tasks import grade_lightning_cnn
 
-    ctx = TaskContext(quick=True, seed=0, work_dir=tmp_path / "work",
-                      params={"release_dir": str(tiny_release), "epochs": 1,
-                              "progress": False, "num_threads": 1})
+    ctx = TaskContext(
+        quick=True,
+        seed=0,
+        work_dir=tmp_path / "work",
+        params={"release_dir": str(tiny_release), "epochs": 1, "progress": False, "num_threads": 1},
+    )
     first = grade_lightning_cnn(ctx)
     assert first.predictions.shape == (12, 3) and first.epochs == 1
     np.testing.assert_allclose(first.predictions.sum(axis=1), 1.0, rtol=1e-5)
@@ -133,9 +162,12 @@ def test_lightning_task_trains_then_loads_from_cache(tiny_release, tmp_path):
 def test_keras_task_trains_then_loads_from_cache(tiny_release, tmp_path):
     from lightning_cnn.tasks import grade_keras_cnn
 
-    ctx = TaskContext(quick=True, seed=0, work_dir=tmp_path / "work",
-                      params={"release_dir": str(tiny_release), "epochs": 1, "progress": False,
-                              "pooling": "gem"})
+    ctx = TaskContext(
+        quick=True,
+        seed=0,
+        work_dir=tmp_path / "work",
+        params={"release_dir": str(tiny_release), "epochs": 1, "progress": False, "pooling": "gem"},
+    )
     first = grade_keras_cnn(ctx)
     assert first.predictions.shape == (12, 3) and first.details["gem_p"]
     assert (tmp_path / "work" / "model.keras").is_file()
@@ -150,8 +182,9 @@ def test_task_parameters_are_checked(tmp_path):
     with pytest.raises(ValueError, match=r"Unknown task parameters \['epochz'\]"):
         train_config(ctx)
     with pytest.raises(ValueError, match="Expected pooling in"):
-        train_config(TaskContext(quick=False, seed=0, work_dir=tmp_path,
-                                 params={"pooling": "median"}))
+        train_config(
+            TaskContext(quick=False, seed=0, work_dir=tmp_path, params={"pooling": "median"})
+        )
     assert train_config(TaskContext(quick=True, seed=0, work_dir=tmp_path)).epochs == 4
 
 
@@ -160,14 +193,16 @@ def test_lightning_task_resumes_from_the_last_checkpoint(tiny_release, tmp_path)
 
     work = tmp_path / "work"
     params = {"release_dir": str(tiny_release), "progress": False, "num_threads": 1}
-    grade_lightning_cnn(TaskContext(quick=True, seed=0, work_dir=work,
-                                    params={**params, "epochs": 1}))
+    grade_lightning_cnn(
+        TaskContext(quick=True, seed=0, work_dir=work, params={**params, "epochs": 1})
+    )
     first_epoch_seconds = load_history(work)["epoch_seconds"][0]
     # Pretend the run was interrupted after its first epoch: only the checkpoints are left.
     (work / "FINISHED.json").unlink()
     (work / FINAL_CHECKPOINT).unlink()
-    result = grade_lightning_cnn(TaskContext(quick=True, seed=0, work_dir=work,
-                                             params={**params, "epochs": 2}))
+    result = grade_lightning_cnn(
+        TaskContext(quick=True, seed=0, work_dir=work, params={**params, "epochs": 2})
+    )
     history = load_history(work)
     assert result.epochs == 2
     assert len(history["loss"]) == len(history["epoch_seconds"]) == 2

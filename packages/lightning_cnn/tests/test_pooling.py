@@ -3,30 +3,41 @@
 Same outputs and same gradients (for the input and for the learnable exponent ``p``), plus Keras
 serialisation and clear errors.
 """
+
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 import torch
 
-import keras
 from lightning_cnn.keras_pooling import GeneralizedMeanPooling2D
 from lightning_cnn.torch_pooling import GeneralizedMeanPool2d, generalized_mean_pool2d
 
 
-def torch_forward_backward(inputs_nhwc: np.ndarray, upstream: np.ndarray, p: float,
-                           kernel: int, stride: int, dtype: torch.dtype):
+def torch_forward_backward(
+    inputs_nhwc: np.ndarray,
+    upstream: np.ndarray,
+    p: float,
+    kernel: int,
+    stride: int,
+    dtype: torch.dtype,
+):
     x = torch.tensor(inputs_nhwc.transpose(0, 3, 1, 2), dtype=dtype, requires_grad=True)
     pool = GeneralizedMeanPool2d(kernel, stride, p=p).to(dtype)
     out = pool(x)
     (out * torch.tensor(upstream.transpose(0, 3, 1, 2), dtype=dtype)).sum().backward()
-    return (out.detach().numpy().transpose(0, 2, 3, 1), x.grad.numpy().transpose(0, 2, 3, 1),
-            pool.p.grad.item())
+    return (
+        out.detach().numpy().transpose(0, 2, 3, 1),
+        x.grad.numpy().transpose(0, 2, 3, 1),
+        pool.p.grad.item(),
+    )
 
 
-def keras_forward_backward(inputs_nhwc: np.ndarray, upstream: np.ndarray, p: float,
-                           kernel: int, stride: int, dtype: str):
+def keras_forward_backward(
+    inputs_nhwc: np.ndarray, upstream: np.ndarray, p: float, kernel: int, stride: int, dtype: str
+):
     layer = GeneralizedMeanPooling2D(kernel, stride, p=p, dtype=dtype)
     x = tf.Variable(inputs_nhwc.astype(dtype))
     with tf.GradientTape() as tape:
@@ -46,10 +57,10 @@ def test_keras_and_torch_give_same_outputs_and_gradients(kernel, stride, size, d
     upstream = rng.normal(size=out_shape)
     torch_dtype = {"float32": torch.float32, "float64": torch.float64}[dtype]
 
-    t_out, t_grad_x, t_grad_p = torch_forward_backward(inputs, upstream, 2.5, kernel, stride,
-                                                       torch_dtype)
-    k_out, k_grad_x, k_grad_p = keras_forward_backward(inputs, upstream, 2.5, kernel, stride,
-                                                       dtype)
+    t_out, t_grad_x, t_grad_p = torch_forward_backward(
+        inputs, upstream, 2.5, kernel, stride, torch_dtype
+    )
+    k_out, k_grad_x, k_grad_p = keras_forward_backward(inputs, upstream, 2.5, kernel, stride, dtype)
 
     assert t_out.shape == k_out.shape == out_shape
     np.testing.assert_allclose(k_out, t_out, rtol=tolerance, atol=tolerance)
@@ -91,8 +102,9 @@ def test_keras_layer_serialises_and_round_trips_through_a_saved_model(tmp_path):
     assert isinstance(restored.get_layer("gem"), GeneralizedMeanPooling2D)
     assert float(restored.get_layer("gem").p.numpy()) == pytest.approx(3.7)
     batch = np.random.default_rng(1).random((2, 8, 8, 3)).astype("float32")
-    np.testing.assert_allclose(restored.predict(batch, verbose=0), model.predict(batch, verbose=0),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        restored.predict(batch, verbose=0), model.predict(batch, verbose=0), rtol=1e-6
+    )
 
 
 def test_keras_layer_trains_p():
@@ -104,8 +116,10 @@ def test_keras_layer_trains_p():
     assert frozen.trainable_weights == []
 
 
-@pytest.mark.parametrize("kwargs,message", [({"p": 0.5}, "p <= 6.0"), ({"p": 7.0}, "p <= 6.0"),
-                                            ({"pool_size": 0}, "pool_size >= 1")])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [({"p": 0.5}, "p <= 6.0"), ({"p": 7.0}, "p <= 6.0"), ({"pool_size": 0}, "pool_size >= 1")],
+)
 def test_keras_layer_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         GeneralizedMeanPooling2D(**kwargs)
@@ -116,8 +130,9 @@ def test_keras_layer_rejects_wrong_rank():
         GeneralizedMeanPooling2D(2)(np.zeros((2, 8, 3), "float32"))
 
 
-@pytest.mark.parametrize("kwargs,message", [({"p": 0.0}, "p <= 6.0"),
-                                            ({"kernel_size": 0}, "kernel_size >= 1")])
+@pytest.mark.parametrize(
+    "kwargs,message", [({"p": 0.0}, "p <= 6.0"), ({"kernel_size": 0}, "kernel_size >= 1")]
+)
 def test_torch_module_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         GeneralizedMeanPool2d(**kwargs)

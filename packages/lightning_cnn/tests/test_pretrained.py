@@ -1,13 +1,20 @@
 """Local pretrained weights: found through the override folder or shared/weights, sha256-checked."""
+
 from __future__ import annotations
 
 import pytest
-from a2common.data import sha256_of
 
+from a2common.data import sha256_of
 from lightning_cnn import pretrained
-from lightning_cnn.pretrained import (MOBILENET_V2, WEIGHTS_DIR_ENV, WeightFile,
-                                      WeightsChecksumError, WeightsNotFoundError, locate_weights,
-                                      verify_weights)
+from lightning_cnn.pretrained import (
+    MOBILENET_V2,
+    WEIGHTS_DIR_ENV,
+    WeightFile,
+    WeightsChecksumError,
+    WeightsNotFoundError,
+    locate_weights,
+    verify_weights,
+)
 
 
 @pytest.fixture

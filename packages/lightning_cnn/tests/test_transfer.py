@@ -1,11 +1,12 @@
 """Transfer models on tiny inputs: shapes, frozen parts, BatchNorm kept in inference mode."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
-from a2common.data import Dataset, Split
 
+from a2common.data import Dataset, Split
 from lightning_cnn.transfer import TransferRun
 
 
@@ -26,6 +27,7 @@ def test_transfer_run_accuracy_checks_the_labels():
 
 
 # ---- Keras: MobileNetV2 ----------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def keras_transfer_model():
@@ -72,6 +74,7 @@ def test_keras_config_is_checked():
 
 # ---- Lightning: EfficientNet-Lite0 -----------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def efficientnet():
     pytest.importorskip("efficientnet_lite_pytorch")
@@ -112,8 +115,9 @@ def test_trunk_then_top_is_the_library_forward(efficientnet):
     with torch.no_grad():
         library = efficientnet.network((images - 127 / 255) / (128 / 255))
         torch.testing.assert_close(efficientnet(images), library)
-        cached = trunk_features(efficientnet, (images * 255).round().byte().permute(0, 2, 3, 1)
-                                .numpy())
+        cached = trunk_features(
+            efficientnet, (images * 255).round().byte().permute(0, 2, 3, 1).numpy()
+        )
         assert cached.shape[:2] == (2, 2)
         flipped = efficientnet.trunk((images * 255).round().div(255).flip(-1))
     torch.testing.assert_close(cached[1], flipped)
@@ -142,10 +146,10 @@ def test_lightning_transfer_trains_then_loads_from_cache(tmp_path, cache_trunk):
     from lightning_cnn.transfer_lightning import LightningTransferConfig, train_lightning_transfer
 
     data = tiny_dataset()
-    config = LightningTransferConfig(image_size=64, trainable_blocks=1, epochs=1, batch_size=6,
-                                     cache_trunk=cache_trunk)
-    first = train_lightning_transfer(tmp_path, config, data=data, pretrained=False,
-                                     progress=False)
+    config = LightningTransferConfig(
+        image_size=64, trainable_blocks=1, epochs=1, batch_size=6, cache_trunk=cache_trunk
+    )
+    first = train_lightning_transfer(tmp_path, config, data=data, pretrained=False, progress=False)
     assert first.test_probabilities.shape == (3, 3) and not first.from_cache
     np.testing.assert_allclose(first.test_probabilities.sum(axis=1), 1.0, rtol=1e-5)
     assert len(first.history["loss"]) == 1 and (tmp_path / "checkpoints" / "last.ckpt").is_file()

@@ -1,4 +1,5 @@
 """The graded transfer tasks and the published classifier, end to end on tiny inputs."""
+
 from __future__ import annotations
 
 import json
@@ -7,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from a2common.data import Dataset, Split
 from a2common.grading import TaskContext, TaskResult
 from a2common.runs import GradedRun
-
 from lightning_cnn import transfer_tasks
 from lightning_cnn.domain_adaptation import Domains
 from lightning_cnn.transfer_tasks import recipe, stratified_subset
@@ -22,8 +23,14 @@ def tiny_animals3(train: int = 9, val: int = 3, test: int = 6) -> Dataset:
     def split(n: int) -> Split:
         return Split(rng.integers(0, 256, (n, 64, 64, 3), dtype=np.uint8), np.arange(n) % 3)
 
-    return Dataset("animals3", train=split(train), val=split(val), test=split(test),
-                   class_names=["cats", "dogs", "panda"], sha256={})
+    return Dataset(
+        "animals3",
+        train=split(train),
+        val=split(val),
+        test=split(test),
+        class_names=["cats", "dogs", "panda"],
+        sha256={},
+    )
 
 
 def check_result(result: TaskResult, work_dir: Path, rows: int, heads: tuple[str, ...] = ()):
@@ -43,12 +50,12 @@ def check_result(result: TaskResult, work_dir: Path, rows: int, heads: tuple[str
 
 # ---- the recipe from ctx.params ---------------------------------------------------------------
 
+
 def test_recipe_applies_quick_values_then_params_and_rejects_unknown_ones(tmp_path):
     from lightning_cnn.transfer_lightning import LightningTransferConfig
 
     quick = {"image_size": 96, "epochs": 1}
-    ctx = TaskContext(quick=True, seed=0, work_dir=tmp_path, params={"epochs": 2,
-                                                                     "num_threads": 1})
+    ctx = TaskContext(quick=True, seed=0, work_dir=tmp_path, params={"epochs": 2, "num_threads": 1})
     config = recipe(LightningTransferConfig, ctx, quick)
     assert (config.image_size, config.epochs, config.trainable_blocks) == (96, 2, 6)
     full = recipe(LightningTransferConfig, TaskContext(False, 0, tmp_path), quick)
@@ -70,10 +77,22 @@ def test_stratified_subset_is_seeded_balanced_and_in_loader_order():
 
 # ---- supervised transfer (module-scoped: the published-classifier tests re-use the runs) -------
 
-KERAS_PARAMS = {"image_size": 32, "head_epochs": 1, "finetune_epochs": 0,
-                "finetune_from": "block_16_expand", "batch_size": 6, "progress": False}
-LIGHTNING_PARAMS = {"image_size": 32, "trainable_blocks": 1, "epochs": 1, "batch_size": 6,
-                    "progress": False, "num_threads": 1}
+KERAS_PARAMS = {
+    "image_size": 32,
+    "head_epochs": 1,
+    "finetune_epochs": 0,
+    "finetune_from": "block_16_expand",
+    "batch_size": 6,
+    "progress": False,
+}
+LIGHTNING_PARAMS = {
+    "image_size": 32,
+    "trainable_blocks": 1,
+    "epochs": 1,
+    "batch_size": 6,
+    "progress": False,
+    "num_threads": 1,
+}
 
 
 @pytest.fixture(scope="module")
@@ -84,16 +103,25 @@ def supervised_runs(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(transfer_tasks, "load_animals3", tiny_animals3)
         for framework, function, params in (
-                ("keras", transfer_tasks.grade_keras_transfer, KERAS_PARAMS),
-                ("lightning", transfer_tasks.grade_lightning_transfer, LIGHTNING_PARAMS)):
+            ("keras", transfer_tasks.grade_keras_transfer, KERAS_PARAMS),
+            ("lightning", transfer_tasks.grade_lightning_transfer, LIGHTNING_PARAMS),
+        ):
             path = root / framework
             ctx = TaskContext(quick=True, seed=0, work_dir=path / "work", params=params)
             first, second = function(ctx), function(ctx)
             # what the autograder's worker writes, so that GradedRun can read it
-            (path / "result.json").write_text(json.dumps(
-                {"model_files": first.model_files, "revision": "test", "epochs": first.epochs,
-                 "train_seconds": first.train_seconds, "parameters": first.parameters,
-                 "details": first.details}))
+            (path / "result.json").write_text(
+                json.dumps(
+                    {
+                        "model_files": first.model_files,
+                        "revision": "test",
+                        "epochs": first.epochs,
+                        "train_seconds": first.train_seconds,
+                        "parameters": first.parameters,
+                        "details": first.details,
+                    }
+                )
+            )
             runs[framework] = (first, second, GradedRun(f"{framework}_test", path))
     return runs
 
@@ -128,18 +156,26 @@ def test_trunk_features_are_kept_on_disk_for_a_resumed_run(tmp_path):
 
 
 @pytest.mark.parametrize("cache_trunk", [True, False])
-def test_batchnorm_statistics_stay_fixed_in_new_and_resumed_runs(tmp_path, monkeypatch,
-                                                                 cache_trunk):
+def test_batchnorm_statistics_stay_fixed_in_new_and_resumed_runs(
+    tmp_path, monkeypatch, cache_trunk
+):
     """A resumed run (trunk outputs read from disk) once trained with BatchNorm in train mode."""
     from lightning_cnn.lightning_callbacks import TrainingHistory
-    from lightning_cnn.transfer_lightning import (EfficientNetTransfer, LightningTransferConfig,
-                                                  train_lightning_transfer)
+    from lightning_cnn.transfer_lightning import (
+        EfficientNetTransfer,
+        LightningTransferConfig,
+        train_lightning_transfer,
+    )
 
-    batchnorms = [m for m in EfficientNetTransfer(image_size=32, pretrained=False).modules()
-                  if isinstance(m, torch.nn.BatchNorm2d)]
+    batchnorms = [
+        m
+        for m in EfficientNetTransfer(image_size=32, pretrained=False).modules()
+        if isinstance(m, torch.nn.BatchNorm2d)
+    ]
     assert batchnorms and not any(bn.training for bn in batchnorms)  # from construction on
-    config = LightningTransferConfig(image_size=32, trainable_blocks=2, epochs=2, batch_size=6,
-                                     cache_trunk=cache_trunk)
+    config = LightningTransferConfig(
+        image_size=32, trainable_blocks=2, epochs=2, batch_size=6, cache_trunk=cache_trunk
+    )
     original = TrainingHistory.on_train_epoch_start
 
     def interrupt(self, trainer, module):
@@ -149,11 +185,13 @@ def test_batchnorm_statistics_stay_fixed_in_new_and_resumed_runs(tmp_path, monke
 
     monkeypatch.setattr(TrainingHistory, "on_train_epoch_start", interrupt)
     with pytest.raises(RuntimeError, match="simulated interruption"):
-        train_lightning_transfer(tmp_path, config, data=tiny_animals3(), pretrained=False,
-                                 progress=False)
+        train_lightning_transfer(
+            tmp_path, config, data=tiny_animals3(), pretrained=False, progress=False
+        )
     monkeypatch.setattr(TrainingHistory, "on_train_epoch_start", original)
-    run = train_lightning_transfer(tmp_path, config, data=tiny_animals3(), pretrained=False,
-                                   progress=False)  # resumes from last.ckpt
+    run = train_lightning_transfer(
+        tmp_path, config, data=tiny_animals3(), pretrained=False, progress=False
+    )  # resumes from last.ckpt
     assert len(run.history["loss"]) == 2
     for module in run.model.modules():  # the random init's statistics, untouched
         if isinstance(module, torch.nn.BatchNorm2d):
@@ -172,6 +210,7 @@ def test_quick_variant_subsets_training_data_but_never_the_test_split(monkeypatc
 
 # ---- contrastive ------------------------------------------------------------------------------
 
+
 class FakeTextEncoder:
     """Stands in for all-MiniLM-L6-v2 (the optional extra): fixed random sentence vectors."""
 
@@ -189,15 +228,19 @@ def test_contrastive_task_returns_both_heads(monkeypatch, tmp_path):
 
     monkeypatch.setattr(transfer_tasks, "load_animals3", tiny_animals3)
     monkeypatch.setattr(contrastive, "load_text_encoder", FakeTextEncoder)
-    ctx = TaskContext(quick=True, seed=0, work_dir=tmp_path / "work",
-                      params={"image_size": 32, "epochs": 2, "batch_size": 9, "embed_dim": 8,
-                              "progress": False})
+    ctx = TaskContext(
+        quick=True,
+        seed=0,
+        work_dir=tmp_path / "work",
+        params={"image_size": 32, "epochs": 2, "batch_size": 9, "embed_dim": 8, "progress": False},
+    )
     result = transfer_tasks.grade_contrastive(ctx)
     check_result(result, tmp_path / "work", rows=6, heads=transfer_tasks.CONTRASTIVE_HEADS)
     parts = result.details["parameters"]
     assert parts["text_tower_frozen"] == 7 and parts["image_tower_frozen"] > 3_000_000
-    assert result.parameters == sum(value for name, value in parts.items()
-                                    if name != "linear_probe")
+    assert result.parameters == sum(
+        value for name, value in parts.items() if name != "linear_probe"
+    )
     assert result.details["prompts"][0] == "a photo of a cat."
     # A finished run is re-loaded, not retrained: with the encoder's inference tensors this path
     # used to raise "Inplace update to inference tensor outside InferenceMode".
@@ -217,6 +260,7 @@ def test_text_features_are_ordinary_tensors():
 
 # ---- domain adaptation ------------------------------------------------------------------------
 
+
 def tiny_domains() -> Domains:
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (26, 32, 32, 3), dtype=np.uint8)
@@ -225,9 +269,19 @@ def tiny_domains() -> Domains:
 
 def test_domain_adaptation_task_returns_three_heads_from_two_trainings(monkeypatch, tmp_path):
     monkeypatch.setattr(transfer_tasks, "load_domains", tiny_domains)
-    ctx = TaskContext(quick=True, seed=0, work_dir=tmp_path / "work",
-                      params={"epochs": 1, "batch_size": 4, "channels": [4, 4, 4],
-                              "train_per_class": 5, "progress": False, "num_threads": 1})
+    ctx = TaskContext(
+        quick=True,
+        seed=0,
+        work_dir=tmp_path / "work",
+        params={
+            "epochs": 1,
+            "batch_size": 4,
+            "channels": [4, 4, 4],
+            "train_per_class": 5,
+            "progress": False,
+            "num_threads": 1,
+        },
+    )
     result = transfer_tasks.grade_domain_adaptation(ctx)
     check_result(result, tmp_path / "work", rows=6, heads=transfer_tasks.DOMAIN_HEADS)
     assert result.details["source_images"] == 10  # 5 per class
@@ -248,6 +302,7 @@ def test_domain_target_order_is_checked_against_the_loader():
 
 # ---- the published classifier -----------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def published(supervised_runs, tmp_path_factory):
     from lightning_cnn.classifier import publish_classifier
@@ -259,7 +314,8 @@ def published(supervised_runs, tmp_path_factory):
 
 @pytest.mark.parametrize("framework", ["keras", "lightning"])
 def test_published_classifier_loads_with_one_call_and_predicts_like_the_graded_model(
-        published, supervised_runs, framework):
+    published, supervised_runs, framework
+):
     import lightning_cnn
 
     classifier = lightning_cnn.load_classifier(published, framework=framework)
@@ -268,8 +324,9 @@ def test_published_classifier_loads_with_one_call_and_predicts_like_the_graded_m
     probabilities = classifier.predict(test_images)
     graded = supervised_runs[framework][0].predictions
     np.testing.assert_allclose(probabilities, graded, atol=1e-4)
-    assert classifier.predict_labels(test_images[:2]) == \
-        [classifier.class_names[i] for i in graded[:2].argmax(axis=1)]
+    assert classifier.predict_labels(test_images[:2]) == [
+        classifier.class_names[i] for i in graded[:2].argmax(axis=1)
+    ]
     assert classifier.predict(test_images[0]).shape == (1, 3)  # one (64, 64, 3) image
 
 

@@ -1,4 +1,5 @@
 """The skeleton installs as its own distribution, from this source tree."""
+
 from importlib import metadata
 
 import modern_convnets

@@ -1,18 +1,25 @@
 """Multiply-add counting by hand on small layers, and against published totals."""
+
 import a2common.tf_env  # noqa: F401  (before keras)
+
+# isort: split
 import keras
 import pytest
 
-from modern_convnets.profiling import (count_multiply_adds, layer_multiply_adds,
-                                       measure_latency, profile_model)
+from modern_convnets.profiling import (
+    count_multiply_adds,
+    layer_multiply_adds,
+    measure_latency,
+    profile_model,
+)
 from modern_convnets.squeezenet import build_squeezenet
 
 
 def test_each_counted_layer_type_by_hand():
     inputs = keras.Input((16, 16, 3))
-    x = keras.layers.Conv2D(8, 3, strides=2, padding="same", name="conv")(inputs)   # 8x8x8
+    x = keras.layers.Conv2D(8, 3, strides=2, padding="same", name="conv")(inputs)  # 8x8x8
     x = keras.layers.DepthwiseConv2D(3, padding="same", depth_multiplier=2, name="dw")(x)
-    x = keras.layers.SeparableConv2D(4, 3, padding="valid", name="sep")(x)          # 6x6x4
+    x = keras.layers.SeparableConv2D(4, 3, padding="valid", name="sep")(x)  # 6x6x4
     x = keras.layers.Conv2D(4, 1, groups=2, name="grouped")(x)
     x = keras.layers.GlobalAveragePooling2D()(x)
     outputs = keras.layers.Dense(5, name="dense")(x)
@@ -20,7 +27,7 @@ def test_each_counted_layer_type_by_hand():
     expected = {
         "conv": 8 * 8 * 8 * (3 * 3 * 3),
         "dw": 8 * 8 * 8 * 2 * (3 * 3),
-        "sep": 6 * 6 * 16 * (3 * 3) + 6 * 6 * 16 * 4,   # depthwise + pointwise
+        "sep": 6 * 6 * 16 * (3 * 3) + 6 * 6 * 16 * 4,  # depthwise + pointwise
         "grouped": 6 * 6 * 4 * (1 * 1 * 4) // 2,
         "dense": 4 * 5,
     }
@@ -30,17 +37,21 @@ def test_each_counted_layer_type_by_hand():
 
 def test_nested_models_are_counted():
     inner = keras.Sequential([keras.Input((4, 4, 2)), keras.layers.Conv2D(3, 1)], name="inner")
-    outer = keras.Sequential([keras.Input((4, 4, 2)), inner, keras.layers.Flatten(),
-                              keras.layers.Dense(2)])
+    outer = keras.Sequential(
+        [keras.Input((4, 4, 2)), inner, keras.layers.Flatten(), keras.layers.Dense(2)]
+    )
     assert count_multiply_adds(outer) == 4 * 4 * 3 * 2 + 48 * 2
 
 
-@pytest.mark.parametrize("version, published_gmacs, tolerance", [
-    # torchvision's documented "GFLOPS" (multiply-adds) at 224: 0.82 and 0.35. Its max-pools
-    # round up (ceil mode), so v1.0's later stages are 27 and 13 wide where ours are 26 and 12.
-    ("1.0", 0.82, 0.06),
-    ("1.1", 0.35, 0.01),
-])
+@pytest.mark.parametrize(
+    "version, published_gmacs, tolerance",
+    [
+        # torchvision's documented "GFLOPS" (multiply-adds) at 224: 0.82 and 0.35. Its max-pools
+        # round up (ceil mode), so v1.0's later stages are 27 and 13 wide where ours are 26 and 12.
+        ("1.0", 0.82, 0.06),
+        ("1.1", 0.35, 0.01),
+    ],
+)
 def test_squeezenet_multiply_adds_match_published_figures(version, published_gmacs, tolerance):
     macs = count_multiply_adds(build_squeezenet(version, (224, 224, 3), 1000))
     assert macs / 1e9 == pytest.approx(published_gmacs, rel=tolerance)
@@ -65,8 +76,7 @@ def test_cli_profiles_a_saved_model_file(tmp_path, capsys):
 
     model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3)])
     model.save(tmp_path / "tiny.keras")
-    main(["--model-file", str(tmp_path / "tiny.keras"), "--batch-sizes", "1",
-          "--repetitions", "1"])
+    main(["--model-file", str(tmp_path / "tiny.keras"), "--batch-sizes", "1", "--repetitions", "1"])
     (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert row["name"].endswith("tiny.keras") and row["parameters"] == 112
     assert row["multiply_adds"] == 6 * 6 * 4 * 27 and len(row["latency"]) == 1

@@ -1,5 +1,8 @@
 """SqueezeNet against the paper: Table 1's shapes and parameter counts, v1.1's count."""
+
 import a2common.tf_env  # noqa: F401  (before keras)
+
+# isort: split
 import keras
 import numpy as np
 import pytest
@@ -60,19 +63,18 @@ def squeezenet_227():
 def test_v1_0_imagenet_configuration_has_the_papers_parameter_count():
     model = build_squeezenet("1.0", input_shape=(224, 224, 3), num_classes=1000)
     assert model.count_params() == PAPER_TOTAL_V1_0
-    assert _stage_parameters(model) == {row: params for row, (_, params)
-                                        in PAPER_TABLE_1.items()}
+    assert _stage_parameters(model) == {row: params for row, (_, params) in PAPER_TABLE_1.items()}
     # At 224 the channels of every stage are the paper's; the sizes are those of a 227 crop
     # minus the stride arithmetic: (224 - 7) // 2 + 1 = 109, then 54, 26 and 12.
     rows = _stage_rows(model)
-    assert {row: shape[-1] for row, shape in rows.items()} == \
-        {row: shape[-1] for row, (shape, _) in PAPER_TABLE_1.items()}
+    assert {row: shape[-1] for row, shape in rows.items()} == {
+        row: shape[-1] for row, (shape, _) in PAPER_TABLE_1.items()
+    }
     assert rows["conv1"] == (109, 109, 96) and rows["fire9"] == (12, 12, 512)
 
 
 def test_v1_0_stage_shapes_match_the_papers_table_1(squeezenet_227):
-    assert _stage_rows(squeezenet_227) == {row: shape for row, (shape, _)
-                                           in PAPER_TABLE_1.items()}
+    assert _stage_rows(squeezenet_227) == {row: shape for row, (shape, _) in PAPER_TABLE_1.items()}
     assert squeezenet_227.count_params() == PAPER_TOTAL_V1_0
 
 
@@ -81,8 +83,11 @@ def test_v1_1_parameter_count_and_stages():
     assert model.count_params() == TOTAL_V1_1
     rows = _stage_rows(model, "1.1")
     assert rows["conv1"] == (111, 111, 64)  # 3x3/2 on 224: (224 - 3) // 2 + 1
-    assert [name for name in stage_names("1.1") if name.startswith("maxpool")] == \
-        ["maxpool1", "maxpool3", "maxpool5"]
+    assert [name for name in stage_names("1.1") if name.startswith("maxpool")] == [
+        "maxpool1",
+        "maxpool3",
+        "maxpool5",
+    ]
     assert rows["fire9"] == (13, 13, 512) and model.output_shape == (None, 1000)
 
 
@@ -97,8 +102,9 @@ def test_fire_module_concatenates_its_expand_branches():
     squeezed = model.get_layer("fire2_squeeze1x1_relu").output
     branch = keras.Model(inputs, [squeezed, model.get_layer("fire2_expand1x1_relu").output])
     _, expanded1x1 = branch(images)
-    np.testing.assert_allclose(np.asarray(model(images))[..., :64], np.asarray(expanded1x1),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(model(images))[..., :64], np.asarray(expanded1x1), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_fire_module_rejects_bad_arguments():
@@ -109,8 +115,16 @@ def test_fire_module_rejects_bad_arguments():
 
 
 def test_scaled_cpu_variant_predicts_probabilities_on_small_images():
-    model = build_squeezenet("1.1", (32, 32, 3), 10, width_multiplier=0.25, stem_strides=1,
-                             padding="same", batch_norm=True, bypass=True)
+    model = build_squeezenet(
+        "1.1",
+        (32, 32, 3),
+        10,
+        width_multiplier=0.25,
+        stem_strides=1,
+        padding="same",
+        batch_norm=True,
+        bypass=True,
+    )
     assert model.get_layer("fire9_concat").output.shape[1:3] == (4, 4)
     assert "fire9_bypass" in [layer.name for layer in model.layers]
     probabilities = np.asarray(model(np.zeros((2, 32, 32, 3), "float32")))
@@ -125,12 +139,15 @@ def test_bypass_adds_no_parameters():
     assert sum(isinstance(layer, keras.layers.Add) for layer in bypassed.layers) == 4
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"version": "2.0"}, "Expected version"),
-    ({"input_shape": (32, 32)}, "Expected input_shape"),
-    ({"width_multiplier": 0.0}, "Expected width_multiplier"),
-    ({"padding": "causal"}, "Expected padding"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"version": "2.0"}, "Expected version"),
+        ({"input_shape": (32, 32)}, "Expected input_shape"),
+        ({"width_multiplier": 0.0}, "Expected width_multiplier"),
+        ({"padding": "causal"}, "Expected padding"),
+    ],
+)
 def test_builder_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         build_squeezenet(**kwargs)

@@ -22,19 +22,72 @@ Example:
 >>> tape.gradient(y, w).numpy()
 array([8.])
 """
-from autograd import (activations, callbacks, gradcheck, initializers, layers, losses, metrics,
-                      ops, optimizers, preprocessing, rng)
+
+from autograd import (
+    activations,
+    callbacks,
+    gradcheck,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    ops,
+    optimizers,
+    preprocessing,
+    rng,
+)
 from autograd.model import Sequential, load_model
 from autograd.rng import set_seed
-from autograd.tensor import (GradientTape, Tensor, Variable, as_tensor, clip, concatenate, exp,
-                             log, matmul, maximum, minimum, reshape, sqrt, stack, transpose,
-                             where)
+from autograd.tensor import (
+    GradientTape,
+    Tensor,
+    Variable,
+    as_tensor,
+    clip,
+    concatenate,
+    exp,
+    log,
+    matmul,
+    maximum,
+    minimum,
+    reshape,
+    sqrt,
+    stack,
+    transpose,
+    where,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "GradientTape", "Sequential", "Tensor", "Variable", "activations", "as_tensor", "callbacks",
-    "clip", "concatenate", "exp", "gradcheck", "initializers", "layers", "load_model", "log",
-    "losses", "matmul", "maximum", "metrics", "minimum", "ops", "optimizers", "preprocessing",
-    "reshape", "rng", "set_seed", "sqrt", "stack", "transpose", "where",
+    "GradientTape",
+    "Sequential",
+    "Tensor",
+    "Variable",
+    "activations",
+    "as_tensor",
+    "callbacks",
+    "clip",
+    "concatenate",
+    "exp",
+    "gradcheck",
+    "initializers",
+    "layers",
+    "load_model",
+    "log",
+    "losses",
+    "matmul",
+    "maximum",
+    "metrics",
+    "minimum",
+    "ops",
+    "optimizers",
+    "preprocessing",
+    "reshape",
+    "rng",
+    "set_seed",
+    "sqrt",
+    "stack",
+    "transpose",
+    "where",
 ]

@@ -7,6 +7,7 @@ Example:
 Unknown loss. Expected one of ['categorical_crossentropy', 'mse']. Received: loss='MSE_'. \
 Did you mean 'mse'?
 """
+
 from __future__ import annotations
 
 import difflib
@@ -19,5 +20,6 @@ def unknown_name_error(kind: str, identifier: Any, names: Iterable[str]) -> Valu
     names = sorted(names)
     close = difflib.get_close_matches(str(identifier).lower(), names, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
-    return ValueError(f"Unknown {kind}. Expected one of {names}. "
-                      f"Received: {kind}={identifier!r}.{hint}")
+    return ValueError(
+        f"Unknown {kind}. Expected one of {names}. Received: {kind}={identifier!r}.{hint}"
+    )

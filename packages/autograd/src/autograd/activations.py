@@ -8,6 +8,7 @@ Example:
 >>> activations.relu(Tensor([-1.0, 2.0])).numpy()
 array([0., 2.], dtype=float32)
 """
+
 from __future__ import annotations
 
 import math
@@ -39,6 +40,7 @@ def leaky_relu(x: TensorLike, negative_slope: float = 0.01) -> Tensor:
 
     def backward(g: np.ndarray) -> tuple[np.ndarray]:
         return (np.where(positive, g, g * negative_slope),)
+
     return Tensor.from_op(out, (x,), backward, "leaky_relu")
 
 
@@ -76,6 +78,7 @@ def swish(x: TensorLike) -> Tensor:
 
     def backward(g: np.ndarray) -> tuple[np.ndarray]:
         return (g * (s * (1.0 + x.data * (1.0 - s))),)
+
     return Tensor.from_op(x.data * s, (x,), backward, "swish")
 
 
@@ -91,13 +94,14 @@ def gelu(x: TensorLike) -> Tensor:
     ``gelu(x, approximate=True)``.
     """
     x = as_tensor(x)
-    inner = _GELU_C * (x.data + 0.044715 * x.data ** 3)
+    inner = _GELU_C * (x.data + 0.044715 * x.data**3)
     t = np.tanh(inner)
     out = 0.5 * x.data * (1.0 + t)
 
     def backward(g: np.ndarray) -> tuple[np.ndarray]:
-        d_inner = _GELU_C * (1.0 + 3 * 0.044715 * x.data ** 2)
+        d_inner = _GELU_C * (1.0 + 3 * 0.044715 * x.data**2)
         return (g * (0.5 * (1.0 + t) + 0.5 * x.data * (1.0 - t * t) * d_inner),)
+
     return Tensor.from_op(out, (x,), backward, "gelu")
 
 
@@ -110,6 +114,7 @@ def elu(x: TensorLike, alpha: float = 1.0) -> Tensor:
 
     def backward(g: np.ndarray) -> tuple[np.ndarray]:
         return (np.where(positive, g, g * (negative_part + alpha)),)
+
     return Tensor.from_op(out, (x,), backward, "elu")
 
 
@@ -125,6 +130,7 @@ def softmax(x: TensorLike, axis: int = -1) -> Tensor:
 
     def backward(g: np.ndarray) -> tuple[np.ndarray]:
         return (out * (g - np.sum(g * out, axis=axis, keepdims=True)),)
+
     return Tensor.from_op(out, (x,), backward, "softmax")
 
 
@@ -136,15 +142,25 @@ def log_softmax(x: TensorLike, axis: int = -1) -> Tensor:
 
     def backward(g: np.ndarray) -> tuple[np.ndarray]:
         return (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),)
+
     return Tensor.from_op(out, (x,), backward, "log_softmax")
 
 
 ActivationLike = Union[str, Callable[[Tensor], Tensor], None]
 
 _REGISTRY: dict[str, Callable[..., Tensor]] = {
-    "linear": linear, "relu": relu, "leaky_relu": leaky_relu, "sigmoid": sigmoid, "tanh": tanh,
-    "softplus": softplus, "softmax": softmax, "log_softmax": log_softmax, "gelu": gelu,
-    "swish": swish, "silu": silu, "elu": elu,
+    "linear": linear,
+    "relu": relu,
+    "leaky_relu": leaky_relu,
+    "sigmoid": sigmoid,
+    "tanh": tanh,
+    "softplus": softplus,
+    "softmax": softmax,
+    "log_softmax": log_softmax,
+    "gelu": gelu,
+    "swish": swish,
+    "silu": silu,
+    "elu": elu,
 }
 
 
@@ -173,5 +189,19 @@ def serialize(activation: Callable[[Tensor], Tensor]) -> str:
     raise ValueError(f"Expected a built-in activation to serialize. Received: {activation!r}")
 
 
-__all__ = ["elu", "gelu", "get", "leaky_relu", "linear", "log_softmax", "relu", "serialize",
-           "sigmoid", "silu", "softmax", "softplus", "swish", "tanh"]
+__all__ = [
+    "elu",
+    "gelu",
+    "get",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "relu",
+    "serialize",
+    "sigmoid",
+    "silu",
+    "softmax",
+    "softplus",
+    "swish",
+    "tanh",
+]

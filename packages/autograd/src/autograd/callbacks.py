@@ -18,6 +18,7 @@ Example:
 >>> len(history.history["loss"]) <= 3
 True
 """
+
 from __future__ import annotations
 
 import math
@@ -94,13 +95,13 @@ class CallbackList:
     {'loss': [0.1]}
     """
 
-    def __init__(self, callbacks: Sequence[Callback], model: "Sequential",
-                 params: dict[str, Any]) -> None:
+    def __init__(
+        self, callbacks: Sequence[Callback], model: "Sequential", params: dict[str, Any]
+    ) -> None:
         self.callbacks = list(callbacks)
         for callback in self.callbacks:
             if not isinstance(callback, Callback):
-                raise TypeError(f"Expected Callback instances. "
-                                f"Received: {type(callback).__name__}")
+                raise TypeError(f"Expected Callback instances. Received: {type(callback).__name__}")
             callback.set_model(model)
             callback.set_params(params)
 
@@ -160,8 +161,13 @@ class ProgbarLogger(Callback):
     True
     """
 
-    def __init__(self, verbose: int = 1, stream: TextIO | None = None,
-                 interval_s: float = 0.25, width: int = 24) -> None:
+    def __init__(
+        self,
+        verbose: int = 1,
+        stream: TextIO | None = None,
+        interval_s: float = 0.25,
+        width: int = 24,
+    ) -> None:
         super().__init__()
         self.verbose, self.stream = verbose, stream
         self.interval_s, self.width = interval_s, width
@@ -201,11 +207,14 @@ class ProgbarLogger(Callback):
         elapsed = time.perf_counter() - self._start
         if self.verbose == 1:
             steps = self.params.get("steps", 0)
-            self._write(f"\r{self._bar(steps, steps)} - {elapsed:.1f}s - "
-                        f"{format_logs(logs or {})}\n")
+            self._write(
+                f"\r{self._bar(steps, steps)} - {elapsed:.1f}s - {format_logs(logs or {})}\n"
+            )
         elif self.verbose == 2:
-            self._write(f"Epoch {epoch + 1}/{self.params.get('epochs', '?')} - {elapsed:.1f}s - "
-                        f"{format_logs(logs or {})}\n")
+            self._write(
+                f"Epoch {epoch + 1}/{self.params.get('epochs', '?')} - {elapsed:.1f}s - "
+                f"{format_logs(logs or {})}\n"
+            )
 
 
 class TrainingTimer(Callback):
@@ -242,8 +251,10 @@ class TrainingTimer(Callback):
         self.cpu_seconds += time.process_time() - self._cpu_start
 
     def get_state(self) -> dict[str, np.ndarray]:
-        return {"epoch_seconds": np.array(self.epoch_seconds, dtype=np.float64),
-                "cpu_seconds": np.array(self.cpu_seconds)}
+        return {
+            "epoch_seconds": np.array(self.epoch_seconds, dtype=np.float64),
+            "cpu_seconds": np.array(self.cpu_seconds),
+        }
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         self.epoch_seconds = [float(v) for v in state["epoch_seconds"]]
@@ -282,9 +293,16 @@ class EarlyStopping(Callback):
     'max'
     """
 
-    def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0,
-                 mode: str = "auto", baseline: float | None = None,
-                 restore_best_weights: bool = False, start_from_epoch: int = 0) -> None:
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        min_delta: float = 0.0,
+        patience: int = 0,
+        mode: str = "auto",
+        baseline: float | None = None,
+        restore_best_weights: bool = False,
+        start_from_epoch: int = 0,
+    ) -> None:
         super().__init__()
         self.monitor, self.min_delta, self.patience = monitor, abs(min_delta), patience
         self.mode = _monitor_mode(monitor, mode)
@@ -309,8 +327,10 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         logs = logs or {}
         if self.monitor not in logs:
-            raise ValueError(f"EarlyStopping is monitoring {self.monitor!r}, which is not in "
-                             f"the logs. Expected one of {sorted(logs)}.")
+            raise ValueError(
+                f"EarlyStopping is monitoring {self.monitor!r}, which is not in "
+                f"the logs. Expected one of {sorted(logs)}."
+            )
         if epoch < self.start_from_epoch:
             return
         value = float(logs[self.monitor])
@@ -335,8 +355,11 @@ class EarlyStopping(Callback):
 
     def get_state(self) -> dict[str, np.ndarray]:
         best = math.nan if self.best is None else self.best
-        state = {"wait": np.array(self.wait), "best": np.array(best),
-                 "best_epoch": np.array(self.best_epoch)}
+        state = {
+            "wait": np.array(self.wait),
+            "best": np.array(best),
+            "best_epoch": np.array(self.best_epoch),
+        }
         for i, weight in enumerate(self.best_weights or []):
             state[f"best_weights/{i}"] = weight
         return state
@@ -364,8 +387,13 @@ class ModelCheckpoint(Callback):
     'max'
     """
 
-    def __init__(self, filepath: str | os.PathLike[str], monitor: str = "val_loss",
-                 save_best_only: bool = False, mode: str = "auto") -> None:
+    def __init__(
+        self,
+        filepath: str | os.PathLike[str],
+        monitor: str = "val_loss",
+        save_best_only: bool = False,
+        mode: str = "auto",
+    ) -> None:
         super().__init__()
         self.filepath, self.monitor = str(filepath), monitor
         self.save_best_only = save_best_only
@@ -377,8 +405,10 @@ class ModelCheckpoint(Callback):
         path = self.filepath.format(epoch=epoch + 1, **logs)
         if self.save_best_only:
             if self.monitor not in logs:
-                raise ValueError(f"ModelCheckpoint is monitoring {self.monitor!r}, which is not "
-                                 f"in the logs. Expected one of {sorted(logs)}.")
+                raise ValueError(
+                    f"ModelCheckpoint is monitoring {self.monitor!r}, which is not "
+                    f"in the logs. Expected one of {sorted(logs)}."
+                )
             value = float(logs[self.monitor])
             better = value < self.best if self.mode == "min" else value > self.best
             if not better:
@@ -411,8 +441,7 @@ class BackupAndRestore(Callback):
     'backup.npz'
     """
 
-    def __init__(self, backup_path: str | os.PathLike[str], delete_checkpoint: bool = True
-                 ) -> None:
+    def __init__(self, backup_path: str | os.PathLike[str], delete_checkpoint: bool = True) -> None:
         super().__init__()
         self.backup_path = Path(backup_path)
         self.delete_checkpoint = delete_checkpoint
@@ -428,7 +457,7 @@ class BackupAndRestore(Callback):
         state = self.model.load_training_state(self.backup_path)
         for i, callback in enumerate(self._other_callbacks()):
             prefix = f"callback/{i}/"
-            own = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+            own = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
             if own:
                 callback.set_state(own)
         self.resumed_from_epoch = self.model._initial_epoch
@@ -445,5 +474,14 @@ class BackupAndRestore(Callback):
             self.backup_path.unlink()
 
 
-__all__ = ["BackupAndRestore", "Callback", "CallbackList", "EarlyStopping", "History",
-           "ModelCheckpoint", "ProgbarLogger", "TrainingTimer", "format_logs"]
+__all__ = [
+    "BackupAndRestore",
+    "Callback",
+    "CallbackList",
+    "EarlyStopping",
+    "History",
+    "ModelCheckpoint",
+    "ProgbarLogger",
+    "TrainingTimer",
+    "format_logs",
+]

@@ -13,6 +13,7 @@ Example:
 >>> result.ok
 True
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,15 +47,19 @@ class GradientCheckResult:
     numerical: list[np.ndarray]
 
 
-def _projected_loss(fn: Callable[..., Tensor], inputs: Sequence[Tensor], projection: np.ndarray
-                    ) -> Tensor:
+def _projected_loss(
+    fn: Callable[..., Tensor], inputs: Sequence[Tensor], projection: np.ndarray
+) -> Tensor:
     out = fn(*inputs)
     return (out * projection).sum()
 
 
-def numerical_gradients(fn: Callable[..., Tensor], inputs: Sequence[np.ndarray],
-                        projection: np.ndarray | None = None, eps: float = 1e-6
-                        ) -> list[np.ndarray]:
+def numerical_gradients(
+    fn: Callable[..., Tensor],
+    inputs: Sequence[np.ndarray],
+    projection: np.ndarray | None = None,
+    eps: float = 1e-6,
+) -> list[np.ndarray]:
     """Central-difference gradients of ``sum(fn(*inputs) * projection)`` (float64)."""
     arrays = [np.array(x, dtype=np.float64) for x in inputs]
     if projection is None:
@@ -79,8 +84,9 @@ def numerical_gradients(fn: Callable[..., Tensor], inputs: Sequence[np.ndarray],
     return grads
 
 
-def analytic_gradients(fn: Callable[..., Tensor], inputs: Sequence[np.ndarray],
-                       projection: np.ndarray | None = None) -> list[np.ndarray]:
+def analytic_gradients(
+    fn: Callable[..., Tensor], inputs: Sequence[np.ndarray], projection: np.ndarray | None = None
+) -> list[np.ndarray]:
     """The engine's gradients of ``sum(fn(*inputs) * projection)`` (float64)."""
     tensors = [Tensor(np.array(x, dtype=np.float64), requires_grad=True) for x in inputs]
     with GradientTape() as tape:
@@ -92,9 +98,15 @@ def analytic_gradients(fn: Callable[..., Tensor], inputs: Sequence[np.ndarray],
     return [g.numpy() for g in grads]
 
 
-def check_gradients(fn: Callable[..., Tensor], inputs: Sequence[np.ndarray],
-                    eps: float = 1e-6, rtol: float = 1e-5, atol: float = 1e-7, seed: int = 0,
-                    raise_on_failure: bool = False) -> GradientCheckResult:
+def check_gradients(
+    fn: Callable[..., Tensor],
+    inputs: Sequence[np.ndarray],
+    eps: float = 1e-6,
+    rtol: float = 1e-5,
+    atol: float = 1e-7,
+    seed: int = 0,
+    raise_on_failure: bool = False,
+) -> GradientCheckResult:
     """Compare the engine's gradients of ``fn`` with finite differences at ``inputs``.
 
     Args:
@@ -123,10 +135,17 @@ def check_gradients(fn: Callable[..., Tensor], inputs: Sequence[np.ndarray],
                 max_rel = max(max_rel, float((diff[significant] / scale[significant]).max()))
     result = GradientCheckResult(ok, max_abs, max_rel, analytic, numerical)
     if raise_on_failure and not ok:
-        raise GradientCheckError(f"Gradient check failed: max abs error {max_abs:.3g}, max "
-                                 f"relative error {max_rel:.3g} (rtol={rtol}, atol={atol})")
+        raise GradientCheckError(
+            f"Gradient check failed: max abs error {max_abs:.3g}, max "
+            f"relative error {max_rel:.3g} (rtol={rtol}, atol={atol})"
+        )
     return result
 
 
-__all__ = ["GradientCheckError", "GradientCheckResult", "analytic_gradients",
-           "check_gradients", "numerical_gradients"]
+__all__ = [
+    "GradientCheckError",
+    "GradientCheckResult",
+    "analytic_gradients",
+    "check_gradients",
+    "numerical_gradients",
+]

@@ -19,6 +19,7 @@ Example:
 >>> w.shape, w.dtype
 ((784, 128), dtype('float32'))
 """
+
 from __future__ import annotations
 
 import math
@@ -26,8 +27,8 @@ from typing import Any, Union
 
 import numpy as np
 
-from autograd._names import unknown_name_error
 from autograd import rng
+from autograd._names import unknown_name_error
 
 # Standard deviation of a unit normal truncated to [-2, 2].
 _TRUNCATED_STDDEV = 0.87962566103423978
@@ -52,8 +53,9 @@ class Initializer:
     np.float32(0.0)
     """
 
-    def __call__(self, shape: tuple[int, ...], dtype: Any = "float32",
-                 seed: int | None = None) -> np.ndarray:
+    def __call__(
+        self, shape: tuple[int, ...], dtype: Any = "float32", seed: int | None = None
+    ) -> np.ndarray:
         return self.sample(tuple(shape), rng.generator(seed)).astype(dtype, copy=False)
 
     def sample(self, shape: tuple[int, ...], generator: np.random.Generator) -> np.ndarray:
@@ -150,8 +152,9 @@ class RandomUniform(Initializer):
         return {"minval": self.minval, "maxval": self.maxval}
 
 
-def truncated_normal(shape: tuple[int, ...], stddev: float,
-                     generator: np.random.Generator) -> np.ndarray:
+def truncated_normal(
+    shape: tuple[int, ...], stddev: float, generator: np.random.Generator
+) -> np.ndarray:
     """``N(0, stddev^2)`` restricted to ``[-2 stddev, 2 stddev]`` by redrawing outliers."""
     values = generator.normal(0.0, stddev, size=shape)
     outside = np.abs(values) > 2 * stddev
@@ -176,14 +179,18 @@ class VarianceScaling(Initializer):
     True
     """
 
-    def __init__(self, scale: float = 1.0, mode: str = "fan_in",
-                 distribution: str = "truncated_normal") -> None:
+    def __init__(
+        self, scale: float = 1.0, mode: str = "fan_in", distribution: str = "truncated_normal"
+    ) -> None:
         if mode not in ("fan_in", "fan_out", "fan_avg"):
-            raise ValueError(f"Expected mode in ('fan_in', 'fan_out', 'fan_avg'). "
-                             f"Received: mode={mode!r}")
+            raise ValueError(
+                f"Expected mode in ('fan_in', 'fan_out', 'fan_avg'). Received: mode={mode!r}"
+            )
         if distribution not in ("truncated_normal", "untruncated_normal", "uniform"):
-            raise ValueError("Expected distribution in ('truncated_normal', "
-                             f"'untruncated_normal', 'uniform'). Received: {distribution!r}")
+            raise ValueError(
+                "Expected distribution in ('truncated_normal', "
+                f"'untruncated_normal', 'uniform'). Received: {distribution!r}"
+            )
         if scale <= 0:
             raise ValueError(f"Expected scale > 0. Received: scale={scale}")
         self.scale, self.mode, self.distribution = float(scale), mode, distribution
@@ -270,13 +277,25 @@ class HeUniform(VarianceScaling):
 InitializerLike = Union[str, Initializer]
 
 _REGISTRY: dict[str, type[Initializer]] = {
-    "zeros": Zeros, "zero": Zeros, "ones": Ones, "constant": Constant,
-    "normal": RandomNormal, "random_normal": RandomNormal, "random_uniform": RandomUniform,
-    "uniform": RandomUniform, "variance_scaling": VarianceScaling,
-    "glorot_normal": GlorotNormal, "xavier": GlorotNormal, "xavier_normal": GlorotNormal,
-    "glorot_uniform": GlorotUniform, "xavier_uniform": GlorotUniform,
-    "he_normal": HeNormal, "kaiming": HeNormal, "kaiming_normal": HeNormal,
-    "he_uniform": HeUniform, "kaiming_uniform": HeUniform,
+    "zeros": Zeros,
+    "zero": Zeros,
+    "ones": Ones,
+    "constant": Constant,
+    "normal": RandomNormal,
+    "random_normal": RandomNormal,
+    "random_uniform": RandomUniform,
+    "uniform": RandomUniform,
+    "variance_scaling": VarianceScaling,
+    "glorot_normal": GlorotNormal,
+    "xavier": GlorotNormal,
+    "xavier_normal": GlorotNormal,
+    "glorot_uniform": GlorotUniform,
+    "xavier_uniform": GlorotUniform,
+    "he_normal": HeNormal,
+    "kaiming": HeNormal,
+    "kaiming_normal": HeNormal,
+    "he_uniform": HeUniform,
+    "kaiming_uniform": HeUniform,
 }
 _CLASSES = {cls.__name__: cls for cls in _REGISTRY.values()}
 
@@ -302,6 +321,20 @@ def serialize(initializer: Initializer) -> dict[str, Any]:
     return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
 
 
-__all__ = ["Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Initializer",
-           "Ones", "RandomNormal", "RandomUniform", "VarianceScaling", "Zeros", "compute_fans",
-           "get", "serialize", "truncated_normal"]
+__all__ = [
+    "Constant",
+    "GlorotNormal",
+    "GlorotUniform",
+    "HeNormal",
+    "HeUniform",
+    "Initializer",
+    "Ones",
+    "RandomNormal",
+    "RandomUniform",
+    "VarianceScaling",
+    "Zeros",
+    "compute_fans",
+    "get",
+    "serialize",
+    "truncated_normal",
+]

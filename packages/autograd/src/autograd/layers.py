@@ -16,6 +16,7 @@ Example:
 >>> dense(np.ones((2, 4), dtype="float32")).shape
 (2, 3)
 """
+
 from __future__ import annotations
 
 import math
@@ -24,9 +25,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from autograd import activations
+from autograd import activations, rng
 from autograd import initializers as initializers_module
-from autograd import rng
 from autograd.ops import batch_norm, conv2d, dense, dropout, max_pool2d, random_shift
 from autograd.tensor import Tensor, TensorLike, Variable, add, as_tensor, reshape
 
@@ -46,8 +46,10 @@ def _auto_name(cls: type) -> str:
 def _pair(value: int | Sequence[int], name: str) -> tuple[int, int]:
     pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
     if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and v > 0 for v in pair):
-        raise ValueError(f"Expected {name} to be a positive int or a pair of positive ints. "
-                         f"Received: {name}={value!r}")
+        raise ValueError(
+            f"Expected {name} to be a positive int or a pair of positive ints. "
+            f"Received: {name}={value!r}"
+        )
     return int(pair[0]), int(pair[1])
 
 
@@ -74,8 +76,9 @@ class Layer:
     array([1., 2.], dtype=float32)
     """
 
-    def __init__(self, name: str | None = None, dtype: Any = "float32",
-                 trainable: bool = True) -> None:
+    def __init__(
+        self, name: str | None = None, dtype: Any = "float32", trainable: bool = True
+    ) -> None:
         self.name = name or _auto_name(type(self))
         self.dtype = np.dtype(dtype)
         self.trainable = trainable
@@ -110,13 +113,19 @@ class Layer:
             self.built = True
 
     # ------------------------------------------------------------------------------ weights
-    def add_weight(self, name: str, shape: Sequence[int],
-                   initializer: initializers_module.InitializerLike = "zeros",
-                   trainable: bool = True, seed: int | None = None) -> Variable:
+    def add_weight(
+        self,
+        name: str,
+        shape: Sequence[int],
+        initializer: initializers_module.InitializerLike = "zeros",
+        trainable: bool = True,
+        seed: int | None = None,
+    ) -> Variable:
         """Create, register and return a :class:`Variable` named ``"{layer}/{name}"``."""
         value = initializers_module.get(initializer)(tuple(shape), self.dtype, seed)
-        variable = Variable(value, dtype=self.dtype, trainable=trainable,
-                            name=f"{self.name}/{name}")
+        variable = Variable(
+            value, dtype=self.dtype, trainable=trainable, name=f"{self.name}/{name}"
+        )
         self._own_weights.append(variable)
         return variable
 
@@ -182,8 +191,10 @@ def deserialize(config: dict[str, Any]) -> Layer:
     """
     class_name = config.get("class_name")
     if class_name not in _LAYER_CLASSES:
-        raise ValueError(f"Unknown layer class. Expected one of {sorted(_LAYER_CLASSES)}. "
-                         f"Received: class_name={class_name!r}")
+        raise ValueError(
+            f"Unknown layer class. Expected one of {sorted(_LAYER_CLASSES)}. "
+            f"Received: class_name={class_name!r}"
+        )
     return _LAYER_CLASSES[class_name].from_config(dict(config["config"]))
 
 
@@ -203,9 +214,11 @@ class InputLayer(Layer):
 
     def call(self, inputs: Tensor, training: bool = False) -> Tensor:
         if inputs.shape[1:] != self.shape:
-            raise ValueError(f"Expected inputs of shape (batch, {', '.join(map(str, self.shape))})"
-                             f" for input layer {self.name!r}. Received: inputs.shape="
-                             f"{inputs.shape}")
+            raise ValueError(
+                f"Expected inputs of shape (batch, {', '.join(map(str, self.shape))})"
+                f" for input layer {self.name!r}. Received: inputs.shape="
+                f"{inputs.shape}"
+            )
         return inputs
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
@@ -249,11 +262,16 @@ class Dense(Layer):
     ((5, 2), (3, 2))
     """
 
-    def __init__(self, units: int, activation: activations.ActivationLike = None,
-                 use_bias: bool = True,
-                 kernel_initializer: initializers_module.InitializerLike = "glorot_uniform",
-                 bias_initializer: initializers_module.InitializerLike = "zeros",
-                 seed: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        units: int,
+        activation: activations.ActivationLike = None,
+        use_bias: bool = True,
+        kernel_initializer: initializers_module.InitializerLike = "glorot_uniform",
+        bias_initializer: initializers_module.InitializerLike = "zeros",
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         if not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(f"Expected units to be a positive int. Received: units={units!r}")
@@ -266,28 +284,38 @@ class Dense(Layer):
 
     def build(self, input_shape: Shape) -> None:
         if len(input_shape) < 2 or input_shape[-1] is None:
-            raise ValueError(f"Layer {self.name!r} expected inputs of shape (batch, ..., features)"
-                             f". Received: input_shape={tuple(input_shape)}")
-        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units),
-                                      self.kernel_initializer, seed=self.seed)
-        self.bias = (self.add_weight("bias", (self.units,), self.bias_initializer)
-                     if self.use_bias else None)
+            raise ValueError(
+                f"Layer {self.name!r} expected inputs of shape (batch, ..., features)"
+                f". Received: input_shape={tuple(input_shape)}"
+            )
+        self.kernel = self.add_weight(
+            "kernel", (input_shape[-1], self.units), self.kernel_initializer, seed=self.seed
+        )
+        self.bias = (
+            self.add_weight("bias", (self.units,), self.bias_initializer) if self.use_bias else None
+        )
 
     def call(self, inputs: Tensor, training: bool = False) -> Tensor:
         if inputs.ndim < 2 or inputs.shape[-1] != self.kernel.shape[0]:
-            raise ValueError(f"Layer {self.name!r} expected inputs of shape (batch, ..., "
-                             f"{self.kernel.shape[0]}). Received: inputs.shape={inputs.shape}")
+            raise ValueError(
+                f"Layer {self.name!r} expected inputs of shape (batch, ..., "
+                f"{self.kernel.shape[0]}). Received: inputs.shape={inputs.shape}"
+            )
         return self.activation(dense(inputs, self.kernel, self.bias))
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return (*input_shape[:-1], self.units)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "units": self.units,
-                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": initializers_module.serialize(self.kernel_initializer),
-                "bias_initializer": initializers_module.serialize(self.bias_initializer),
-                "seed": self.seed}
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers_module.serialize(self.kernel_initializer),
+            "bias_initializer": initializers_module.serialize(self.bias_initializer),
+            "seed": self.seed,
+        }
 
 
 # ============================================================================= activations
@@ -464,9 +492,11 @@ class Reshape(Layer):
 
     def call(self, inputs: Tensor, training: bool = False) -> Tensor:
         if math.prod(inputs.shape[1:]) != math.prod(self.target_shape):
-            raise ValueError(f"Layer {self.name!r} cannot reshape examples of shape "
-                             f"{inputs.shape[1:]} to {self.target_shape}. "
-                             f"Received: inputs.shape={inputs.shape}")
+            raise ValueError(
+                f"Layer {self.name!r} cannot reshape examples of shape "
+                f"{inputs.shape[1:]} to {self.target_shape}. "
+                f"Received: inputs.shape={inputs.shape}"
+            )
         return reshape(inputs, (inputs.shape[0], *self.target_shape))
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
@@ -545,8 +575,9 @@ class RandomShift(Layer):
     def __init__(self, max_shift: int = 2, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not isinstance(max_shift, (int, np.integer)) or max_shift < 0:
-            raise ValueError("Expected max_shift to be a non-negative int. "
-                             f"Received: max_shift={max_shift!r}")
+            raise ValueError(
+                f"Expected max_shift to be a non-negative int. Received: max_shift={max_shift!r}"
+            )
         self.max_shift = int(max_shift)
         self.seed = rng.draw_seed() if seed is None else int(seed)
         self._calls = 0
@@ -598,16 +629,23 @@ class BatchNormalization(Layer):
         self.gamma = self.add_weight("gamma", features, "ones")
         self.beta = self.add_weight("beta", features, "zeros")
         self.moving_mean = self.add_weight("moving_mean", features, "zeros", trainable=False)
-        self.moving_variance = self.add_weight("moving_variance", features, "ones",
-                                               trainable=False)
+        self.moving_variance = self.add_weight("moving_variance", features, "ones", trainable=False)
 
     def call(self, inputs: Tensor, training: bool = False) -> Tensor:
         if inputs.shape[-1] != self.gamma.shape[0]:
-            raise ValueError(f"Layer {self.name!r} expected inputs with {self.gamma.shape[0]} "
-                             f"features on the last axis. Received: inputs.shape={inputs.shape}")
+            raise ValueError(
+                f"Layer {self.name!r} expected inputs with {self.gamma.shape[0]} "
+                f"features on the last axis. Received: inputs.shape={inputs.shape}"
+            )
         if not training:
-            out, _, _ = batch_norm(inputs, self.gamma, self.beta, self.moving_mean.data,
-                                   self.moving_variance.data, self.epsilon)
+            out, _, _ = batch_norm(
+                inputs,
+                self.gamma,
+                self.beta,
+                self.moving_mean.data,
+                self.moving_variance.data,
+                self.epsilon,
+            )
             return out
         out, mean, variance = batch_norm(inputs, self.gamma, self.beta, epsilon=self.epsilon)
         for moving, batch in ((self.moving_mean, mean), (self.moving_variance, variance)):
@@ -626,8 +664,10 @@ BatchNorm = BatchNormalization
 # ================================================================================= conv2d
 def _check_images(layer: Layer, inputs: Tensor) -> None:
     if inputs.ndim != 4:
-        raise ValueError(f"Layer {layer.name!r} expected inputs of shape (batch, height, width, "
-                         f"channels). Received: inputs.shape={inputs.shape}")
+        raise ValueError(
+            f"Layer {layer.name!r} expected inputs of shape (batch, height, width, "
+            f"channels). Received: inputs.shape={inputs.shape}"
+        )
 
 
 class Conv2D(Layer):
@@ -652,13 +692,20 @@ class Conv2D(Layer):
     (2, 28, 28, 8)
     """
 
-    def __init__(self, filters: int, kernel_size: int | Sequence[int],
-                 strides: int | Sequence[int] = 1, padding: str = "valid",
-                 dilation_rate: int | Sequence[int] = 1,
-                 activation: activations.ActivationLike = None, use_bias: bool = True,
-                 kernel_initializer: initializers_module.InitializerLike = "glorot_uniform",
-                 bias_initializer: initializers_module.InitializerLike = "zeros",
-                 seed: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: int | Sequence[int],
+        strides: int | Sequence[int] = 1,
+        padding: str = "valid",
+        dilation_rate: int | Sequence[int] = 1,
+        activation: activations.ActivationLike = None,
+        use_bias: bool = True,
+        kernel_initializer: initializers_module.InitializerLike = "glorot_uniform",
+        bias_initializer: initializers_module.InitializerLike = "zeros",
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         if not isinstance(filters, (int, np.integer)) or filters <= 0:
             raise ValueError(f"Expected filters to be a positive int. Received: {filters!r}")
@@ -677,32 +724,47 @@ class Conv2D(Layer):
 
     def build(self, input_shape: Shape) -> None:
         if len(input_shape) != 4:
-            raise ValueError(f"Layer {self.name!r} expected inputs of shape (batch, height, "
-                             f"width, channels). Received: input_shape={tuple(input_shape)}")
+            raise ValueError(
+                f"Layer {self.name!r} expected inputs of shape (batch, height, "
+                f"width, channels). Received: input_shape={tuple(input_shape)}"
+            )
         shape = (*self.kernel_size, input_shape[-1], self.filters)
         self.kernel = self.add_weight("kernel", shape, self.kernel_initializer, seed=self.seed)
-        self.bias = (self.add_weight("bias", (self.filters,), self.bias_initializer)
-                     if self.use_bias else None)
+        self.bias = (
+            self.add_weight("bias", (self.filters,), self.bias_initializer)
+            if self.use_bias
+            else None
+        )
 
     def call(self, inputs: Tensor, training: bool = False) -> Tensor:
         _check_images(self, inputs)
         if inputs.shape[-1] != self.kernel.shape[2]:
-            raise ValueError(f"Layer {self.name!r} expected {self.kernel.shape[2]} input channels"
-                             f" (channels last). Received: inputs.shape={inputs.shape}")
+            raise ValueError(
+                f"Layer {self.name!r} expected {self.kernel.shape[2]} input channels"
+                f" (channels last). Received: inputs.shape={inputs.shape}"
+            )
         span = self._kernel_span
         if self.padding == "valid" and (inputs.shape[1] < span[0] or inputs.shape[2] < span[1]):
-            what = (f"kernel {self.kernel_size}" if span == self.kernel_size
-                    else f"dilated kernel {span}")
-            raise ValueError(f"Layer {self.name!r} expected images at least as large as the "
-                             f"{what}. Received: inputs.shape={inputs.shape}")
-        return self.activation(conv2d(inputs, self.kernel, self.bias, self.strides, self.padding,
-                                      self.dilation_rate))
+            what = (
+                f"kernel {self.kernel_size}"
+                if span == self.kernel_size
+                else f"dilated kernel {span}"
+            )
+            raise ValueError(
+                f"Layer {self.name!r} expected images at least as large as the "
+                f"{what}. Received: inputs.shape={inputs.shape}"
+            )
+        return self.activation(
+            conv2d(inputs, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate)
+        )
 
     @property
     def _kernel_span(self) -> tuple[int, int]:
         """Rows and columns the (dilated) kernel covers."""
-        return ((self.kernel_size[0] - 1) * self.dilation_rate[0] + 1,
-                (self.kernel_size[1] - 1) * self.dilation_rate[1] + 1)
+        return (
+            (self.kernel_size[0] - 1) * self.dilation_rate[0] + 1,
+            (self.kernel_size[1] - 1) * self.dilation_rate[1] + 1,
+        )
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         sizes = []
@@ -714,14 +776,19 @@ class Conv2D(Layer):
         return (input_shape[0], *sizes, self.filters)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "filters": self.filters,
-                "kernel_size": list(self.kernel_size), "strides": list(self.strides),
-                "padding": self.padding, "dilation_rate": list(self.dilation_rate),
-                "activation": activations.serialize(self.activation),
-                "use_bias": self.use_bias,
-                "kernel_initializer": initializers_module.serialize(self.kernel_initializer),
-                "bias_initializer": initializers_module.serialize(self.bias_initializer),
-                "seed": self.seed}
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": list(self.kernel_size),
+            "strides": list(self.strides),
+            "padding": self.padding,
+            "dilation_rate": list(self.dilation_rate),
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers_module.serialize(self.kernel_initializer),
+            "bias_initializer": initializers_module.serialize(self.bias_initializer),
+            "seed": self.seed,
+        }
 
 
 # ============================================================================= max pooling
@@ -746,9 +813,13 @@ class MaxPool2D(Layer):
     (1, 4, 4, 3)
     """
 
-    def __init__(self, pool_size: int | Sequence[int] = 2,
-                 strides: int | Sequence[int] | None = None, padding: str = "valid",
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        pool_size: int | Sequence[int] = 2,
+        strides: int | Sequence[int] | None = None,
+        padding: str = "valid",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         if padding not in ("valid", "same"):
             raise ValueError(f"Expected padding 'valid' or 'same'. Received: padding={padding!r}")
@@ -758,23 +829,32 @@ class MaxPool2D(Layer):
 
     def call(self, inputs: Tensor, training: bool = False) -> Tensor:
         _check_images(self, inputs)
-        if self.padding == "valid" and (inputs.shape[1] < self.pool_size[0]
-                                        or inputs.shape[2] < self.pool_size[1]):
-            raise ValueError(f"Layer {self.name!r} expected images at least as large as the pool "
-                             f"{self.pool_size}. Received: inputs.shape={inputs.shape}")
+        if self.padding == "valid" and (
+            inputs.shape[1] < self.pool_size[0] or inputs.shape[2] < self.pool_size[1]
+        ):
+            raise ValueError(
+                f"Layer {self.name!r} expected images at least as large as the pool "
+                f"{self.pool_size}. Received: inputs.shape={inputs.shape}"
+            )
         return max_pool2d(inputs, self.pool_size, self.strides, self.padding)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         if self.padding == "same":
             sizes = [-(-size // stride) for size, stride in zip(input_shape[1:3], self.strides)]
         else:
-            sizes = [(size - pool) // stride + 1 for size, pool, stride
-                     in zip(input_shape[1:3], self.pool_size, self.strides)]
+            sizes = [
+                (size - pool) // stride + 1
+                for size, pool, stride in zip(input_shape[1:3], self.pool_size, self.strides)
+            ]
         return (input_shape[0], *sizes, input_shape[3])
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "pool_size": list(self.pool_size),
-                "strides": list(self.strides), "padding": self.padding}
+        return {
+            **super().get_config(),
+            "pool_size": list(self.pool_size),
+            "strides": list(self.strides),
+            "padding": self.padding,
+        }
 
 
 MaxPooling2D = MaxPool2D
@@ -794,12 +874,18 @@ class Residual(Layer):
     (2, 4)
     """
 
-    def __init__(self, block: Sequence[Layer], shortcut: Layer | None = None,
-                 activation: activations.ActivationLike = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        block: Sequence[Layer],
+        shortcut: Layer | None = None,
+        activation: activations.ActivationLike = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         if not block:
-            raise ValueError("Expected a non-empty list of layers for the residual block. "
-                             "Received: block=[]")
+            raise ValueError(
+                "Expected a non-empty list of layers for the residual block. Received: block=[]"
+            )
         self.block = list(block)
         self.shortcut = shortcut
         self.activation = activations.get(activation)
@@ -819,9 +905,11 @@ class Residual(Layer):
         else:
             skip_shape = tuple(input_shape)
         if tuple(skip_shape[1:]) != tuple(shape[1:]):
-            raise ValueError(f"Residual {self.name!r}: the block maps {tuple(input_shape)} to "
-                             f"{shape} but the shortcut gives {skip_shape}. Expected equal "
-                             "shapes; pass a projection layer as `shortcut`.")
+            raise ValueError(
+                f"Residual {self.name!r}: the block maps {tuple(input_shape)} to "
+                f"{shape} but the shortcut gives {skip_shape}. Expected equal "
+                "shapes; pass a projection layer as `shortcut`."
+            )
 
     def call(self, inputs: Tensor, training: bool = False) -> Tensor:
         out = inputs
@@ -837,19 +925,26 @@ class Residual(Layer):
         return shape
 
     def get_extra_state(self) -> dict[str, np.ndarray]:
-        return {f"{i}/{key}": value for i, layer in enumerate(self.sublayers)
-                for key, value in layer.get_extra_state().items()}
+        return {
+            f"{i}/{key}": value
+            for i, layer in enumerate(self.sublayers)
+            for key, value in layer.get_extra_state().items()
+        }
 
     def set_extra_state(self, state: dict[str, np.ndarray]) -> None:
         for i, layer in enumerate(self.sublayers):
             prefix = f"{i}/"
-            layer.set_extra_state({k[len(prefix):]: v for k, v in state.items()
-                                   if k.startswith(prefix)})
+            layer.set_extra_state(
+                {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+            )
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "block": [serialize(layer) for layer in self.block],
-                "shortcut": None if self.shortcut is None else serialize(self.shortcut),
-                "activation": activations.serialize(self.activation)}
+        return {
+            **super().get_config(),
+            "block": [serialize(layer) for layer in self.block],
+            "shortcut": None if self.shortcut is None else serialize(self.shortcut),
+            "activation": activations.serialize(self.activation),
+        }
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Residual":
@@ -860,9 +955,35 @@ class Residual(Layer):
 
 
 __all__ = [
-    "GELU", "Activation", "BatchNorm", "BatchNormalization", "Conv2D", "Dense", "Dropout",
-    "Flatten", "Input", "InputLayer", "Layer", "LeakyReLU", "MaxPool2D", "MaxPooling2D",
-    "RandomShift", "ReLU", "Reshape", "Residual", "Sigmoid", "Softmax", "Softplus", "Swish",
-    "Tanh", "batch_norm", "conv2d", "dense", "deserialize", "dropout", "max_pool2d",
-    "random_shift", "serialize",
+    "GELU",
+    "Activation",
+    "BatchNorm",
+    "BatchNormalization",
+    "Conv2D",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "Input",
+    "InputLayer",
+    "Layer",
+    "LeakyReLU",
+    "MaxPool2D",
+    "MaxPooling2D",
+    "RandomShift",
+    "ReLU",
+    "Reshape",
+    "Residual",
+    "Sigmoid",
+    "Softmax",
+    "Softplus",
+    "Swish",
+    "Tanh",
+    "batch_norm",
+    "conv2d",
+    "dense",
+    "deserialize",
+    "dropout",
+    "max_pool2d",
+    "random_shift",
+    "serialize",
 ]

@@ -12,14 +12,15 @@ Example:
 >>> float(losses.CategoricalCrossentropy(from_logits=True)(y_true, np.array([[0.0, 0.0]])))
 0.6931...
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable, Union
 
 import numpy as np
 
-from autograd._names import unknown_name_error
 from autograd import activations
+from autograd._names import unknown_name_error
 from autograd.tensor import Tensor, TensorLike, as_tensor, clip, log, reduce_mean, reduce_sum
 
 EPSILON = 1e-7
@@ -32,8 +33,10 @@ def _prepare(y_true: TensorLike, y_pred: TensorLike) -> tuple[np.ndarray, Tensor
     if truth.ndim == y_pred.ndim - 1 and y_pred.shape[-1:] == (1,):
         truth = truth[..., None]  # labels (n,) for outputs (n, 1), as Keras allows
     if truth.shape != y_pred.shape:
-        raise ValueError(f"Expected y_true and y_pred to have the same shape. Received: "
-                         f"y_true.shape={truth.shape}, y_pred.shape={y_pred.shape}")
+        raise ValueError(
+            f"Expected y_true and y_pred to have the same shape. Received: "
+            f"y_true.shape={truth.shape}, y_pred.shape={y_pred.shape}"
+        )
     if truth.dtype != y_pred.dtype:
         truth = truth.astype(y_pred.dtype)
     return truth, y_pred
@@ -68,12 +71,15 @@ def softmax_cross_entropy_with_logits(labels: np.ndarray, logits: Tensor) -> Ten
     def backward(g: np.ndarray) -> tuple[np.ndarray]:
         probs = np.exp(log_probs)
         return ((probs * labels.sum(axis=-1, keepdims=True) - labels) * (g / batch),)
-    return Tensor.from_op(np.asarray(loss, dtype=logits.dtype), (logits,), backward,
-                          "softmax_cross_entropy")
+
+    return Tensor.from_op(
+        np.asarray(loss, dtype=logits.dtype), (logits,), backward, "softmax_cross_entropy"
+    )
 
 
-def categorical_crossentropy(y_true: TensorLike, y_pred: TensorLike, from_logits: bool = False,
-                             label_smoothing: float = 0.0) -> Tensor:
+def categorical_crossentropy(
+    y_true: TensorLike, y_pred: TensorLike, from_logits: bool = False, label_smoothing: float = 0.0
+) -> Tensor:
     """Cross-entropy between one-hot (or soft) labels and predictions, mean over the batch.
 
     With ``from_logits=False`` the predictions are renormalised to sum to one and clipped to
@@ -88,25 +94,32 @@ def categorical_crossentropy(y_true: TensorLike, y_pred: TensorLike, from_logits
     return -reduce_mean(reduce_sum(truth * log(probs), axis=-1))
 
 
-def sparse_categorical_crossentropy(y_true: TensorLike, y_pred: TensorLike,
-                                    from_logits: bool = False) -> Tensor:
+def sparse_categorical_crossentropy(
+    y_true: TensorLike, y_pred: TensorLike, from_logits: bool = False
+) -> Tensor:
     """Cross-entropy with integer labels of shape ``(batch,)``."""
     y_pred = as_tensor(y_pred)
     labels = np.asarray(y_true.data if isinstance(y_true, Tensor) else y_true)
     classes = y_pred.shape[-1]
     if labels.shape != y_pred.shape[:-1]:
-        raise ValueError(f"Expected integer labels of shape {y_pred.shape[:-1]}. Received: "
-                         f"y_true.shape={labels.shape}, y_pred.shape={y_pred.shape}")
-    if labels.size and (labels.min() < 0 or labels.max() >= classes
-                        or not np.all(labels == np.round(labels))):
-        raise ValueError(f"Expected integer labels in [0, {classes}). Received: labels with "
-                         f"min={labels.min()}, max={labels.max()}")
+        raise ValueError(
+            f"Expected integer labels of shape {y_pred.shape[:-1]}. Received: "
+            f"y_true.shape={labels.shape}, y_pred.shape={y_pred.shape}"
+        )
+    if labels.size and (
+        labels.min() < 0 or labels.max() >= classes or not np.all(labels == np.round(labels))
+    ):
+        raise ValueError(
+            f"Expected integer labels in [0, {classes}). Received: labels with "
+            f"min={labels.min()}, max={labels.max()}"
+        )
     one_hot = np.eye(classes, dtype=y_pred.dtype)[labels.astype(np.intp)]
     return categorical_crossentropy(one_hot, y_pred, from_logits=from_logits)
 
 
-def binary_crossentropy(y_true: TensorLike, y_pred: TensorLike, from_logits: bool = False,
-                        label_smoothing: float = 0.0) -> Tensor:
+def binary_crossentropy(
+    y_true: TensorLike, y_pred: TensorLike, from_logits: bool = False, label_smoothing: float = 0.0
+) -> Tensor:
     """``-mean(y log p + (1 - y) log(1 - p))``; from logits it uses the stable form
     ``max(x, 0) - x y + log(1 + exp(-|x|))`` with VJP ``sigmoid(x) - y``."""
     truth, y_pred = _prepare(y_true, y_pred)
@@ -118,15 +131,22 @@ def binary_crossentropy(y_true: TensorLike, y_pred: TensorLike, from_logits: boo
 
         def backward(g: np.ndarray) -> tuple[np.ndarray]:
             return ((activations._stable_sigmoid(x) - truth) * (g / x.size),)
-        return Tensor.from_op(np.asarray(loss, dtype=y_pred.dtype), (y_pred,), backward,
-                              "sigmoid_cross_entropy")
+
+        return Tensor.from_op(
+            np.asarray(loss, dtype=y_pred.dtype), (y_pred,), backward, "sigmoid_cross_entropy"
+        )
     probs = clip(y_pred, EPSILON, 1.0 - EPSILON)
     return -reduce_mean(truth * log(probs) + (1.0 - truth) * log(1.0 - probs))
 
 
-def categorical_focal_crossentropy(y_true: TensorLike, y_pred: TensorLike, alpha: float = 0.25,
-                                   gamma: float = 2.0, from_logits: bool = False,
-                                   label_smoothing: float = 0.0) -> Tensor:
+def categorical_focal_crossentropy(
+    y_true: TensorLike,
+    y_pred: TensorLike,
+    alpha: float = 0.25,
+    gamma: float = 2.0,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+) -> Tensor:
     """Focal loss (Lin et al., 2017), Keras' ``CategoricalFocalCrossentropy``:
     ``-sum(alpha * (1 - p) ** gamma * y * log p)`` per example, mean over the batch.
 
@@ -198,20 +218,25 @@ class CategoricalCrossentropy(Loss):
     0.0
     """
 
-    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
-                 name: str | None = None) -> None:
+    def __init__(
+        self, from_logits: bool = False, label_smoothing: float = 0.0, name: str | None = None
+    ) -> None:
         super().__init__(name)
         if not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(f"Expected 0 <= label_smoothing <= 1. "
-                             f"Received: label_smoothing={label_smoothing}")
+            raise ValueError(
+                f"Expected 0 <= label_smoothing <= 1. Received: label_smoothing={label_smoothing}"
+            )
         self.from_logits, self.label_smoothing = from_logits, float(label_smoothing)
 
     def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         return categorical_crossentropy(y_true, y_pred, self.from_logits, self.label_smoothing)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing}
+        return {
+            **super().get_config(),
+            "from_logits": self.from_logits,
+            "label_smoothing": self.label_smoothing,
+        }
 
 
 class SparseCategoricalCrossentropy(Loss):
@@ -246,8 +271,9 @@ class BinaryCrossentropy(Loss):
     0.6931
     """
 
-    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
-                 name: str | None = None) -> None:
+    def __init__(
+        self, from_logits: bool = False, label_smoothing: float = 0.0, name: str | None = None
+    ) -> None:
         super().__init__(name)
         self.from_logits, self.label_smoothing = from_logits, float(label_smoothing)
 
@@ -255,8 +281,11 @@ class BinaryCrossentropy(Loss):
         return binary_crossentropy(y_true, y_pred, self.from_logits, self.label_smoothing)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing}
+        return {
+            **super().get_config(),
+            "from_logits": self.from_logits,
+            "label_smoothing": self.label_smoothing,
+        }
 
 
 class CategoricalFocalCrossentropy(Loss):
@@ -269,25 +298,38 @@ class CategoricalFocalCrossentropy(Loss):
     True
     """
 
-    def __init__(self, alpha: float = 0.25, gamma: float = 2.0, from_logits: bool = False,
-                 label_smoothing: float = 0.0, name: str | None = None) -> None:
+    def __init__(
+        self,
+        alpha: float = 0.25,
+        gamma: float = 2.0,
+        from_logits: bool = False,
+        label_smoothing: float = 0.0,
+        name: str | None = None,
+    ) -> None:
         super().__init__(name)
         self.alpha, self.gamma = float(alpha), float(gamma)
         self.from_logits, self.label_smoothing = from_logits, float(label_smoothing)
 
     def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
-        return categorical_focal_crossentropy(y_true, y_pred, self.alpha, self.gamma,
-                                              self.from_logits, self.label_smoothing)
+        return categorical_focal_crossentropy(
+            y_true, y_pred, self.alpha, self.gamma, self.from_logits, self.label_smoothing
+        )
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "alpha": self.alpha, "gamma": self.gamma,
-                "from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
+        return {
+            **super().get_config(),
+            "alpha": self.alpha,
+            "gamma": self.gamma,
+            "from_logits": self.from_logits,
+            "label_smoothing": self.label_smoothing,
+        }
 
 
 LossLike = Union[str, Loss, Callable[[TensorLike, TensorLike], Tensor]]
 
 _REGISTRY: dict[str, type[Loss]] = {
-    "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
+    "mse": MeanSquaredError,
+    "mean_squared_error": MeanSquaredError,
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
     "binary_crossentropy": BinaryCrossentropy,
@@ -320,8 +362,19 @@ def serialize(loss: Loss) -> dict[str, Any]:
 
 
 __all__ = [
-    "BinaryCrossentropy", "CategoricalCrossentropy", "CategoricalFocalCrossentropy", "EPSILON",
-    "Loss", "MeanSquaredError", "SparseCategoricalCrossentropy", "binary_crossentropy",
-    "categorical_crossentropy", "categorical_focal_crossentropy", "get", "mean_squared_error",
-    "serialize", "softmax_cross_entropy_with_logits", "sparse_categorical_crossentropy",
+    "BinaryCrossentropy",
+    "CategoricalCrossentropy",
+    "CategoricalFocalCrossentropy",
+    "EPSILON",
+    "Loss",
+    "MeanSquaredError",
+    "SparseCategoricalCrossentropy",
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "categorical_focal_crossentropy",
+    "get",
+    "mean_squared_error",
+    "serialize",
+    "softmax_cross_entropy_with_logits",
+    "sparse_categorical_crossentropy",
 ]

@@ -11,6 +11,7 @@ Example:
 >>> acc.result()
 1.0
 """
+
 from __future__ import annotations
 
 from typing import Any, Union
@@ -96,8 +97,10 @@ class CategoricalAccuracy(Metric):
     def update_state(self, y_true: Any, y_pred: Any) -> None:
         y_true, y_pred = _array(y_true), _array(y_pred)
         if y_true.shape != y_pred.shape:
-            raise ValueError(f"Expected one-hot y_true with the shape of y_pred. Received: "
-                             f"y_true.shape={y_true.shape}, y_pred.shape={y_pred.shape}")
+            raise ValueError(
+                f"Expected one-hot y_true with the shape of y_pred. Received: "
+                f"y_true.shape={y_true.shape}, y_pred.shape={y_pred.shape}"
+            )
         hits = np.argmax(y_true, axis=-1) == np.argmax(y_pred, axis=-1)
         self.total += float(np.sum(hits))
         self.count += float(hits.size)
@@ -118,8 +121,10 @@ class SparseCategoricalAccuracy(Metric):
     def update_state(self, y_true: Any, y_pred: Any) -> None:
         y_true, y_pred = _array(y_true), _array(y_pred)
         if y_true.shape != y_pred.shape[:-1]:
-            raise ValueError(f"Expected integer labels of shape {y_pred.shape[:-1]}. Received: "
-                             f"y_true.shape={y_true.shape}, y_pred.shape={y_pred.shape}")
+            raise ValueError(
+                f"Expected integer labels of shape {y_pred.shape[:-1]}. Received: "
+                f"y_true.shape={y_true.shape}, y_pred.shape={y_pred.shape}"
+            )
         hits = y_true == np.argmax(y_pred, axis=-1)
         self.total += float(np.sum(hits))
         self.count += float(hits.size)
@@ -160,8 +165,10 @@ class MeanAbsoluteError(Metric):
     def update_state(self, y_true: Any, y_pred: Any) -> None:
         y_true, y_pred = _same_rank(_array(y_true), _array(y_pred))
         if y_true.shape != y_pred.shape:
-            raise ValueError(f"Expected y_true and y_pred of the same shape. Received: "
-                             f"y_true.shape={y_true.shape}, y_pred.shape={y_pred.shape}")
+            raise ValueError(
+                f"Expected y_true and y_pred of the same shape. Received: "
+                f"y_true.shape={y_true.shape}, y_pred.shape={y_pred.shape}"
+            )
         self.total += float(np.sum(np.abs(y_true - y_pred)))
         self.count += float(y_pred.size)
 
@@ -178,7 +185,8 @@ MetricLike = Union[str, Metric]
 _REGISTRY: dict[str, type[Metric]] = {
     "categorical_accuracy": CategoricalAccuracy,
     "sparse_categorical_accuracy": SparseCategoricalAccuracy,
-    "binary_accuracy": BinaryAccuracy, "mean": Mean,
+    "binary_accuracy": BinaryAccuracy,
+    "mean": Mean,
     "mean_absolute_error": MeanAbsoluteError,
 }
 _ALIASES = {"mae": "mean_absolute_error"}
@@ -206,5 +214,12 @@ def get(identifier: MetricLike, sparse_labels: bool = False) -> Metric:
     raise unknown_name_error("metric", identifier, [*_REGISTRY, *_ALIASES, "accuracy"])
 
 
-__all__ = ["BinaryAccuracy", "CategoricalAccuracy", "Mean", "MeanAbsoluteError", "Metric",
-           "SparseCategoricalAccuracy", "get"]
+__all__ = [
+    "BinaryAccuracy",
+    "CategoricalAccuracy",
+    "Mean",
+    "MeanAbsoluteError",
+    "Metric",
+    "SparseCategoricalAccuracy",
+    "get",
+]

@@ -22,6 +22,7 @@ Example:
 >>> sorted(history.history)
 ['accuracy', 'loss']
 """
+
 from __future__ import annotations
 
 import json
@@ -78,24 +79,31 @@ def load_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"Expected a checkpoint file. Received: path={str(path)!r}, "
-                                "which does not exist.")
+        raise FileNotFoundError(
+            f"Expected a checkpoint file. Received: path={str(path)!r}, which does not exist."
+        )
     try:
         with np.load(path, allow_pickle=False) as archive:
             if not hasattr(archive, "files"):
                 raise ValueError("a single .npy array, not an .npz archive")
             return {key: archive[key] for key in archive.files}
     except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as error:
-        raise ValueError(f"Expected a readable .npz file written by save/save_weights. "
-                         f"Received: {str(path)!r}, which is truncated, corrupt or not an "
-                         f".npz archive ({type(error).__name__}: {error})") from error
+        raise ValueError(
+            f"Expected a readable .npz file written by save/save_weights. "
+            f"Received: {str(path)!r}, which is truncated, corrupt or not an "
+            f".npz archive ({type(error).__name__}: {error})"
+        ) from error
 
 
 def _check_batch_size(batch_size: Any) -> None:
-    if (isinstance(batch_size, (bool, np.bool_))
-            or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0):
-        raise ValueError(f"Expected a positive integer batch_size. "
-                         f"Received: batch_size={batch_size!r}")
+    if (
+        isinstance(batch_size, (bool, np.bool_))
+        or not isinstance(batch_size, (int, np.integer))
+        or batch_size <= 0
+    ):
+        raise ValueError(
+            f"Expected a positive integer batch_size. Received: batch_size={batch_size!r}"
+        )
 
 
 class Sequential:
@@ -114,8 +122,9 @@ class Sequential:
     101770
     """
 
-    def __init__(self, layers: Sequence[layers_module.Layer] | None = None,
-                 name: str = "sequential") -> None:
+    def __init__(
+        self, layers: Sequence[layers_module.Layer] | None = None, name: str = "sequential"
+    ) -> None:
         self.name = name
         self.layers: list[layers_module.Layer] = []
         for layer in layers or []:
@@ -129,8 +138,9 @@ class Sequential:
         self.input_shape: tuple[int | None, ...] | None = None
         self._initial_epoch = 0
         self._fit_seed: int | None = None
-        input_layer = next((layer for layer in self.layers
-                            if isinstance(layer, layers_module.InputLayer)), None)
+        input_layer = next(
+            (layer for layer in self.layers if isinstance(layer, layers_module.InputLayer)), None
+        )
         if input_layer is not None:
             self.build((None, *input_layer.shape))
 
@@ -138,8 +148,9 @@ class Sequential:
     def add(self, layer: layers_module.Layer) -> None:
         """Append a layer."""
         if not isinstance(layer, layers_module.Layer):
-            raise TypeError(f"Expected a Layer instance. Received: {type(layer).__name__} "
-                            f"({layer!r})")
+            raise TypeError(
+                f"Expected a Layer instance. Received: {type(layer).__name__} ({layer!r})"
+            )
         self.layers.append(layer)
 
     @property
@@ -208,8 +219,10 @@ class Sequential:
         """Assign values in :attr:`weights` order."""
         weights = self.weights
         if len(values) != len(weights):
-            raise ValueError(f"Expected {len(weights)} arrays, one per model variable. "
-                             f"Received: {len(values)} arrays")
+            raise ValueError(
+                f"Expected {len(weights)} arrays, one per model variable. "
+                f"Received: {len(values)} arrays"
+            )
         for weight, value in zip(weights, values):
             weight.assign(value)
 
@@ -224,8 +237,9 @@ class Sequential:
         shape = self.input_shape
         for layer in self.layers:
             shape = layer.compute_output_shape(shape)
-            rows.append((f"{layer.name} ({type(layer).__name__})", str(shape),
-                         f"{layer.count_params():,}"))
+            rows.append(
+                (f"{layer.name} ({type(layer).__name__})", str(shape), f"{layer.count_params():,}")
+            )
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
         rule = "-" * (sum(widths) + 4)
         print_fn(f'Model: "{self.name}"')
@@ -239,9 +253,12 @@ class Sequential:
         print_fn(f"Total params: {self.count_params():,} (trainable: {trainable:,})")
 
     # -------------------------------------------------------------------------- compile
-    def compile(self, optimizer: optimizers_module.OptimizerLike = "rmsprop",
-                loss: losses_module.LossLike | None = None,
-                metrics: Sequence[metrics_module.MetricLike] | None = None) -> None:
+    def compile(
+        self,
+        optimizer: optimizers_module.OptimizerLike = "rmsprop",
+        loss: losses_module.LossLike | None = None,
+        metrics: Sequence[metrics_module.MetricLike] | None = None,
+    ) -> None:
         """Choose the optimizer, the loss and the metrics (by name or instance).
 
         Example:
@@ -253,18 +270,24 @@ class Sequential:
         ['accuracy']
         """
         if loss is None:
-            raise ValueError("Expected a loss, e.g. compile(loss='categorical_crossentropy'). "
-                             "Received: loss=None")
+            raise ValueError(
+                "Expected a loss, e.g. compile(loss='categorical_crossentropy'). "
+                "Received: loss=None"
+            )
         self.optimizer = optimizers_module.get(optimizer)
         self.loss = losses_module.get(loss)
         sparse = bool(getattr(self.loss, "sparse", False))
         self.metrics = [self._resolve_metric(m, sparse) for m in metrics or []]
 
-    def _resolve_metric(self, metric: metrics_module.MetricLike, sparse: bool
-                        ) -> metrics_module.Metric:
+    def _resolve_metric(
+        self, metric: metrics_module.MetricLike, sparse: bool
+    ) -> metrics_module.Metric:
         """``"accuracy"`` means binary accuracy for a binary cross-entropy loss (as in Keras)."""
-        if (isinstance(metric, str) and metric.lower() in ("accuracy", "acc")
-                and isinstance(self.loss, losses_module.BinaryCrossentropy)):
+        if (
+            isinstance(metric, str)
+            and metric.lower() in ("accuracy", "acc")
+            and isinstance(self.loss, losses_module.BinaryCrossentropy)
+        ):
             return metrics_module.BinaryAccuracy(threshold=0.0 if self.loss.from_logits else 0.5)
         return metrics_module.get(metric, sparse_labels=sparse)
 
@@ -274,9 +297,11 @@ class Sequential:
 
     def _require_built(self, what: str) -> None:
         if not self.built:
-            raise ValueError(f"The model is not built yet, so {what} is unknown. Call "
-                             "model.build(input_shape), start it with layers.Input(shape), or "
-                             "call it on data first.")
+            raise ValueError(
+                f"The model is not built yet, so {what} is unknown. Call "
+                "model.build(input_shape), start it with layers.Input(shape), or "
+                "call it on data first."
+            )
 
     def reset_metrics(self) -> None:
         self.loss_tracker.reset_state()
@@ -311,9 +336,11 @@ class Sequential:
             loss = self.loss(y, y_pred)
         loss_value = loss.item()
         if not math.isfinite(loss_value):
-            raise ValueError(f"Expected a finite loss. Received: loss={loss_value} at optimizer "
-                             f"step {self.optimizer.iterations}; the training diverged (try a "
-                             "lower learning rate) or the inputs contain extreme values.")
+            raise ValueError(
+                f"Expected a finite loss. Received: loss={loss_value} at optimizer "
+                f"step {self.optimizer.iterations}; the training diverged (try a "
+                "lower learning rate) or the inputs contain extreme values."
+            )
         batch_size = len(y_pred.data)
         logs = {"loss": loss_value}
         self.loss_tracker.update_state(loss_value, sample_weight=batch_size)
@@ -328,20 +355,27 @@ class Sequential:
     def _check_x(self, x: Any, name: str = "x") -> np.ndarray:
         array = np.asarray(x.data if isinstance(x, Tensor) else x)
         if array.dtype.kind not in "fiub":
-            raise ValueError(f"Expected numeric {name} (float, int or bool). "
-                             f"Received: {name}.dtype={array.dtype}")
+            raise ValueError(
+                f"Expected numeric {name} (float, int or bool). "
+                f"Received: {name}.dtype={array.dtype}"
+            )
         if array.ndim < 1 or len(array) == 0:
-            raise ValueError(f"Expected {name} with at least one example. "
-                             f"Received: {name}.shape={array.shape}")
+            raise ValueError(
+                f"Expected {name} with at least one example. Received: {name}.shape={array.shape}"
+            )
         if self.built and tuple(array.shape[1:]) != tuple(self.input_shape[1:]):
             expected = ("batch", *self.input_shape[1:])
-            raise ValueError(f"Expected {name} of shape ({', '.join(map(str, expected))}) to "
-                             f"match the model input. Received: {name}.shape={array.shape}")
+            raise ValueError(
+                f"Expected {name} of shape ({', '.join(map(str, expected))}) to "
+                f"match the model input. Received: {name}.shape={array.shape}"
+            )
         array = array.astype(self.dtype, copy=False)
         if not np.isfinite(array).all():
             bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
-            raise ValueError(f"Expected finite values in {name}. Received: {name} contains "
-                             f"{bad} NaN or inf values")
+            raise ValueError(
+                f"Expected finite values in {name}. Received: {name} contains "
+                f"{bad} NaN or inf values"
+            )
         return array
 
     def _check_y(self, y: Any, x: np.ndarray, name: str = "y") -> np.ndarray:
@@ -349,36 +383,56 @@ class Sequential:
         if array.dtype.kind not in "fiub":
             raise ValueError(f"Expected numeric {name}. Received: {name}.dtype={array.dtype}")
         if len(array) != len(x):
-            raise ValueError(f"Expected x and {name} to have the same number of examples. "
-                             f"Received: x.shape={x.shape}, {name}.shape={array.shape}")
+            raise ValueError(
+                f"Expected x and {name} to have the same number of examples. "
+                f"Received: x.shape={x.shape}, {name}.shape={array.shape}"
+            )
         if array.dtype.kind == "f" and not np.isfinite(array).all():
-            raise ValueError(f"Expected finite values in {name}. Received: {name} contains NaN "
-                             "or inf values")
+            raise ValueError(
+                f"Expected finite values in {name}. Received: {name} contains NaN or inf values"
+            )
         if not self.built:
             self.build((None, *x.shape[1:]))
         out_shape = self.output_shape
         if getattr(self.loss, "sparse", False):
             if array.ndim != 1:
-                raise ValueError(f"Expected integer labels of shape (n,) for loss "
-                                 f"{self.loss.name!r}. Received: {name}.shape={array.shape}")
+                raise ValueError(
+                    f"Expected integer labels of shape (n,) for loss "
+                    f"{self.loss.name!r}. Received: {name}.shape={array.shape}"
+                )
         elif callable(self.loss) and isinstance(self.loss, losses_module.Loss):
             if array.ndim == 1 and tuple(out_shape[1:]) == (1,):
                 array = array[:, None]  # labels (n,) for an (n, 1) output, as Keras allows
             if tuple(array.shape[1:]) != tuple(out_shape[1:]):
-                hint = (" Encode integer labels with autograd.preprocessing.OneHotEncoder or use "
-                        "loss='sparse_categorical_crossentropy'." if array.ndim == 1 else "")
+                hint = (
+                    " Encode integer labels with autograd.preprocessing.OneHotEncoder or use "
+                    "loss='sparse_categorical_crossentropy'."
+                    if array.ndim == 1
+                    else ""
+                )
                 expected = ", ".join(map(str, ("n", *out_shape[1:])))
-                raise ValueError(f"Expected {name} of shape ({expected}) to match the model "
-                                 f"output. Received: {name}.shape={array.shape}.{hint}")
+                raise ValueError(
+                    f"Expected {name} of shape ({expected}) to match the model "
+                    f"output. Received: {name}.shape={array.shape}.{hint}"
+                )
             array = array.astype(self.dtype, copy=False)
         return array
 
     # -------------------------------------------------------------------------------- fit
-    def fit(self, x: Any, y: Any, epochs: int = 1, batch_size: int = 32,
-            validation_data: tuple[Any, Any] | None = None, validation_split: float = 0.0,
-            callbacks: Sequence[callbacks_module.Callback] | None = None, shuffle: bool = True,
-            seed: int | None = None, verbose: int = 1,
-            initial_epoch: int = 0) -> callbacks_module.History:
+    def fit(
+        self,
+        x: Any,
+        y: Any,
+        epochs: int = 1,
+        batch_size: int = 32,
+        validation_data: tuple[Any, Any] | None = None,
+        validation_split: float = 0.0,
+        callbacks: Sequence[callbacks_module.Callback] | None = None,
+        shuffle: bool = True,
+        seed: int | None = None,
+        verbose: int = 1,
+        initial_epoch: int = 0,
+    ) -> callbacks_module.History:
         """Train for ``epochs`` passes over ``(x, y)`` in shuffled mini-batches.
 
         Args:
@@ -405,32 +459,43 @@ class Sequential:
         y = self._check_y(y, x)
         if validation_data is None and validation_split:
             if not 0.0 < validation_split < 1.0:
-                raise ValueError(f"Expected 0 < validation_split < 1. "
-                                 f"Received: validation_split={validation_split}")
+                raise ValueError(
+                    f"Expected 0 < validation_split < 1. "
+                    f"Received: validation_split={validation_split}"
+                )
             cut = int(len(x) * (1.0 - validation_split))
             validation_data = (x[cut:], y[cut:])
             x, y = x[:cut], y[:cut]
         if validation_data is not None:
             if len(validation_data) != 2:
-                raise ValueError("Expected validation_data=(x_val, y_val). Received a "
-                                 f"{type(validation_data).__name__} of length "
-                                 f"{len(validation_data)}")
+                raise ValueError(
+                    "Expected validation_data=(x_val, y_val). Received a "
+                    f"{type(validation_data).__name__} of length "
+                    f"{len(validation_data)}"
+                )
             x_val = self._check_x(validation_data[0], "x_val")
             y_val = self._check_y(validation_data[1], x_val, "y_val")
         steps = math.ceil(len(x) / batch_size)
         user_callbacks = list(callbacks or [])
         # Restoring a backup must come after every other callback has reset itself.
-        ordered = ([cb for cb in user_callbacks
-                    if not isinstance(cb, callbacks_module.BackupAndRestore)]
-                   + [cb for cb in user_callbacks
-                      if isinstance(cb, callbacks_module.BackupAndRestore)])
+        ordered = [
+            cb for cb in user_callbacks if not isinstance(cb, callbacks_module.BackupAndRestore)
+        ] + [cb for cb in user_callbacks if isinstance(cb, callbacks_module.BackupAndRestore)]
         self.history = callbacks_module.History()
         all_callbacks = [self.history, *ordered]
         if verbose:
             all_callbacks.append(callbacks_module.ProgbarLogger(verbose))
         callback_list = callbacks_module.CallbackList(
-            all_callbacks, self, {"epochs": epochs, "steps": steps, "batch_size": batch_size,
-                                  "verbose": verbose, "callbacks": ordered})
+            all_callbacks,
+            self,
+            {
+                "epochs": epochs,
+                "steps": steps,
+                "batch_size": batch_size,
+                "verbose": verbose,
+                "callbacks": ordered,
+            },
+        )
         self._fit_seed = rng.draw_seed() if seed is None else int(seed)
         self._initial_epoch = initial_epoch
         self.stop_training = False
@@ -438,10 +503,13 @@ class Sequential:
         for epoch in range(self._initial_epoch, epochs):
             self.reset_metrics()
             callback_list.call("on_epoch_begin", epoch, None)
-            order = (np.random.default_rng([self._fit_seed, epoch]).permutation(len(x))
-                     if shuffle else np.arange(len(x)))
+            order = (
+                np.random.default_rng([self._fit_seed, epoch]).permutation(len(x))
+                if shuffle
+                else np.arange(len(x))
+            )
             for step in range(steps):
-                batch = order[step * batch_size:(step + 1) * batch_size]
+                batch = order[step * batch_size : (step + 1) * batch_size]
                 self.batch_step(x[batch], y[batch], training=True)
                 callback_list.call("on_train_batch_end", step, self._running_logs())
             epoch_logs = self._running_logs()
@@ -455,8 +523,9 @@ class Sequential:
         return self.history
 
     # ------------------------------------------------------------------------ inference
-    def evaluate(self, x: Any, y: Any, batch_size: int = 32, verbose: int = 0,
-                 return_dict: bool = False) -> float | list[float] | dict[str, float]:
+    def evaluate(
+        self, x: Any, y: Any, batch_size: int = 32, verbose: int = 0, return_dict: bool = False
+    ) -> float | list[float] | dict[str, float]:
         """Loss and metrics on ``(x, y)`` in inference mode (no graph is recorded).
 
         Returns:
@@ -469,8 +538,9 @@ class Sequential:
         y = self._check_y(y, x)
         self.reset_metrics()
         for start in range(0, len(x), batch_size):
-            self.batch_step(x[start:start + batch_size], y[start:start + batch_size],
-                            training=False)
+            self.batch_step(
+                x[start : start + batch_size], y[start : start + batch_size], training=False
+            )
         logs = self._running_logs()
         if verbose:
             print(callbacks_module.format_logs(logs))
@@ -483,8 +553,10 @@ class Sequential:
         """Model outputs for ``x`` as a numpy array, computed in batches without a graph."""
         _check_batch_size(batch_size)
         x = self._check_x(x)
-        outputs = [self(x[start:start + batch_size], training=False).data
-                   for start in range(0, len(x), batch_size)]
+        outputs = [
+            self(x[start : start + batch_size], training=False).data
+            for start in range(0, len(x), batch_size)
+        ]
         return np.concatenate(outputs, axis=0)
 
     # ------------------------------------------------------------------------ save / load
@@ -508,20 +580,24 @@ class Sequential:
         weights = self.weights
         stored = sum(1 for key in arrays if key.startswith("variable/"))
         if stored != len(weights):
-            raise ValueError(f"Expected a checkpoint with {len(weights)} variables for this "
-                             f"model. Received: {stored} variables in {source!r}")
+            raise ValueError(
+                f"Expected a checkpoint with {len(weights)} variables for this "
+                f"model. Received: {stored} variables in {source!r}"
+            )
         names = arrays.get("variable_names", np.array([""] * stored))
         for i, weight in enumerate(weights):
             value = arrays[f"variable/{i}"]
             if value.shape != weight.shape:
-                raise ValueError(f"Expected shape {weight.shape} for variable {weight.name!r}. "
-                                 f"Received: shape {value.shape} (saved as {str(names[i])!r}) "
-                                 f"in {source!r}")
+                raise ValueError(
+                    f"Expected shape {weight.shape} for variable {weight.name!r}. "
+                    f"Received: shape {value.shape} (saved as {str(names[i])!r}) "
+                    f"in {source!r}"
+                )
         for i, weight in enumerate(weights):
             weight.assign(arrays[f"variable/{i}"])
         for i, layer in enumerate(self.layers):
             prefix = f"layer_state/{i}/"
-            state = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+            state = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
             if state:
                 layer.set_extra_state(state)
 
@@ -535,13 +611,17 @@ class Sequential:
         self._restore_weights(load_npz(path), str(path))
 
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name,
-                "layers": [layers_module.serialize(layer) for layer in self.layers]}
+        return {
+            "name": self.name,
+            "layers": [layers_module.serialize(layer) for layer in self.layers],
+        }
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Sequential":
-        return cls([layers_module.deserialize(layer) for layer in config["layers"]],
-                   name=config.get("name", "sequential"))
+        return cls(
+            [layers_module.deserialize(layer) for layer in config["layers"]],
+            name=config.get("name", "sequential"),
+        )
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Save architecture, weights and (if compiled) optimizer/loss/metrics to one ``.npz``.
@@ -553,26 +633,38 @@ class Sequential:
         if self.optimizer is not None:
             compile_config = {
                 "optimizer": optimizers_module.serialize(self.optimizer),
-                "loss": (losses_module.serialize(self.loss)
-                         if isinstance(self.loss, losses_module.Loss) else None),
-                "metrics": [m.name if not isinstance(m, metrics_module.CategoricalAccuracy)
-                            else "categorical_accuracy" for m in self.metrics],
+                "loss": (
+                    losses_module.serialize(self.loss)
+                    if isinstance(self.loss, losses_module.Loss)
+                    else None
+                ),
+                "metrics": [
+                    m.name
+                    if not isinstance(m, metrics_module.CategoricalAccuracy)
+                    else "categorical_accuracy"
+                    for m in self.metrics
+                ],
             }
             arrays.update({f"optimizer/{k}": v for k, v in self.optimizer.get_state().items()})
-        arrays["model_config"] = _to_json_array({"config": self.get_config(),
-                                                 "compile": compile_config})
+        arrays["model_config"] = _to_json_array(
+            {"config": self.get_config(), "compile": compile_config}
+        )
         save_npz(path, arrays)
 
     # ------------------------------------------------------------------- training state
-    def save_training_state(self, path: str | os.PathLike[str], epoch: int,
-                            extra: dict[str, np.ndarray] | None = None) -> None:
+    def save_training_state(
+        self, path: str | os.PathLike[str], epoch: int, extra: dict[str, np.ndarray] | None = None
+    ) -> None:
         """Everything needed to resume ``fit`` after ``epoch`` (used by BackupAndRestore)."""
         arrays = self._weight_arrays()
         arrays.update({f"optimizer/{k}": v for k, v in self.optimizer.get_state().items()})
         arrays.update(extra or {})
-        meta = {"epoch": epoch, "fit_seed": self._fit_seed,
-                "history": self.history.history if self.history else {},
-                "history_epochs": self.history.epoch if self.history else []}
+        meta = {
+            "epoch": epoch,
+            "fit_seed": self._fit_seed,
+            "history": self.history.history if self.history else {},
+            "history_epochs": self.history.epoch if self.history else [],
+        }
         arrays["training_meta"] = _to_json_array(meta)
         save_npz(path, arrays)
 
@@ -581,14 +673,18 @@ class Sequential:
         the next epoch. Returns the raw arrays (callbacks read their own keys)."""
         arrays = load_npz(path)
         if "training_meta" not in arrays:
-            raise ValueError(f"Expected a training-state checkpoint written by "
-                             f"save_training_state. Received: {str(path)!r} without "
-                             "'training_meta'")
+            raise ValueError(
+                f"Expected a training-state checkpoint written by "
+                f"save_training_state. Received: {str(path)!r} without "
+                "'training_meta'"
+            )
         self._restore_weights(arrays, str(path))
         prefix = "optimizer/"
-        self.optimizer.set_state({k[len(prefix):]: v for k, v in arrays.items()
-                                  if k.startswith(prefix)}, self.weights,
-                                 saved_names=arrays.get("variable_names"))
+        self.optimizer.set_state(
+            {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)},
+            self.weights,
+            saved_names=arrays.get("variable_names"),
+        )
         meta = _from_json_array(arrays["training_meta"])
         self._initial_epoch = int(meta["epoch"]) + 1
         self._fit_seed = int(meta["fit_seed"])
@@ -615,25 +711,31 @@ def load_model(path: str | os.PathLike[str], compile: bool = True) -> Sequential
     """
     arrays = load_npz(path)
     if "model_config" not in arrays:
-        raise ValueError(f"Expected a file written by Sequential.save. Received: {str(path)!r} "
-                         "without a model config (was it written by save_weights?)")
+        raise ValueError(
+            f"Expected a file written by Sequential.save. Received: {str(path)!r} "
+            "without a model config (was it written by save_weights?)"
+        )
     try:
         saved = _from_json_array(arrays["model_config"])
     except ValueError as error:
-        raise ValueError(f"Expected a JSON model config in {str(path)!r}. Received: an "
-                         f"unreadable one ({error})") from error
+        raise ValueError(
+            f"Expected a JSON model config in {str(path)!r}. Received: an unreadable one ({error})"
+        ) from error
     model = Sequential.from_config(saved["config"])
     model._restore_weights(arrays, str(path))
     compile_config = saved.get("compile")
     if compile and compile_config and compile_config.get("loss"):
-        model.compile(optimizer=optimizers_module.get(compile_config["optimizer"]),
-                      loss=losses_module.get(compile_config["loss"]),
-                      metrics=compile_config["metrics"])
+        model.compile(
+            optimizer=optimizers_module.get(compile_config["optimizer"]),
+            loss=losses_module.get(compile_config["loss"]),
+            metrics=compile_config["metrics"],
+        )
         prefix = "optimizer/"
-        state = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+        state = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
         if state:
-            model.optimizer.set_state(state, model.weights,
-                                      saved_names=arrays.get("variable_names"))
+            model.optimizer.set_state(
+                state, model.weights, saved_names=arrays.get("variable_names")
+            )
     return model
 
 

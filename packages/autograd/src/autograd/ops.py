@@ -22,6 +22,7 @@ Example:
 >>> tape.gradient(total, bias).numpy()
 array([2., 2., 2., 2.], dtype=float32)
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -52,6 +53,7 @@ def dense(x: Tensor, kernel: Tensor, bias: Tensor | None = None) -> Tensor:
         if bias is not None and bias.requires_grad:
             grad_bias = _column_sums(g2)
         return grad_x, grad_kernel, grad_bias
+
     parents = (x, kernel) if bias is None else (x, kernel, bias)
     return Tensor.from_op(out, parents, backward, "dense")
 
@@ -78,8 +80,10 @@ def random_shift(x: Tensor, shifts: np.ndarray) -> Tensor:
     n, height, width, _ = x.shape
     shifts = np.asarray(shifts)
     if shifts.shape != (n, 2) or shifts.dtype.kind not in "iu":
-        raise ValueError(f"Expected integer shifts of shape ({n}, 2). Received: "
-                         f"shifts.shape={shifts.shape}, dtype={shifts.dtype}")
+        raise ValueError(
+            f"Expected integer shifts of shape ({n}, 2). Received: "
+            f"shifts.shape={shifts.shape}, dtype={shifts.dtype}"
+        )
     margin = int(np.abs(shifts).max()) if n else 0
     pad = ((0, 0), (margin, margin), (margin, margin), (0, 0))
     # Output pixel (r, c) of image i reads padded pixel (margin - dy + r, margin - dx + c).
@@ -91,14 +95,20 @@ def random_shift(x: Tensor, shifts: np.ndarray) -> Tensor:
     def backward(g: np.ndarray) -> tuple[np.ndarray]:
         grad = np.zeros((n, height + 2 * margin, width + 2 * margin, g.shape[-1]), g.dtype)
         grad[images, rows, cols] = g  # each padded pixel is read at most once: no sums
-        return (grad[:, margin:margin + height, margin:margin + width, :],)
+        return (grad[:, margin : margin + height, margin : margin + width, :],)
+
     return Tensor.from_op(out, (x,), backward, "random_shift")
 
 
 # ============================================================================== batch norm
-def batch_norm(x: Tensor, gamma: Tensor, beta: Tensor, mean: np.ndarray | None = None,
-               variance: np.ndarray | None = None, epsilon: float = 1e-3
-               ) -> tuple[Tensor, np.ndarray, np.ndarray]:
+def batch_norm(
+    x: Tensor,
+    gamma: Tensor,
+    beta: Tensor,
+    mean: np.ndarray | None = None,
+    variance: np.ndarray | None = None,
+    epsilon: float = 1e-3,
+) -> tuple[Tensor, np.ndarray, np.ndarray]:
     """Normalise over every axis but the last, then scale by ``gamma`` and shift by ``beta``.
 
     With ``mean``/``variance`` given (inference) those statistics are used; otherwise the batch
@@ -128,6 +138,7 @@ def batch_norm(x: Tensor, gamma: Tensor, beta: Tensor, mean: np.ndarray | None =
         elif x.requires_grad:
             grad_x = g * (gamma.data * inv_std)
         return grad_x, grad_gamma, grad_beta
+
     return Tensor.from_op(out, (x, gamma, beta), backward, "batch_norm"), mean, variance
 
 
@@ -139,16 +150,27 @@ def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def _conv_padding(padding: str, height: int, width: int, kernel: tuple[int, int],
-                  strides: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
+def _conv_padding(
+    padding: str, height: int, width: int, kernel: tuple[int, int], strides: tuple[int, int]
+) -> tuple[tuple[int, int], tuple[int, int]]:
     if padding == "valid":
         return (0, 0), (0, 0)
-    return (_same_padding(height, kernel[0], strides[0]),
-            _same_padding(width, kernel[1], strides[1]))
+    return (
+        _same_padding(height, kernel[0], strides[0]),
+        _same_padding(width, kernel[1], strides[1]),
+    )
 
 
-def _im2col(padded: np.ndarray, kh: int, kw: int, sh: int, sw: int, dh: int = 1, dw: int = 1,
-            ones_column: bool = False) -> tuple[np.ndarray, int, int]:
+def _im2col(
+    padded: np.ndarray,
+    kh: int,
+    kw: int,
+    sh: int,
+    sw: int,
+    dh: int = 1,
+    dw: int = 1,
+    ones_column: bool = False,
+) -> tuple[np.ndarray, int, int]:
     """Gather every ``kh x kw`` window (taps ``dh``/``dw`` apart) of a padded NHWC batch into
     one row each.
 
@@ -163,7 +185,8 @@ def _im2col(padded: np.ndarray, kh: int, kw: int, sh: int, sw: int, dh: int = 1,
     # A (n, out_h, out_w, kh, kw, channels) view of the windows; copying it into cols is the
     # only pass over the data.
     windows = sliding_window_view(padded, (span_h, span_w), axis=(1, 2))[
-        :, ::sh, ::sw, :, ::dh, ::dw].transpose(0, 1, 2, 4, 5, 3)
+        :, ::sh, ::sw, :, ::dh, ::dw
+    ].transpose(0, 1, 2, 4, 5, 3)
     out_h, out_w = windows.shape[1], windows.shape[2]
     width = kh * kw * channels
     cols = np.empty((n * out_h * out_w, width + ones_column), dtype=padded.dtype)
@@ -173,8 +196,14 @@ def _im2col(padded: np.ndarray, kh: int, kw: int, sh: int, sw: int, dh: int = 1,
     return cols, out_h, out_w
 
 
-def conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: tuple[int, int] = (1, 1),
-           padding: str = "valid", dilation_rate: tuple[int, int] = (1, 1)) -> Tensor:
+def conv2d(
+    x: Tensor,
+    kernel: Tensor,
+    bias: Tensor | None = None,
+    strides: tuple[int, int] = (1, 1),
+    padding: str = "valid",
+    dilation_rate: tuple[int, int] = (1, 1),
+) -> Tensor:
     """2-D cross-correlation (what deep-learning libraries call convolution), via im2col.
 
     Forward: the input windows are gathered into a matrix ``cols`` of shape
@@ -212,7 +241,8 @@ def conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: tuple
     kernel_matrix = kernel.data.reshape(patch, filters)
     if bias is not None:
         kernel_matrix = np.concatenate(
-            [kernel_matrix, bias.data.reshape(1, filters).astype(kernel_matrix.dtype)])
+            [kernel_matrix, bias.data.reshape(1, filters).astype(kernel_matrix.dtype)]
+        )
     out = cols @ kernel_matrix
 
     def input_gradient(g: np.ndarray) -> np.ndarray:
@@ -226,9 +256,13 @@ def conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: tuple
             for j in range(kw):
                 block = (g_rows @ kernel.data[i, j].T).reshape(n, out_h, out_w, channels)
                 row, col = i * dh, j * dw
-                grad_padded[:, row:row + sh * (out_h - 1) + 1:sh,
-                            col:col + sw * (out_w - 1) + 1:sw, :] += block
-        return grad_padded[:, top:top + height, left:left + width, :]
+                grad_padded[
+                    :,
+                    row : row + sh * (out_h - 1) + 1 : sh,
+                    col : col + sw * (out_w - 1) + 1 : sw,
+                    :,
+                ] += block
+        return grad_padded[:, top : top + height, left : left + width, :]
 
     def backward(g: np.ndarray) -> tuple[np.ndarray | None, ...]:
         g2 = g.reshape(-1, filters)
@@ -243,13 +277,18 @@ def conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: tuple
             grad_bias = _column_sums(g2)
         grad_x = input_gradient(g) if x.requires_grad else None
         return grad_x, grad_kernel, grad_bias
+
     parents = (x, kernel) if bias is None else (x, kernel, bias)
     return Tensor.from_op(out.reshape(n, out_h, out_w, filters), parents, backward, "conv2d")
 
 
 # ============================================================================= max pooling
-def max_pool2d(x: Tensor, pool_size: tuple[int, int] = (2, 2),
-               strides: tuple[int, int] | None = None, padding: str = "valid") -> Tensor:
+def max_pool2d(
+    x: Tensor,
+    pool_size: tuple[int, int] = (2, 2),
+    strides: tuple[int, int] | None = None,
+    padding: str = "valid",
+) -> Tensor:
     """Max over ``pool_size`` windows, channels-last.
 
     The forward pass takes an elementwise maximum over the ``ph * pw`` strided views of the
@@ -264,13 +303,12 @@ def max_pool2d(x: Tensor, pool_size: tuple[int, int] = (2, 2),
     (top, bottom), (left, right) = _conv_padding(padding, height, width, (ph, pw), (sh, sw))
     data = x.data
     if top or bottom or left or right:
-        data = np.pad(data, ((0, 0), (top, bottom), (left, right), (0, 0)),
-                      constant_values=-np.inf)
+        data = np.pad(data, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=-np.inf)
     padded_h, padded_w = data.shape[1:3]
     out_h, out_w = (padded_h - ph) // sh + 1, (padded_w - pw) // sw + 1
 
     def view(array: np.ndarray, i: int, j: int) -> np.ndarray:
-        return array[:, i:i + sh * (out_h - 1) + 1:sh, j:j + sw * (out_w - 1) + 1:sw, :]
+        return array[:, i : i + sh * (out_h - 1) + 1 : sh, j : j + sw * (out_w - 1) + 1 : sw, :]
 
     positions = [(i, j) for i in range(ph) for j in range(pw)]  # row-major window order
     if len(positions) == 1:
@@ -309,7 +347,7 @@ def max_pool2d(x: Tensor, pool_size: tuple[int, int] = (2, 2),
 
     def backward(g: np.ndarray) -> tuple[np.ndarray]:
         if tiles:
-            return (tiled_backward(g)[:, top:top + height, left:left + width, :],)
+            return (tiled_backward(g)[:, top : top + height, left : left + width, :],)
         # Overlapping windows share inputs: accumulate one window position at a time.
         grad = np.zeros(data.shape, dtype=g.dtype)
         unclaimed = np.ones(out.shape, dtype=bool)
@@ -323,7 +361,8 @@ def max_pool2d(x: Tensor, pool_size: tuple[int, int] = (2, 2),
             view(grad, i, j)[...] += g * winner
             if index < len(positions) - 1:
                 unclaimed ^= winner  # winner is a subset of unclaimed: this clears it
-        return (grad[:, top:top + height, left:left + width, :],)
+        return (grad[:, top : top + height, left : left + width, :],)
+
     return Tensor.from_op(out, (x,), backward, "max_pool2d")
 
 

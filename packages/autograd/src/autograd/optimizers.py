@@ -29,6 +29,7 @@ Example:
 >>> w.numpy()
 array([ 0.8, -1.6], dtype=float32)
 """
+
 from __future__ import annotations
 
 import math
@@ -66,8 +67,13 @@ class ExponentialDecay(LearningRateSchedule):
     0.5
     """
 
-    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
-                 staircase: bool = False) -> None:
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: int,
+        decay_rate: float,
+        staircase: bool = False,
+    ) -> None:
         if decay_steps <= 0:
             raise ValueError(f"Expected decay_steps > 0. Received: decay_steps={decay_steps}")
         self.initial_learning_rate = float(initial_learning_rate)
@@ -78,12 +84,15 @@ class ExponentialDecay(LearningRateSchedule):
         exponent = step / self.decay_steps
         if self.staircase:
             exponent = math.floor(exponent)
-        return self.initial_learning_rate * self.decay_rate ** exponent
+        return self.initial_learning_rate * self.decay_rate**exponent
 
     def get_config(self) -> dict[str, Any]:
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase}
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "decay_rate": self.decay_rate,
+            "staircase": self.staircase,
+        }
 
 
 class CosineDecay(LearningRateSchedule):
@@ -103,8 +112,14 @@ class CosineDecay(LearningRateSchedule):
     (1.0, 0.5, 0.0)
     """
 
-    def __init__(self, initial_learning_rate: float, decay_steps: int, alpha: float = 0.0,
-                 warmup_target: float | None = None, warmup_steps: int = 0) -> None:
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: int,
+        alpha: float = 0.0,
+        warmup_target: float | None = None,
+        warmup_steps: int = 0,
+    ) -> None:
         if decay_steps <= 0:
             raise ValueError(f"Expected decay_steps > 0. Received: decay_steps={decay_steps}")
         self.initial_learning_rate = float(initial_learning_rate)
@@ -122,9 +137,13 @@ class CosineDecay(LearningRateSchedule):
         return peak * ((1.0 - self.alpha) * cosine + self.alpha)
 
     def get_config(self) -> dict[str, Any]:
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "alpha": self.alpha,
-                "warmup_target": self.warmup_target, "warmup_steps": self.warmup_steps}
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "alpha": self.alpha,
+            "warmup_target": self.warmup_target,
+            "warmup_steps": self.warmup_steps,
+        }
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -139,8 +158,10 @@ class PiecewiseConstantDecay(LearningRateSchedule):
 
     def __init__(self, boundaries: Sequence[int], values: Sequence[float]) -> None:
         if len(values) != len(boundaries) + 1:
-            raise ValueError("Expected len(values) == len(boundaries) + 1. Received: "
-                             f"len(boundaries)={len(boundaries)}, len(values)={len(values)}")
+            raise ValueError(
+                "Expected len(values) == len(boundaries) + 1. Received: "
+                f"len(boundaries)={len(boundaries)}, len(values)={len(values)}"
+            )
         self.boundaries, self.values = list(boundaries), [float(v) for v in values]
 
     def __call__(self, step: int) -> float:
@@ -153,8 +174,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         return {"boundaries": self.boundaries, "values": self.values}
 
 
-_SCHEDULES = {cls.__name__: cls
-              for cls in (ExponentialDecay, CosineDecay, PiecewiseConstantDecay)}
+_SCHEDULES = {cls.__name__: cls for cls in (ExponentialDecay, CosineDecay, PiecewiseConstantDecay)}
 
 
 # ============================================================================= optimizers
@@ -183,20 +203,31 @@ class Optimizer:
     _slot_names: tuple[str, ...] = ()
     _decoupled_weight_decay = False  # True where the torch rule decays weights (AdamW)
 
-    def __init__(self, learning_rate: float | LearningRateSchedule = 0.001,
-                 weight_decay: float | None = None, clipnorm: float | None = None,
-                 clipvalue: float | None = None, global_clipnorm: float | None = None,
-                 update_rule: str = "keras", name: str | None = None) -> None:
+    def __init__(
+        self,
+        learning_rate: float | LearningRateSchedule = 0.001,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        update_rule: str = "keras",
+        name: str | None = None,
+    ) -> None:
         if not isinstance(learning_rate, LearningRateSchedule) and not learning_rate > 0:
-            raise ValueError(f"Expected a positive learning_rate or a LearningRateSchedule. "
-                             f"Received: learning_rate={learning_rate!r}")
+            raise ValueError(
+                f"Expected a positive learning_rate or a LearningRateSchedule. "
+                f"Received: learning_rate={learning_rate!r}"
+            )
         if update_rule not in ("keras", "torch"):
-            raise ValueError(f"Expected update_rule 'keras' or 'torch'. "
-                             f"Received: update_rule={update_rule!r}")
+            raise ValueError(
+                f"Expected update_rule 'keras' or 'torch'. Received: update_rule={update_rule!r}"
+            )
         if sum(c is not None for c in (clipnorm, clipvalue, global_clipnorm)) > 1:
-            raise ValueError(f"Only one of clipnorm, clipvalue and global_clipnorm can be set. "
-                             f"Received: clipnorm={clipnorm}, clipvalue={clipvalue}, "
-                             f"global_clipnorm={global_clipnorm}")
+            raise ValueError(
+                f"Only one of clipnorm, clipvalue and global_clipnorm can be set. "
+                f"Received: clipnorm={clipnorm}, clipvalue={clipvalue}, "
+                f"global_clipnorm={global_clipnorm}"
+            )
         self._learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.clipnorm, self.clipvalue = clipnorm, clipvalue
@@ -264,22 +295,26 @@ class Optimizer:
         variables = [v for _, v in pairs]
         for grad, variable in zip(grads, variables):
             if not isinstance(variable, Variable):
-                raise TypeError(f"Expected Variable objects to update. "
-                                f"Received: {type(variable).__name__}")
+                raise TypeError(
+                    f"Expected Variable objects to update. Received: {type(variable).__name__}"
+                )
             if grad.shape != variable.shape:
-                raise ValueError(f"Expected a gradient of shape {variable.shape} for variable "
-                                 f"{variable.name!r}. Received: grad.shape={grad.shape}")
+                raise ValueError(
+                    f"Expected a gradient of shape {variable.shape} for variable "
+                    f"{variable.name!r}. Received: grad.shape={grad.shape}"
+                )
             if not np.isfinite(np.sum(grad)):
-                raise ValueError(f"Expected finite gradients. Received: NaN or inf in the "
-                                 f"gradient of variable {variable.name!r} at step "
-                                 f"{self.iterations} (try a lower learning rate or check the "
-                                 "inputs).")
+                raise ValueError(
+                    f"Expected finite gradients. Received: NaN or inf in the "
+                    f"gradient of variable {variable.name!r} at step "
+                    f"{self.iterations} (try a lower learning rate or check the "
+                    "inputs)."
+                )
         grads = self._clip(grads)
         self.build(variables)
         lr = self.learning_rate
         self.iterations += 1
-        decay = self.weight_decay and (self.update_rule == "keras"
-                                       or self._decoupled_weight_decay)
+        decay = self.weight_decay and (self.update_rule == "keras" or self._decoupled_weight_decay)
         for grad, variable in zip(grads, variables):
             if decay:
                 variable.data *= 1.0 - lr * self.weight_decay
@@ -290,8 +325,10 @@ class Optimizer:
         """Keras' clipping: per-gradient norm, per-element value, or global norm."""
         if self.clipnorm is not None:
             norms = [math.sqrt(float(np.vdot(g, g))) for g in grads]
-            return [g * (self.clipnorm / norm) if norm > self.clipnorm else g
-                    for g, norm in zip(grads, norms)]
+            return [
+                g * (self.clipnorm / norm) if norm > self.clipnorm else g
+                for g, norm in zip(grads, norms)
+            ]
         if self.clipvalue is not None:
             return [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
         if self.global_clipnorm is not None:
@@ -304,8 +341,9 @@ class Optimizer:
         """``apply_gradients`` with separate lists (Keras 3 ``optimizer.apply``)."""
         self.apply_gradients(zip(grads, variables))
 
-    def _with_l2(self, param: np.ndarray, grad: np.ndarray, slots: dict[str, np.ndarray]
-                 ) -> np.ndarray:
+    def _with_l2(
+        self, param: np.ndarray, grad: np.ndarray, slots: dict[str, np.ndarray]
+    ) -> np.ndarray:
         """``grad + weight_decay * param`` (L2, torch rule only), in a preallocated buffer."""
         if not self.weight_decay or self.update_rule == "keras" or self._decoupled_weight_decay:
             return grad
@@ -314,8 +352,9 @@ class Optimizer:
         decayed += grad
         return decayed
 
-    def _update(self, param: np.ndarray, grad: np.ndarray, slots: dict[str, np.ndarray],
-                lr: float) -> None:
+    def _update(
+        self, param: np.ndarray, grad: np.ndarray, slots: dict[str, np.ndarray], lr: float
+    ) -> None:
         raise NotImplementedError
 
     # ------------------------------------------------------------------------------ state
@@ -336,8 +375,12 @@ class Optimizer:
                 state[f"slot/{key}/{name}"] = slots[name]
         return state
 
-    def set_state(self, state: dict[str, np.ndarray], variables: Sequence[Variable],
-                  saved_names: Sequence[str] | None = None) -> None:
+    def set_state(
+        self,
+        state: dict[str, np.ndarray],
+        variables: Sequence[Variable],
+        saved_names: Sequence[str] | None = None,
+    ) -> None:
         """Restore :meth:`get_state` output; each slot goes to the variable of its name.
 
         Args:
@@ -349,38 +392,52 @@ class Optimizer:
                 differ now (a model rebuilt in the same process gets new layer names).
         """
         if "iterations" not in state:
-            raise ValueError(f"Expected optimizer state with an 'iterations' entry. "
-                             f"Received keys: {sorted(state)[:5]}")
+            raise ValueError(
+                f"Expected optimizer state with an 'iterations' entry. "
+                f"Received keys: {sorted(state)[:5]}"
+            )
         saved: dict[str, dict[str, np.ndarray]] = {}
         for full_key, value in state.items():
             if full_key.startswith("slot/"):
-                key, _, name = full_key[len("slot/"):].rpartition("/")
+                key, _, name = full_key[len("slot/") :].rpartition("/")
                 saved.setdefault(key, {})[name] = value
         by_key = {self._slot_key(variable): variable for variable in variables}
         if saved_names is not None:
-            renamed = {str(old): self._slot_key(variable)
-                       for old, variable in zip(saved_names, variables) if str(old)}
+            renamed = {
+                str(old): self._slot_key(variable)
+                for old, variable in zip(saved_names, variables)
+                if str(old)
+            }
             saved = {renamed.get(key, key): arrays for key, arrays in saved.items()}
         if saved and not set(saved) & set(by_key) and all(k.isdigit() for k in saved):
             # Earlier versions numbered the slots in order of first use: the trainable ones.
             trainable = [v for v in variables if v.trainable]
-            saved = {self._slot_key(trainable[int(k)]): v for k, v in saved.items()
-                     if int(k) < len(trainable)}
+            saved = {
+                self._slot_key(trainable[int(k)]): v
+                for k, v in saved.items()
+                if int(k) < len(trainable)
+            }
         unknown = sorted(set(saved) - set(by_key))
         if unknown:
-            raise ValueError(f"Expected optimizer state for the given variables "
-                             f"({sorted(by_key)[:5]}...). Received: state for unknown "
-                             f"variables {unknown[:5]}")
+            raise ValueError(
+                f"Expected optimizer state for the given variables "
+                f"({sorted(by_key)[:5]}...). Received: state for unknown "
+                f"variables {unknown[:5]}"
+            )
         for key, arrays in saved.items():
             variable = by_key[key]
             for name in self._slot_names:
                 if name not in arrays:
-                    raise ValueError(f"Expected optimizer state 'slot/{key}/{name}' for "
-                                     f"variable {variable.name!r}. Received slots: "
-                                     f"{sorted(arrays)}")
+                    raise ValueError(
+                        f"Expected optimizer state 'slot/{key}/{name}' for "
+                        f"variable {variable.name!r}. Received slots: "
+                        f"{sorted(arrays)}"
+                    )
                 if arrays[name].shape != variable.shape:
-                    raise ValueError(f"Expected slot/{key}/{name} of shape {variable.shape}. "
-                                     f"Received: shape={arrays[name].shape}")
+                    raise ValueError(
+                        f"Expected slot/{key}/{name} of shape {variable.shape}. "
+                        f"Received: shape={arrays[name].shape}"
+                    )
             self.build([variable])
             for name in self._slot_names:
                 np.copyto(self._slots[key][name], arrays[name])
@@ -390,10 +447,15 @@ class Optimizer:
         rate = self._learning_rate
         if isinstance(rate, LearningRateSchedule):
             rate = {"class_name": type(rate).__name__, "config": rate.get_config()}
-        return {"learning_rate": rate, "weight_decay": self.weight_decay,
-                "clipnorm": self.clipnorm, "clipvalue": self.clipvalue,
-                "global_clipnorm": self.global_clipnorm, "update_rule": self.update_rule,
-                "name": self.name}
+        return {
+            "learning_rate": rate,
+            "weight_decay": self.weight_decay,
+            "clipnorm": self.clipnorm,
+            "clipvalue": self.clipvalue,
+            "global_clipnorm": self.global_clipnorm,
+            "update_rule": self.update_rule,
+            "name": self.name,
+        }
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Optimizer":
@@ -419,8 +481,13 @@ class SGD(Optimizer):
 
     _slot_names = ("momentum",)
 
-    def __init__(self, learning_rate: float | LearningRateSchedule = 0.01, momentum: float = 0.0,
-                 nesterov: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        learning_rate: float | LearningRateSchedule = 0.01,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(learning_rate, **kwargs)
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"Expected 0 <= momentum < 1. Received: momentum={momentum}")
@@ -428,8 +495,9 @@ class SGD(Optimizer):
         if not self.momentum:
             self._slot_names = ()
 
-    def _update(self, param: np.ndarray, grad: np.ndarray, slots: dict[str, np.ndarray],
-                lr: float) -> None:
+    def _update(
+        self, param: np.ndarray, grad: np.ndarray, slots: dict[str, np.ndarray], lr: float
+    ) -> None:
         scratch = slots["scratch"]
         grad = self._with_l2(param, grad, slots)
         if not self.momentum:
@@ -479,17 +547,27 @@ class RMSprop(Optimizer):
 
     _slot_names = ("square_avg", "grad_avg", "momentum")
 
-    def __init__(self, learning_rate: float | LearningRateSchedule = 0.001, rho: float = 0.9,
-                 momentum: float = 0.0, epsilon: float = 1e-7, centered: bool = False,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        learning_rate: float | LearningRateSchedule = 0.001,
+        rho: float = 0.9,
+        momentum: float = 0.0,
+        epsilon: float = 1e-7,
+        centered: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(learning_rate, **kwargs)
         self.rho, self.momentum, self.epsilon = float(rho), float(momentum), float(epsilon)
         self.centered = centered
-        self._slot_names = ("square_avg",) + (("grad_avg",) if centered else ()) + (
-            ("momentum",) if self.momentum else ())
+        self._slot_names = (
+            ("square_avg",)
+            + (("grad_avg",) if centered else ())
+            + (("momentum",) if self.momentum else ())
+        )
 
-    def _update(self, param: np.ndarray, grad: np.ndarray, slots: dict[str, np.ndarray],
-                lr: float) -> None:
+    def _update(
+        self, param: np.ndarray, grad: np.ndarray, slots: dict[str, np.ndarray], lr: float
+    ) -> None:
         scratch = slots["scratch"]
         grad = self._with_l2(param, grad, slots)
         square_avg = slots["square_avg"]
@@ -526,8 +604,13 @@ class RMSprop(Optimizer):
         param -= scratch
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
-                "epsilon": self.epsilon, "centered": self.centered}
+        return {
+            **super().get_config(),
+            "rho": self.rho,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "centered": self.centered,
+        }
 
 
 class Adam(Optimizer):
@@ -546,17 +629,24 @@ class Adam(Optimizer):
 
     _slot_names = ("m", "v", "v_max")
 
-    def __init__(self, learning_rate: float | LearningRateSchedule = 0.001, beta_1: float = 0.9,
-                 beta_2: float = 0.999, epsilon: float = 1e-7, amsgrad: bool = False,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        learning_rate: float | LearningRateSchedule = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        amsgrad: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(learning_rate, **kwargs)
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
         self.amsgrad = amsgrad
         if not amsgrad:
             self._slot_names = ("m", "v")
 
-    def _update(self, param: np.ndarray, grad: np.ndarray, slots: dict[str, np.ndarray],
-                lr: float) -> None:
+    def _update(
+        self, param: np.ndarray, grad: np.ndarray, slots: dict[str, np.ndarray], lr: float
+    ) -> None:
         scratch = slots["scratch"]
         grad = self._with_l2(param, grad, slots)
         m, v = slots["m"], slots["v"]
@@ -571,20 +661,26 @@ class Adam(Optimizer):
             np.maximum(slots["v_max"], v, out=slots["v_max"])
             v = slots["v_max"]
         step = self.iterations
-        bias_correction_1 = 1.0 - self.beta_1 ** step
-        root_bias_correction_2 = math.sqrt(1.0 - self.beta_2 ** step)
+        bias_correction_1 = 1.0 - self.beta_1**step
+        root_bias_correction_2 = math.sqrt(1.0 - self.beta_2**step)
         np.sqrt(v, out=scratch)
         # torch: m / (sqrt(v) / rbc2 + eps) == rbc2 * m / (sqrt(v) + eps * rbc2).
-        epsilon = self.epsilon if self.update_rule == "keras" else (
-            self.epsilon * root_bias_correction_2)
+        epsilon = (
+            self.epsilon if self.update_rule == "keras" else (self.epsilon * root_bias_correction_2)
+        )
         scratch += epsilon
         np.divide(m, scratch, out=scratch)
         scratch *= lr * root_bias_correction_2 / bias_correction_1
         param -= scratch
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "amsgrad": self.amsgrad,
+        }
 
 
 class AdamW(Adam):
@@ -599,15 +695,22 @@ class AdamW(Adam):
 
     _decoupled_weight_decay = True
 
-    def __init__(self, learning_rate: float | LearningRateSchedule = 0.001,
-                 weight_decay: float = 0.004, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        learning_rate: float | LearningRateSchedule = 0.001,
+        weight_decay: float = 0.004,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(learning_rate, weight_decay=weight_decay, **kwargs)
 
 
 OptimizerLike = Union[str, Optimizer]
 
 _REGISTRY: dict[str, type[Optimizer]] = {
-    "sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW,
+    "sgd": SGD,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+    "adamw": AdamW,
 }
 _CLASSES = {cls.__name__: cls for cls in _REGISTRY.values()}
 
@@ -634,5 +737,16 @@ def serialize(optimizer: Optimizer) -> dict[str, Any]:
     return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
 
 
-__all__ = ["SGD", "Adam", "AdamW", "CosineDecay", "ExponentialDecay", "LearningRateSchedule",
-           "Optimizer", "PiecewiseConstantDecay", "RMSprop", "get", "serialize"]
+__all__ = [
+    "SGD",
+    "Adam",
+    "AdamW",
+    "CosineDecay",
+    "ExponentialDecay",
+    "LearningRateSchedule",
+    "Optimizer",
+    "PiecewiseConstantDecay",
+    "RMSprop",
+    "get",
+    "serialize",
+]

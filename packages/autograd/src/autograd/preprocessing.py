@@ -10,6 +10,7 @@ array([[1., 0.],
        [0., 1.],
        [1., 0.]], dtype=float32)
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -50,8 +51,10 @@ class OneHotEncoder:
         """Learn the classes (sorted unique labels)."""
         labels = self._as_labels(labels)
         if labels.size == 0:
-            raise ValueError("Expected at least one label to fit the encoder. "
-                             f"Received: labels.shape={labels.shape}")
+            raise ValueError(
+                "Expected at least one label to fit the encoder. "
+                f"Received: labels.shape={labels.shape}"
+            )
         self.uniq = np.unique(labels)
         eye = np.eye(len(self.uniq), dtype=self.dtype)
         self.uniq2oh = {label.item(): eye[i] for i, label in enumerate(self.uniq)}
@@ -67,8 +70,10 @@ class OneHotEncoder:
         unknown = self.uniq[positions] != labels
         if np.any(unknown):
             bad = np.unique(labels[unknown])[:10].tolist()
-            raise ValueError(f"Expected labels among the encoder's classes "
-                             f"{self.uniq.tolist()[:20]}. Received: unknown labels {bad}")
+            raise ValueError(
+                f"Expected labels among the encoder's classes "
+                f"{self.uniq.tolist()[:20]}. Received: unknown labels {bad}"
+            )
         return np.eye(len(self.uniq), dtype=self.dtype)[positions]
 
     __call__ = forward
@@ -79,8 +84,9 @@ class OneHotEncoder:
         self._check_fitted()
         rows = np.asarray(getattr(one_hot, "data", one_hot))
         if rows.ndim != 2 or rows.shape[1] != len(self.uniq):
-            raise ValueError(f"Expected an array of shape (n, {len(self.uniq)}). "
-                             f"Received: shape={rows.shape}")
+            raise ValueError(
+                f"Expected an array of shape (n, {len(self.uniq)}). Received: shape={rows.shape}"
+            )
         return self.uniq[np.argmax(rows, axis=1)]
 
     def _as_labels(self, labels: Any) -> np.ndarray:
@@ -88,14 +94,16 @@ class OneHotEncoder:
         if labels.ndim == 2 and labels.shape[1] == 1:
             labels = labels[:, 0]
         if labels.ndim != 1:
-            raise ValueError(f"Expected a 1-D array of labels. Received: labels.shape="
-                             f"{labels.shape}")
+            raise ValueError(
+                f"Expected a 1-D array of labels. Received: labels.shape={labels.shape}"
+            )
         return labels
 
     def _check_fitted(self) -> None:
         if self.uniq is None:
-            raise RuntimeError("This OneHotEncoder is not fitted yet. Call fit(labels) or "
-                               "forward(labels) first.")
+            raise RuntimeError(
+                "This OneHotEncoder is not fitted yet. Call fit(labels) or forward(labels) first."
+            )
 
 
 __all__ = ["OneHotEncoder"]

@@ -7,6 +7,7 @@ Example:
 >>> rng.set_seed(0); a == rng.generator().random()
 True
 """
+
 from __future__ import annotations
 
 import numpy as np

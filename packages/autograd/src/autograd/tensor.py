@@ -20,6 +20,7 @@ the *version* of its operands; a :class:`Variable` bumps its version whenever it
 (or updated by an optimizer), and ``gradient`` refuses a graph whose variables changed since
 they were recorded, instead of silently differentiating at the new values (as PyTorch does).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -62,15 +63,17 @@ def to_array(data: TensorLike, dtype: Any = None) -> np.ndarray:
     if dtype is not None:
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
-            raise ValueError(f"Expected a floating dtype such as 'float32' or 'float64'. "
-                             f"Received: dtype={dtype}")
+            raise ValueError(
+                f"Expected a floating dtype such as 'float32' or 'float64'. Received: dtype={dtype}"
+            )
         return array if array.dtype == dtype else array.astype(dtype)
     if array.dtype.kind == "f":
         return array
     if array.dtype.kind in "iub":
         return array.astype(DEFAULT_DTYPE)
-    raise TypeError(f"Expected real numbers (a float, int or bool array). "
-                    f"Received: dtype={array.dtype}")
+    raise TypeError(
+        f"Expected real numbers (a float, int or bool array). Received: dtype={array.dtype}"
+    )
 
 
 class Tensor:
@@ -91,13 +94,28 @@ class Tensor:
     array([2., 4., 6.], dtype=float32)
     """
 
-    __slots__ = ("data", "requires_grad", "grad", "name", "_parents", "_backward", "_op",
-                 "_version", "_parent_versions", "__weakref__")
+    __slots__ = (
+        "data",
+        "requires_grad",
+        "grad",
+        "name",
+        "_parents",
+        "_backward",
+        "_op",
+        "_version",
+        "_parent_versions",
+        "__weakref__",
+    )
     # Make numpy defer ``ndarray + Tensor`` to ``Tensor.__radd__`` instead of broadcasting.
     __array_ufunc__ = None
 
-    def __init__(self, data: TensorLike, dtype: Any = None, requires_grad: bool = False,
-                 name: str | None = None) -> None:
+    def __init__(
+        self,
+        data: TensorLike,
+        dtype: Any = None,
+        requires_grad: bool = False,
+        name: str | None = None,
+    ) -> None:
         self.data: np.ndarray = to_array(data, dtype)
         self.requires_grad = bool(requires_grad)
         self.grad: np.ndarray | None = None
@@ -109,8 +127,9 @@ class Tensor:
         self._parent_versions: tuple[int, ...] = ()
 
     @classmethod
-    def from_op(cls, data: np.ndarray, parents: tuple["Tensor", ...], backward: Backward,
-                op: str) -> "Tensor":
+    def from_op(
+        cls, data: np.ndarray, parents: tuple["Tensor", ...], backward: Backward, op: str
+    ) -> "Tensor":
         """Wrap the result of a primitive and record it on the graph when a tape is recording.
 
         ``backward(g)`` must return one gradient (or ``None``) per parent; each may have the
@@ -213,7 +232,8 @@ class Tensor:
             raise RuntimeError(
                 "Expected a tensor computed inside a `with GradientTape():` block from tensors "
                 "that require gradients. Received: a tensor with no recorded graph "
-                f"(shape={self.shape}).")
+                f"(shape={self.shape})."
+            )
         seed = _seed_gradient(self, gradient)
         leaves = [node for node in _topological_order(self) if node._backward is None]
         wanted = {id(leaf) for leaf in leaves}
@@ -332,8 +352,13 @@ class Variable(Tensor):
 
     __slots__ = ("trainable",)
 
-    def __init__(self, initial_value: TensorLike, dtype: Any = None, trainable: bool = True,
-                 name: str | None = None) -> None:
+    def __init__(
+        self,
+        initial_value: TensorLike,
+        dtype: Any = None,
+        trainable: bool = True,
+        name: str | None = None,
+    ) -> None:
         super().__init__(initial_value, dtype=dtype, requires_grad=trainable, name=name)
         self.data = np.array(self.data, copy=True)
         self.trainable = trainable
@@ -342,8 +367,10 @@ class Variable(Tensor):
         """Overwrite the value in place; the shape must not change."""
         array = to_array(value, self.dtype)
         if array.shape != self.shape:
-            raise ValueError(f"Expected a value of shape {self.shape} for variable "
-                             f"{self.name!r}. Received: value.shape={array.shape}")
+            raise ValueError(
+                f"Expected a value of shape {self.shape} for variable "
+                f"{self.name!r}. Received: value.shape={array.shape}"
+            )
         np.copyto(self.data, array)
         self._version += 1
 
@@ -453,7 +480,8 @@ def _second_order_error(received: str) -> None:
         "Expected first-order gradients only: this library's VJPs work on numpy arrays, so "
         "a gradient of a gradient (e.g. a Hessian through nested tapes) cannot be computed "
         f"and would silently be None. Received: {received}. Differentiate analytically or "
-        "use finite differences (autograd.gradcheck.numerical_gradients).")
+        "use finite differences (autograd.gradcheck.numerical_gradients)."
+    )
 
 
 def _check_versions(node: Tensor) -> None:
@@ -466,19 +494,24 @@ def _check_versions(node: Tensor) -> None:
                 f"{parent._version}; expected version {version}, which the '{node._op}' "
                 "operation used. Compute the gradients before updating the variables (call "
                 "tape.gradient before optimizer.apply_gradients), or record the computation "
-                "again.")
+                "again."
+            )
 
 
 def _seed_gradient(target: Tensor, gradient: TensorLike | None) -> np.ndarray:
     if gradient is None:
         if target.size != 1:
-            raise ValueError("Expected a one-element target when no output gradient is given. "
-                             f"Received: target.shape={target.shape}")
+            raise ValueError(
+                "Expected a one-element target when no output gradient is given. "
+                f"Received: target.shape={target.shape}"
+            )
         return np.ones_like(target.data)
     seed = to_array(gradient, target.dtype)
     if seed.shape != target.shape:
-        raise ValueError(f"Expected an output gradient of shape {target.shape}. "
-                         f"Received: gradient.shape={seed.shape}")
+        raise ValueError(
+            f"Expected an output gradient of shape {target.shape}. "
+            f"Received: gradient.shape={seed.shape}"
+        )
     return seed
 
 
@@ -535,9 +568,13 @@ class GradientTape:
         finally:
             self._recording = previous
 
-    def gradient(self, target: Tensor, sources: Tensor | Sequence[Tensor],
-                 output_gradients: TensorLike | None = None,
-                 unconnected_gradients: str = "none") -> Any:
+    def gradient(
+        self,
+        target: Tensor,
+        sources: Tensor | Sequence[Tensor],
+        output_gradients: TensorLike | None = None,
+        unconnected_gradients: str = "none",
+    ) -> Any:
         """Gradients of ``target`` with respect to ``sources`` (a tensor or a list of tensors).
 
         Args:
@@ -551,11 +588,15 @@ class GradientTape:
             A tensor or a list of tensors (or ``None``) matching ``sources``.
         """
         if self._used and not self.persistent:
-            raise RuntimeError("A non-persistent GradientTape can compute gradients only once. "
-                               "Use GradientTape(persistent=True) to call gradient() again.")
+            raise RuntimeError(
+                "A non-persistent GradientTape can compute gradients only once. "
+                "Use GradientTape(persistent=True) to call gradient() again."
+            )
         if unconnected_gradients not in ("none", "zero"):
-            raise ValueError("Expected unconnected_gradients to be 'none' or 'zero'. "
-                             f"Received: unconnected_gradients={unconnected_gradients!r}")
+            raise ValueError(
+                "Expected unconnected_gradients to be 'none' or 'zero'. "
+                f"Received: unconnected_gradients={unconnected_gradients!r}"
+            )
         if not isinstance(target, Tensor):
             raise TypeError(f"Expected target to be a Tensor. Received: {type(target).__name__}")
         source_list = _flatten_sources(sources)
@@ -584,8 +625,7 @@ def _gradient_result(grad: np.ndarray, tape: GradientTape) -> Tensor:
     """
     result = Tensor(grad)
     result._op = "gradient"
-    result.requires_grad = any(other is not tape and other._recording
-                               for other in _ACTIVE_TAPES)
+    result.requires_grad = any(other is not tape and other._recording for other in _ACTIVE_TAPES)
     return result
 
 
@@ -595,8 +635,10 @@ def _flatten_sources(sources: Tensor | Sequence[Tensor]) -> list[Tensor]:
     items = list(sources)
     for item in items:
         if not isinstance(item, Tensor):
-            raise TypeError(f"Expected Tensor or Variable sources. "
-                            f"Received: an element of type {type(item).__name__}")
+            raise TypeError(
+                f"Expected Tensor or Variable sources. "
+                f"Received: an element of type {type(item).__name__}"
+            )
     return items
 
 
@@ -607,6 +649,7 @@ def add(a: TensorLike, b: TensorLike) -> Tensor:
 
     def backward(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return g, g
+
     return Tensor.from_op(a.data + b.data, (a, b), backward, "add")
 
 
@@ -616,6 +659,7 @@ def subtract(a: TensorLike, b: TensorLike) -> Tensor:
 
     def backward(g: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         return g, (-g if b.requires_grad else None)
+
     return Tensor.from_op(a.data - b.data, (a, b), backward, "subtract")
 
 
@@ -624,8 +668,8 @@ def multiply(a: TensorLike, b: TensorLike) -> Tensor:
     a, b = _operands(a, b)
 
     def backward(g: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
-        return (g * b.data if a.requires_grad else None,
-                g * a.data if b.requires_grad else None)
+        return (g * b.data if a.requires_grad else None, g * a.data if b.requires_grad else None)
+
     return Tensor.from_op(a.data * b.data, (a, b), backward, "multiply")
 
 
@@ -635,15 +679,18 @@ def divide(a: TensorLike, b: TensorLike) -> Tensor:
     out = a.data / b.data
 
     def backward(g: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
-        return (g / b.data if a.requires_grad else None,
-                -g * out / b.data if b.requires_grad else None)
+        return (
+            g / b.data if a.requires_grad else None,
+            -g * out / b.data if b.requires_grad else None,
+        )
+
     return Tensor.from_op(out, (a, b), backward, "divide")
 
 
 def power(base: TensorLike, exponent: TensorLike) -> Tensor:
     """``base ** exponent``; the exponent gradient uses ``log(base)`` (needs ``base > 0``)."""
     base, exponent = _operands(base, exponent)
-    out = base.data ** exponent.data
+    out = base.data**exponent.data
 
     def backward(g: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
         grad_base = grad_exponent = None
@@ -652,6 +699,7 @@ def power(base: TensorLike, exponent: TensorLike) -> Tensor:
         if exponent.requires_grad:
             grad_exponent = g * out * np.log(base.data)
         return grad_base, grad_exponent
+
     return Tensor.from_op(out, (base, exponent), backward, "power")
 
 
@@ -699,6 +747,7 @@ def clip(a: TensorLike, min_value: float | None, max_value: float | None) -> Ten
         if max_value is not None:
             inside &= a.data <= max_value
         return (g * inside,)
+
     return Tensor.from_op(out, (a,), backward, "clip")
 
 
@@ -718,6 +767,7 @@ def _select(a: Tensor, b: Tensor, out: np.ndarray, a_wins: np.ndarray, op: str) 
     def backward(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         share_a = a_wins + 0.5 * (a.data == b.data)
         return g * share_a, g * (1.0 - share_a)
+
     return Tensor.from_op(out, (a, b), backward, op)
 
 
@@ -729,6 +779,7 @@ def where(condition: np.ndarray | Tensor, a: TensorLike, b: TensorLike) -> Tenso
     def backward(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         zero = np.zeros((), dtype=g.dtype)
         return np.where(mask, g, zero), np.where(mask, zero, g)
+
     return Tensor.from_op(np.where(mask, a.data, b.data), (a, b), backward, "where")
 
 
@@ -740,8 +791,7 @@ def cast(a: TensorLike, dtype: Any) -> Tensor:
 
 
 # ============================================================================== reductions
-def _expand_reduced(g: np.ndarray, shape: tuple[int, ...], axis: Any, keepdims: bool
-                    ) -> np.ndarray:
+def _expand_reduced(g: np.ndarray, shape: tuple[int, ...], axis: Any, keepdims: bool) -> np.ndarray:
     """Give a reduced gradient back the reduced axes (size 1) so it broadcasts to ``shape``."""
     if axis is not None and not keepdims:
         axes = (axis,) if isinstance(axis, int) else tuple(axis)
@@ -751,18 +801,21 @@ def _expand_reduced(g: np.ndarray, shape: tuple[int, ...], axis: Any, keepdims: 
     return g
 
 
-def reduce_sum(a: TensorLike, axis: int | tuple[int, ...] | None = None,
-               keepdims: bool = False) -> Tensor:
+def reduce_sum(
+    a: TensorLike, axis: int | tuple[int, ...] | None = None, keepdims: bool = False
+) -> Tensor:
     """Sum over ``axis`` (all axes by default)."""
     a = as_tensor(a)
 
     def backward(g: np.ndarray) -> tuple[np.ndarray]:
         return (np.broadcast_to(_expand_reduced(g, a.shape, axis, keepdims), a.shape),)
+
     return Tensor.from_op(np.sum(a.data, axis=axis, keepdims=keepdims), (a,), backward, "sum")
 
 
-def reduce_mean(a: TensorLike, axis: int | tuple[int, ...] | None = None,
-                keepdims: bool = False) -> Tensor:
+def reduce_mean(
+    a: TensorLike, axis: int | tuple[int, ...] | None = None, keepdims: bool = False
+) -> Tensor:
     """Mean over ``axis`` (all axes by default)."""
     a = as_tensor(a)
     out = np.mean(a.data, axis=axis, keepdims=keepdims)
@@ -771,11 +824,13 @@ def reduce_mean(a: TensorLike, axis: int | tuple[int, ...] | None = None,
     def backward(g: np.ndarray) -> tuple[np.ndarray]:
         g = _expand_reduced(g, a.shape, axis, keepdims) / count
         return (np.broadcast_to(g, a.shape),)
+
     return Tensor.from_op(out, (a,), backward, "mean")
 
 
-def reduce_max(a: TensorLike, axis: int | tuple[int, ...] | None = None,
-               keepdims: bool = False) -> Tensor:
+def reduce_max(
+    a: TensorLike, axis: int | tuple[int, ...] | None = None, keepdims: bool = False
+) -> Tensor:
     """Maximum over ``axis``; tied maxima share the gradient equally (like ``torch.amax``)."""
     a = as_tensor(a)
     out = np.max(a.data, axis=axis, keepdims=keepdims)
@@ -784,6 +839,7 @@ def reduce_max(a: TensorLike, axis: int | tuple[int, ...] | None = None,
         winners = a.data == _expand_reduced(out, a.shape, axis, keepdims)
         ties = np.sum(winners, axis=axis, keepdims=True)
         return (winners * (_expand_reduced(g, a.shape, axis, keepdims) / ties),)
+
     return Tensor.from_op(out, (a,), backward, "max")
 
 
@@ -791,8 +847,7 @@ def reduce_max(a: TensorLike, axis: int | tuple[int, ...] | None = None,
 def reshape(a: TensorLike, shape: Sequence[int]) -> Tensor:
     """Same data, new shape (one entry may be -1)."""
     a = as_tensor(a)
-    return Tensor.from_op(a.data.reshape(shape), (a,), lambda g: (g.reshape(a.shape),),
-                          "reshape")
+    return Tensor.from_op(a.data.reshape(shape), (a,), lambda g: (g.reshape(a.shape),), "reshape")
 
 
 def transpose(a: TensorLike, axes: Sequence[int] | None = None) -> Tensor:
@@ -800,8 +855,9 @@ def transpose(a: TensorLike, axes: Sequence[int] | None = None) -> Tensor:
     a = as_tensor(a)
     axes = tuple(reversed(range(a.ndim))) if axes is None else tuple(axes)
     inverse = tuple(np.argsort(axes))
-    return Tensor.from_op(a.data.transpose(axes), (a,), lambda g: (g.transpose(inverse),),
-                          "transpose")
+    return Tensor.from_op(
+        a.data.transpose(axes), (a,), lambda g: (g.transpose(inverse),), "transpose"
+    )
 
 
 def expand_dims(a: TensorLike, axis: int) -> Tensor:
@@ -835,6 +891,7 @@ def getitem(a: TensorLike, index: Any) -> Tensor:
         else:
             grad[index] = g
         return (grad,)
+
     return Tensor.from_op(a.data[index], (a,), backward, "getitem")
 
 
@@ -845,8 +902,10 @@ def concatenate(tensors: Sequence[TensorLike], axis: int = 0) -> Tensor:
 
     def backward(g: np.ndarray) -> tuple[np.ndarray, ...]:
         return tuple(np.split(g, bounds, axis=axis))
-    return Tensor.from_op(np.concatenate([p.data for p in parts], axis=axis), parts, backward,
-                          "concatenate")
+
+    return Tensor.from_op(
+        np.concatenate([p.data for p in parts], axis=axis), parts, backward, "concatenate"
+    )
 
 
 def stack(tensors: Sequence[TensorLike], axis: int = 0) -> Tensor:
@@ -856,6 +915,7 @@ def stack(tensors: Sequence[TensorLike], axis: int = 0) -> Tensor:
 
     def backward(g: np.ndarray) -> tuple[np.ndarray, ...]:
         return tuple(np.moveaxis(g, axis, 0))
+
     return Tensor.from_op(out, parts, backward, "stack")
 
 
@@ -884,13 +944,43 @@ def matmul(a: TensorLike, b: TensorLike) -> Tensor:
             if b.ndim == 1:
                 grad_b = np.squeeze(grad_b, -1)
         return grad_a, grad_b
+
     return Tensor.from_op(out, (a, b), backward, "matmul")
 
 
 __all__ = [
-    "DEFAULT_DTYPE", "GradientTape", "Tensor", "Variable", "absolute", "add", "as_tensor",
-    "cast", "clip", "concatenate", "divide", "exp", "expand_dims", "getitem", "is_recording",
-    "log", "matmul", "maximum", "minimum", "multiply", "negative", "power", "reduce_max",
-    "reduce_mean", "reduce_sum", "reshape", "sqrt", "squeeze", "stack", "subtract", "to_array",
-    "transpose", "unbroadcast", "where",
+    "DEFAULT_DTYPE",
+    "GradientTape",
+    "Tensor",
+    "Variable",
+    "absolute",
+    "add",
+    "as_tensor",
+    "cast",
+    "clip",
+    "concatenate",
+    "divide",
+    "exp",
+    "expand_dims",
+    "getitem",
+    "is_recording",
+    "log",
+    "matmul",
+    "maximum",
+    "minimum",
+    "multiply",
+    "negative",
+    "power",
+    "reduce_max",
+    "reduce_mean",
+    "reduce_sum",
+    "reshape",
+    "sqrt",
+    "squeeze",
+    "stack",
+    "subtract",
+    "to_array",
+    "transpose",
+    "unbroadcast",
+    "where",
 ]

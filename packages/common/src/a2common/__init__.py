@@ -6,4 +6,5 @@ Modules: ``data`` (one loader for every dataset), ``download`` (for users with i
 tables), ``keras_training`` (resumable cached Keras fits), ``model_cards``, ``notebooks`` and
 ``tf_env``. See ``packages/common/README.md``.
 """
+
 __version__ = "0.1.0"

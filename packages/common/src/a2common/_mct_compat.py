@@ -18,6 +18,7 @@ from a PyTorch package neither pays for importing it (seconds) nor requires it.
 
 Importing this module twice (or reloading it) is harmless: every step checks whether it is done.
 """
+
 from __future__ import annotations
 
 import ast
@@ -32,8 +33,14 @@ from pathlib import Path
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
-_STAND_INS = ("ml_metadata", "ml_metadata.proto", "tensorflow_model_analysis",
-              "tensorflow_metadata", "tensorflow_metadata.proto", "tensorflow_metadata.proto.v0")
+_STAND_INS = (
+    "ml_metadata",
+    "ml_metadata.proto",
+    "tensorflow_model_analysis",
+    "tensorflow_metadata",
+    "tensorflow_metadata.proto",
+    "tensorflow_metadata.proto.v0",
+)
 _PB2_MODULE = "model_card_toolkit.proto.model_card_pb2"
 _OLD_REPEATED_TEST = "field_descriptor.label == descriptor.FieldDescriptor.LABEL_REPEATED"
 _PATCHED = "_a2common_patched"
@@ -59,7 +66,8 @@ class _Missing:
             f"{self._name} is not available: model-card-toolkit is installed without its "
             "TFX dependencies (ml-metadata, tensorflow-model-analysis, tensorflow-metadata), so "
             "cards cannot be auto-filled from MLMD/TFMA/TFDV. Fill the ModelCard fields directly "
-            "(see a2common.model_cards).")
+            "(see a2common.model_cards)."
+        )
 
     def __repr__(self) -> str:
         return f"<unavailable {self._name}>"
@@ -105,17 +113,25 @@ def _install_model_card_pb2() -> None:
     # Importing the generated file is what fails, so read its descriptor bytes with ast.
     spec = importlib.util.find_spec("model_card_toolkit")
     if spec is None or spec.origin is None:
-        raise ImportError("model-card-toolkit is not installed: `pip install --no-deps "
-                          "-c constraints.txt model-card-toolkit` (done by `make setup`).")
+        raise ImportError(
+            "model-card-toolkit is not installed: `pip install --no-deps "
+            "-c constraints.txt model-card-toolkit` (done by `make setup`)."
+        )
     package_dir = Path(spec.origin).parent
     tree = ast.parse((package_dir / "proto" / "model_card_pb2.py").read_text())
-    (serialized,) = [keyword.value.args[0].value for keyword in ast.walk(tree)
-                     if isinstance(keyword, ast.keyword) and keyword.arg == "serialized_pb"
-                     and isinstance(keyword.value, ast.Call)
-                     and isinstance(keyword.value.args[0], ast.Constant)]
+    (serialized,) = [
+        keyword.value.args[0].value
+        for keyword in ast.walk(tree)
+        if isinstance(keyword, ast.keyword)
+        and keyword.arg == "serialized_pb"
+        and isinstance(keyword.value, ast.Call)
+        and isinstance(keyword.value.args[0], ast.Constant)
+    ]
     if not isinstance(serialized, str):
-        raise ImportError("model-card-toolkit's model_card_pb2.py has an unexpected layout: "
-                          "this version needs a different compatibility patch.")
+        raise ImportError(
+            "model-card-toolkit's model_card_pb2.py has an unexpected layout: "
+            "this version needs a different compatibility patch."
+        )
     serialized = serialized.encode("latin1")  # what the file's own _b() helper does
     file_name = descriptor_pb2.FileDescriptorProto.FromString(serialized).name
     pool = descriptor_pool.Default()
@@ -165,7 +181,8 @@ def _use_is_repeated(cls: type, method_names: tuple[str, ...], expected_count: i
         raise ImportError(
             f"a2common._mct_compat expected {expected_count} uses of FieldDescriptor.label in "
             f"{cls.__module__}.{cls.__name__} (model-card-toolkit 2.0.0), found {found}: this "
-            "model-card-toolkit version needs a different compatibility patch.")
+            "model-card-toolkit version needs a different compatibility patch."
+        )
     for name, function in patched.items():
         setattr(function, _PATCHED, True)
         setattr(cls, name, function)
@@ -187,6 +204,9 @@ def _fix_schema_refs(validation: types.ModuleType) -> None:
 _install_stand_ins()
 _install_model_card_pb2()
 _import_toolkit_without_tensorflow()
-_use_is_repeated(sys.modules["model_card_toolkit.base_model_card_field"].BaseModelCardField,
-                 ("to_proto", "_from_proto"), expected_count=4)
+_use_is_repeated(
+    sys.modules["model_card_toolkit.base_model_card_field"].BaseModelCardField,
+    ("to_proto", "_from_proto"),
+    expected_count=4,
+)
 _fix_schema_refs(sys.modules["model_card_toolkit.utils.validation"])

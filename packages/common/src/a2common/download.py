@@ -12,6 +12,7 @@ Example (shell)::
     python -m a2common.download fashion_mnist          # into ~/.cache/assignment2/data
     ASSIGNMENT2_DATA_URL=https://example.org/a2data python -m a2common.download mnist
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,8 +22,14 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from a2common.data import (DataFile, DatasetChecksumError, DatasetError, cache_dir, get_spec,
-                           sha256_of)
+from a2common.data import (
+    DataFile,
+    DatasetChecksumError,
+    DatasetError,
+    cache_dir,
+    get_spec,
+    sha256_of,
+)
 
 MIRROR_ENV = "ASSIGNMENT2_DATA_URL"
 
@@ -38,8 +45,9 @@ def source_urls(data_file: DataFile, mirror: str | None = None) -> list[str]:
     return urls
 
 
-def download_file(url: str, destination: Path, data_file: DataFile,
-                  timeout_s: float = 60.0) -> Path:
+def download_file(
+    url: str, destination: Path, data_file: DataFile, timeout_s: float = 60.0
+) -> Path:
     """Fetch ``url`` to ``destination`` (resuming a ``.part`` file) and verify its checksum."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_name(destination.name + ".part")
@@ -61,16 +69,19 @@ def download_file(url: str, destination: Path, data_file: DataFile,
     return destination
 
 
-def download_dataset(name: str, destination_root: Path | None = None,
-                     mirror: str | None = None) -> list[Path]:
+def download_dataset(
+    name: str, destination_root: Path | None = None, mirror: str | None = None
+) -> list[Path]:
     """Download every missing file of dataset ``name`` into ``destination_root`` (the cache)."""
     spec = get_spec(name)
     root = destination_root or cache_dir()
     written = []
     for data_file in spec.files:
         target = root / data_file.relpath
-        if (target.is_file() and
-                sha256_of(target, data_file.hashes_decompressed) == data_file.sha256):
+        if (
+            target.is_file()
+            and sha256_of(target, data_file.hashes_decompressed) == data_file.sha256
+        ):
             written.append(target)
             continue
         urls = source_urls(data_file, mirror)
@@ -88,8 +99,9 @@ def download_dataset(name: str, destination_root: Path | None = None,
             except (urllib.error.URLError, OSError, DatasetChecksumError) as error:
                 errors.append(f"{url}: {error}")
         else:
-            raise DatasetError(f"{name}: could not download {data_file.relpath}: "
-                               + "; ".join(errors))
+            raise DatasetError(
+                f"{name}: could not download {data_file.relpath}: " + "; ".join(errors)
+            )
     return written
 
 

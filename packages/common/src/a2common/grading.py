@@ -16,6 +16,7 @@ Example:
 >>> grade_uniform(TaskContext(quick=True, seed=0, work_dir=Path("."))).predictions.shape
 (4, 2)
 """
+
 from __future__ import annotations
 
 import json
@@ -77,8 +78,14 @@ class ModelCardText:
     ethical_considerations: list[tuple[str, str]] = field(default_factory=list)
     caveats: list[str] = field(default_factory=list)
 
-    REQUIRED = ("overview", "intended_uses", "factors", "training_data", "evaluation_data",
-                "caveats")
+    REQUIRED = (
+        "overview",
+        "intended_uses",
+        "factors",
+        "training_data",
+        "evaluation_data",
+        "caveats",
+    )
 
     def missing_sections(self) -> list[str]:
         """Names of the required sections that are empty."""
@@ -90,8 +97,9 @@ class ModelCardText:
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "ModelCardText":
         known = {key: value for key, value in values.items() if key in cls.__dataclass_fields__}
-        known["ethical_considerations"] = [tuple(item) for item in
-                                           known.get("ethical_considerations", [])]
+        known["ethical_considerations"] = [
+            tuple(item) for item in known.get("ethical_considerations", [])
+        ]
         return cls(**known)
 
 
@@ -133,25 +141,32 @@ class TaskResult:
             where = f" of head {head!r}" if head else ""
             array = np.asarray(values)
             if array.dtype == object or not np.issubdtype(array.dtype, np.number):
-                raise TypeError(f"Expected numeric predictions{where}. Received: "
-                                f"dtype={array.dtype}")
+                raise TypeError(
+                    f"Expected numeric predictions{where}. Received: dtype={array.dtype}"
+                )
             if array.ndim not in (1, 2) or len(array) == 0:
-                raise ValueError(f"Expected predictions{where} of shape (n,) or (n, classes) "
-                                 f"with n > 0. Received: shape={array.shape}")
+                raise ValueError(
+                    f"Expected predictions{where} of shape (n,) or (n, classes) "
+                    f"with n > 0. Received: shape={array.shape}"
+                )
         for name in ("train_seconds",):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                    or not math.isfinite(value) or value < 0:
-                raise ValueError(f"Expected {name} to be a finite number >= 0. "
-                                 f"Received: {value!r}")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or value < 0
+            ):
+                raise ValueError(f"Expected {name} to be a finite number >= 0. Received: {value!r}")
         for name in ("epochs", "parameters"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
                 raise ValueError(f"Expected {name} to be an integer >= 0. Received: {value!r}")
             setattr(self, name, int(value))
         if not isinstance(self.card, ModelCardText):
-            raise TypeError(f"Expected card to be a ModelCardText. "
-                            f"Received: {type(self.card).__name__}")
+            raise TypeError(
+                f"Expected card to be a ModelCardText. Received: {type(self.card).__name__}"
+            )
 
     def prediction_arrays(self) -> dict[str, np.ndarray]:
         """``{head: array}``; a single-output model's head is named ``"output"``."""

@@ -7,6 +7,7 @@ Example:
 >>> import keras  # doctest: +SKIP
 >>> model, history, seconds = fit_or_load(build_model, work_dir, x, y, epochs=5)  # doctest: +SKIP
 """
+
 from __future__ import annotations
 
 import csv
@@ -46,9 +47,17 @@ def tensorboard_callback(log_dir: Path) -> keras.callbacks.TensorBoard:
     return keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False, profile_batch=0)
 
 
-def fit_or_load(build_model: Callable[[], Any], work_dir: Path, x: Any, y: Any = None, *,
-                epochs: int, callbacks: list | None = None, custom_objects: dict | None = None,
-                **fit_kwargs: Any) -> tuple[Any, dict[str, list[float]], float]:
+def fit_or_load(
+    build_model: Callable[[], Any],
+    work_dir: Path,
+    x: Any,
+    y: Any = None,
+    *,
+    epochs: int,
+    callbacks: list | None = None,
+    custom_objects: dict | None = None,
+    **fit_kwargs: Any,
+) -> tuple[Any, dict[str, list[float]], float]:
     """Train ``build_model()`` with checkpoint/resume, or load the finished model from ``work_dir``.
 
     Training writes a ``BackupAndRestore`` checkpoint and a CSV line every epoch under
@@ -85,9 +94,13 @@ def fit_or_load(build_model: Callable[[], Any], work_dir: Path, x: Any, y: Any =
         # epoch log; the backup after it, so an epoch interrupted before it is saved is redone
         # (its repeated log row then replaces the first one) instead of missing from the
         # history; the clock last, so an epoch's seconds include its callbacks' work.
-        model.fit(x, y, epochs=epochs,
-                  callbacks=[*callbacks, epoch_log, keras_callback(epochs), backup, clock],
-                  **fit_kwargs)
+        model.fit(
+            x,
+            y,
+            epochs=epochs,
+            callbacks=[*callbacks, epoch_log, keras_callback(epochs), backup, clock],
+            **fit_kwargs,
+        )
     finally:
         clock.record_rest()
     train_seconds = _recorded_seconds(work_dir / SECONDS_FILE)
@@ -146,5 +159,8 @@ def _read_epoch_log(path: Path) -> dict[str, list[float]]:
             by_epoch[int(row.pop("epoch"))] = row
     names = next(iter(by_epoch.values())).keys() if by_epoch else []
     # Keras writes "NA" in the val_* columns of runs without validation data
-    return {name: [float(by_epoch[e][name]) for e in sorted(by_epoch)] for name in names
-            if any(by_epoch[e][name] != "NA" for e in by_epoch)}
+    return {
+        name: [float(by_epoch[e][name]) for e in sorted(by_epoch)]
+        for name in names
+        if any(by_epoch[e][name] != "NA" for e in by_epoch)
+    }

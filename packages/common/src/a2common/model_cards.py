@@ -26,6 +26,7 @@ Example:
 ...     data_sha256={"mnist.npz": "06af...64"},
 ... )  # doctest: +SKIP
 """
+
 from __future__ import annotations
 
 import datetime
@@ -42,12 +43,27 @@ from typing import Any
 import jinja2
 
 from a2common import _mct_compat  # noqa: F401  (must come before model_card_toolkit)
-from a2common.grading import ModelCardText
-from model_card_toolkit import (ConfidenceInterval, Considerations, Dataset, Graphic, Limitation,
-                                ModelCard, ModelCardToolkit, Owner, PerformanceMetric, Risk,
-                                UseCase, User, Version)
+
+# isort: split
+from model_card_toolkit import (
+    ConfidenceInterval,
+    Considerations,
+    Dataset,
+    Graphic,
+    Limitation,
+    ModelCard,
+    ModelCardToolkit,
+    Owner,
+    PerformanceMetric,
+    Risk,
+    UseCase,
+    User,
+    Version,
+)
 from model_card_toolkit.utils import validation
 from model_card_toolkit.utils.graphics import figure_to_base64str
+
+from a2common.grading import ModelCardText
 
 DEFAULT_OWNERS = (("assignment2 authors", "see the repository README"),)
 REQUIRED_TRAINING_KEYS = ("epochs", "seconds", "parameters", "command")
@@ -74,13 +90,21 @@ class MetricEntry:
     confidence_interval: tuple[float, float] | None = None
 
 
-def write_model_card(out_dir: Path, *, name: str, text: ModelCardText,
-                     metrics: Sequence[MetricEntry], training: Mapping[str, Any],
-                     data_sha256: Mapping[str, str],
-                     per_class: Mapping[str, Mapping[str, float]] | None = None,
-                     graphics: Mapping[str, Any] | None = None, title: str | None = None,
-                     owners: Sequence[tuple[str, str]] = DEFAULT_OWNERS,
-                     version: str = "1.0", date: str | None = None) -> Path:
+def write_model_card(
+    out_dir: Path,
+    *,
+    name: str,
+    text: ModelCardText,
+    metrics: Sequence[MetricEntry],
+    training: Mapping[str, Any],
+    data_sha256: Mapping[str, str],
+    per_class: Mapping[str, Mapping[str, float]] | None = None,
+    graphics: Mapping[str, Any] | None = None,
+    title: str | None = None,
+    owners: Sequence[tuple[str, str]] = DEFAULT_OWNERS,
+    version: str = "1.0",
+    date: str | None = None,
+) -> Path:
     """Write ``<out_dir>/<name>.html``, ``.md`` and ``.json`` for one trained model.
 
     Args:
@@ -106,22 +130,33 @@ def write_model_card(out_dir: Path, *, name: str, text: ModelCardText,
             missing, the name is not file-name-safe or a sha256 is malformed.
     """
     if not isinstance(name, str) or not _SAFE_NAME.fullmatch(name):
-        raise ValueError(f"Expected a file-name-safe model name (letters, digits, '.', '_', "
-                         f"'-'). Received: name={name!r}")
+        raise ValueError(
+            f"Expected a file-name-safe model name (letters, digits, '.', '_', "
+            f"'-'). Received: name={name!r}"
+        )
     missing_sections = text.missing_sections()
     if missing_sections:
-        raise ValueError(f"Model card {name!r} lacks the sections {missing_sections}: fill them "
-                         f"in the task's ModelCardText.")
+        raise ValueError(
+            f"Model card {name!r} lacks the sections {missing_sections}: fill them "
+            f"in the task's ModelCardText."
+        )
     entries = _metric_entries(metrics, per_class)
     missing = [key for key in REQUIRED_TRAINING_KEYS if key not in training]
     if missing:
-        raise ValueError(f"training is missing {missing}; expected the keys "
-                         f"{list(REQUIRED_TRAINING_KEYS)}. Received: keys={list(training)}")
-    bad_sums = {file: digest for file, digest in data_sha256.items()
-                if not isinstance(digest, str) or not _SHA256.fullmatch(digest)}
+        raise ValueError(
+            f"training is missing {missing}; expected the keys "
+            f"{list(REQUIRED_TRAINING_KEYS)}. Received: keys={list(training)}"
+        )
+    bad_sums = {
+        file: digest
+        for file, digest in data_sha256.items()
+        if not isinstance(digest, str) or not _SHA256.fullmatch(digest)
+    }
     if not data_sha256 or bad_sums:
-        raise ValueError(f"Expected data_sha256 to map each data file to its 64-digit lowercase "
-                         f"hex sha256. Received: data_sha256={dict(data_sha256)!r}")
+        raise ValueError(
+            f"Expected data_sha256 to map each data file to its 64-digit lowercase "
+            f"hex sha256. Received: data_sha256={dict(data_sha256)!r}"
+        )
 
     sums = ", ".join(f"{file} {digest}" for file, digest in data_sha256.items())
     with tempfile.TemporaryDirectory(prefix="mct-") as assets_dir:
@@ -136,30 +171,43 @@ def write_model_card(out_dir: Path, *, name: str, text: ModelCardText,
     parameters.model_architecture = text.architecture or None
     parameters.data = [
         Dataset(name="Training data", description=f"{text.training_data} (sha256: {sums})"),
-        Dataset(name="Evaluation data", description=f"{text.evaluation_data} (sha256: {sums})")]
+        Dataset(name="Evaluation data", description=f"{text.evaluation_data} (sha256: {sums})"),
+    ]
     card.quantitative_analysis.performance_metrics = [_performance_metric(e) for e in entries]
     card.quantitative_analysis.graphics.collection = [
         Graphic(name=caption, image=_figure_to_base64(caption, figure))
-        for caption, figure in (graphics or {}).items()]
+        for caption, figure in (graphics or {}).items()
+    ]
     card.considerations = Considerations(
         users=[User(description=item) for item in text.intended_users],
         use_cases=[UseCase(description=item) for item in text.intended_uses]
         + [UseCase(description=f"Out of scope: {item}") for item in text.out_of_scope_uses],
         limitations=[Limitation(description=item) for item in text.caveats],
-        ethical_considerations=[Risk(name=risk, mitigation_strategy=mitigation)
-                                for risk, mitigation in text.ethical_considerations])
+        ethical_considerations=[
+            Risk(name=risk, mitigation_strategy=mitigation)
+            for risk, mitigation in text.ethical_considerations
+        ],
+    )
     card_json = card.to_json()
     card_dict = json.loads(card_json)
     # Fail here, not later in read_model_card, if something does not fit MCT's schema.
     validation.validate_json_schema(card_dict)
     graphics_list = card_dict["quantitative_analysis"].get("graphics", {}).get("collection", [])
-    context = {"card": card_dict, "text": text, "training": dict(training),
-               "graphics": graphics_list,
-               "settings": {k: v for k, v in training.items() if k not in REQUIRED_TRAINING_KEYS},
-               "metrics": entries, "sha256": dict(data_sha256)}
-    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
-                                     autoescape=jinja2.select_autoescape(["html", "html.jinja"]),
-                                     trim_blocks=True, lstrip_blocks=True)
+    context = {
+        "card": card_dict,
+        "text": text,
+        "training": dict(training),
+        "graphics": graphics_list,
+        "settings": {k: v for k, v in training.items() if k not in REQUIRED_TRAINING_KEYS},
+        "metrics": entries,
+        "sha256": dict(data_sha256),
+    }
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html", "html.jinja"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     html_path = out_dir / f"{name}.html"
@@ -184,12 +232,15 @@ def format_metric(value: float) -> str:
     return f"{value:.4g}"
 
 
-def _metric_entries(metrics: Sequence[MetricEntry],
-                    per_class: Mapping[str, Mapping[str, float]] | None) -> list[MetricEntry]:
+def _metric_entries(
+    metrics: Sequence[MetricEntry], per_class: Mapping[str, Mapping[str, float]] | None
+) -> list[MetricEntry]:
     entries = list(metrics)
     for class_name, class_metrics in (per_class or {}).items():
-        entries += [MetricEntry(metric, value, slice=str(class_name))
-                    for metric, value in class_metrics.items()]
+        entries += [
+            MetricEntry(metric, value, slice=str(class_name))
+            for metric, value in class_metrics.items()
+        ]
     if not entries:
         raise ValueError("Expected at least one metric. Received: metrics=[]")
     for entry in entries:
@@ -197,13 +248,20 @@ def _metric_entries(metrics: Sequence[MetricEntry],
         bounds = entry.confidence_interval or ()
         for what, value in [("value", entry.value), *zip(("lower bound", "upper bound"), bounds)]:
             # numbers.Real admits numpy scalars (what most metric functions return).
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-                    or not math.isfinite(value):
-                raise ValueError(f"Expected a finite number as the {what} of metric {label!r}. "
-                                 f"Received: {value!r}")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, numbers.Real)
+                or not math.isfinite(value)
+            ):
+                raise ValueError(
+                    f"Expected a finite number as the {what} of metric {label!r}. "
+                    f"Received: {value!r}"
+                )
         if bounds and (len(bounds) != 2 or bounds[0] > bounds[1]):
-            raise ValueError(f"Expected confidence_interval=(lower, upper) with lower <= upper "
-                             f"for metric {label!r}. Received: {bounds!r}")
+            raise ValueError(
+                f"Expected confidence_interval=(lower, upper) with lower <= upper "
+                f"for metric {label!r}. Received: {bounds!r}"
+            )
     return entries
 
 
@@ -212,12 +270,15 @@ def _performance_metric(entry: MetricEntry) -> PerformanceMetric:
     if entry.confidence_interval is not None:
         lower, upper = entry.confidence_interval
         metric.confidence_interval = ConfidenceInterval(
-            lower_bound=format_metric(lower), upper_bound=format_metric(upper))
+            lower_bound=format_metric(lower), upper_bound=format_metric(upper)
+        )
     return metric
 
 
 def _figure_to_base64(caption: str, figure: Any) -> str:
     if not hasattr(figure, "savefig"):
-        raise TypeError(f"Expected a matplotlib Figure for graphic {caption!r}. "
-                        f"Received: {type(figure).__name__}")
+        raise TypeError(
+            f"Expected a matplotlib Figure for graphic {caption!r}. "
+            f"Received: {type(figure).__name__}"
+        )
     return figure_to_base64str(figure)

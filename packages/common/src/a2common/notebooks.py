@@ -16,6 +16,7 @@ or from a shell::
     python -m a2common.notebooks packages/*/notebooks/*.ipynb          # full runs, in place
     python -m a2common.notebooks --quick packages/*/notebooks/*.ipynb  # → build/notebooks-quick/
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,20 +54,34 @@ def _kernel_environment() -> Iterator[None]:
 class NotebookExecutionError(RuntimeError):
     """A cell of a notebook raised; the message names the notebook, the cell and the error."""
 
-    def __init__(self, notebook: Path, cell_index: int, execution_count: int | None,
-                 source: str, ename: str, evalue: str) -> None:
+    def __init__(
+        self,
+        notebook: Path,
+        cell_index: int,
+        execution_count: int | None,
+        source: str,
+        ename: str,
+        evalue: str,
+    ) -> None:
         self.notebook, self.cell_index, self.execution_count = notebook, cell_index, execution_count
         self.ename, self.evalue = ename, evalue
         super().__init__(
             f"{notebook}: cell In [{execution_count}] (index {cell_index} in the executed "
             f"notebook) raised {ename}: {evalue}\n"
             f"--- cell source ---\n{source}\n---\nThe executed notebook, with the full "
-            f"traceback, is saved at {notebook}.")
+            f"traceback, is saved at {notebook}."
+        )
 
 
-def execute_notebook(path: Path, *, quick: bool, output_path: Path | None = None,
-                     timeout_s: int = 1800, cwd: Path | None = None,
-                     progress_bar: bool = False) -> Path:
+def execute_notebook(
+    path: Path,
+    *,
+    quick: bool,
+    output_path: Path | None = None,
+    timeout_s: int = 1800,
+    cwd: Path | None = None,
+    progress_bar: bool = False,
+) -> Path:
     """Run every cell of the notebook at ``path`` with the parameter ``QUICK=quick``.
 
     Args:
@@ -91,13 +106,19 @@ def execute_notebook(path: Path, *, quick: bool, output_path: Path | None = None
     try:
         with _kernel_environment():
             papermill.execute_notebook(
-                str(path), str(output_path), parameters={"QUICK": bool(quick)},
-                kernel_name=KERNEL_NAME, language="python",
-                cwd=str(cwd or path.resolve().parent), execution_timeout=timeout_s,
-                progress_bar=progress_bar)
+                str(path),
+                str(output_path),
+                parameters={"QUICK": bool(quick)},
+                kernel_name=KERNEL_NAME,
+                language="python",
+                cwd=str(cwd or path.resolve().parent),
+                execution_timeout=timeout_s,
+                progress_bar=progress_bar,
+            )
     except PapermillExecutionError as error:
-        raise NotebookExecutionError(output_path, error.cell_index, error.exec_count,
-                                     error.source, error.ename, error.evalue) from None
+        raise NotebookExecutionError(
+            output_path, error.cell_index, error.exec_count, error.source, error.ename, error.evalue
+        ) from None
     return output_path
 
 
@@ -119,14 +140,19 @@ def quick_output_path(notebook: Path, output_dir: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m a2common.notebooks",
-                                     description="Execute notebooks in place with papermill.")
+    parser = argparse.ArgumentParser(
+        prog="python -m a2common.notebooks",
+        description="Execute notebooks in place with papermill.",
+    )
     parser.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK")
     parser.add_argument("--quick", action="store_true", help="smoke-test run (QUICK=True)")
     parser.add_argument("--timeout-s", type=int, default=1800, help="limit per cell (seconds)")
-    parser.add_argument("--output-dir", type=Path, default=QUICK_OUTPUT_DIR,
-                        help="where --quick runs are saved (default: %(default)s); full runs "
-                             "are saved in place")
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=QUICK_OUTPUT_DIR,
+        help="where --quick runs are saved (default: %(default)s); full runs are saved in place",
+    )
     args = parser.parse_args(argv)
     failures = 0
     for notebook in args.notebooks:
@@ -135,8 +161,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Executing {notebook} (QUICK={args.quick}) -> {output}", flush=True)
         start = time.perf_counter()
         try:
-            execute_notebook(notebook, quick=args.quick, timeout_s=args.timeout_s,
-                             output_path=output, progress_bar=True)
+            execute_notebook(
+                notebook,
+                quick=args.quick,
+                timeout_s=args.timeout_s,
+                output_path=output,
+                progress_bar=True,
+            )
         except (RuntimeError, TimeoutError) as error:  # a failing cell, a timeout, a dead kernel
             failures += 1
             print(f"FAILED after {time.perf_counter() - start:.1f} s: {error}", flush=True)

@@ -7,6 +7,7 @@ Example:
 
 >>> fig = visualize_metrics({"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]})
 """
+
 from __future__ import annotations
 
 from typing import Mapping, Sequence
@@ -41,9 +42,14 @@ def visualize_metrics(history: Mapping[str, Sequence[float]], title: str = "Lear
     return fig
 
 
-def visualize_images(images: np.ndarray, labels: Sequence[int], class_names: Sequence[str],
-                     predictions: Sequence[int] | None = None, columns: int = 10,
-                     title: str | None = None):
+def visualize_images(
+    images: np.ndarray,
+    labels: Sequence[int],
+    class_names: Sequence[str],
+    predictions: Sequence[int] | None = None,
+    columns: int = 10,
+    title: str | None = None,
+):
     """Show images in a grid, titled with the label (and the prediction, red when wrong)."""
     images = np.asarray(images)
     rows = int(np.ceil(len(images) / columns))
@@ -68,9 +74,13 @@ def visualize_images(images: np.ndarray, labels: Sequence[int], class_names: Seq
     return fig
 
 
-def plot_confusion_matrix(labels: Sequence[int], predictions: Sequence[int],
-                          class_names: Sequence[str], normalize: bool = False,
-                          title: str = "Confusion matrix"):
+def plot_confusion_matrix(
+    labels: Sequence[int],
+    predictions: Sequence[int],
+    class_names: Sequence[str],
+    normalize: bool = False,
+    title: str = "Confusion matrix",
+):
     """Confusion matrix of integer labels vs predictions (scikit-learn's display)."""
     from sklearn.metrics import confusion_matrix
 
@@ -78,8 +88,12 @@ def plot_confusion_matrix(labels: Sequence[int], predictions: Sequence[int],
     return plot_confusion_matrix_counts(counts, class_names, normalize=normalize, title=title)
 
 
-def plot_confusion_matrix_counts(counts: np.ndarray, class_names: Sequence[str],
-                                 normalize: bool = False, title: str = "Confusion matrix"):
+def plot_confusion_matrix_counts(
+    counts: np.ndarray,
+    class_names: Sequence[str],
+    normalize: bool = False,
+    title: str = "Confusion matrix",
+):
     """Draw a confusion matrix given as counts (rows: true class, columns: predicted)."""
     from sklearn.metrics import ConfusionMatrixDisplay
 
@@ -88,15 +102,18 @@ def plot_confusion_matrix_counts(counts: np.ndarray, class_names: Sequence[str],
     size = max(4.0, 0.55 * len(class_names) + 2)
     fig, axis = plt.subplots(figsize=(size, size))
     ConfusionMatrixDisplay(shown, display_labels=list(class_names)).plot(
-        ax=axis, colorbar=False, values_format=".2f" if normalize else "d",
-        xticks_rotation=45)
+        ax=axis, colorbar=False, values_format=".2f" if normalize else "d", xticks_rotation=45
+    )
     axis.set_title(title)
     fig.tight_layout()
     return fig
 
 
-def plot_roc_curve(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
-                   title: str = "ROC curve"):
+def plot_roc_curve(
+    labels: Sequence[int] | np.ndarray,
+    scores: Sequence[float] | np.ndarray,
+    title: str = "ROC curve",
+):
     """ROC curve of a binary classifier's positive-class scores, with its AUC in the legend."""
     from sklearn.metrics import RocCurveDisplay
 
@@ -109,8 +126,9 @@ def plot_roc_curve(labels: Sequence[int] | np.ndarray, scores: Sequence[float] |
     return fig
 
 
-def correct_and_wrong(labels: np.ndarray, predictions: np.ndarray, count: int = 10,
-                      seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def correct_and_wrong(
+    labels: np.ndarray, predictions: np.ndarray, count: int = 10, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Indices of ``count`` random correct and ``count`` random wrong predictions."""
     rng = np.random.default_rng(seed)
     labels, predictions = np.asarray(labels), np.asarray(predictions)

@@ -13,6 +13,7 @@ Example:
 1
 >>> del os.environ[PROGRESS_ENV]
 """
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,9 @@ from typing import Any
 PROGRESS_ENV = "ASSIGNMENT2_PROGRESS_FILE"
 
 
-def report_epoch(epoch: int, epochs: int, metrics: Mapping[str, Any] | None = None,
-                 stage: str = "train") -> None:
+def report_epoch(
+    epoch: int, epochs: int, metrics: Mapping[str, Any] | None = None, stage: str = "train"
+) -> None:
     """Append ``{"epoch": epoch, "epochs": epochs, ...}`` to the progress file, if one is set.
 
     Args:
@@ -39,10 +41,20 @@ def report_epoch(epoch: int, epochs: int, metrics: Mapping[str, Any] | None = No
     path = os.environ.get(PROGRESS_ENV)
     if not path:
         return
-    numbers = {key: round(float(value), 5) for key, value in (metrics or {}).items()
-               if isinstance(value, (int, float)) and math.isfinite(float(value))}
-    line = json.dumps({"time": time.time(), "stage": stage, "epoch": int(epoch),
-                       "epochs": int(epochs), "metrics": numbers})
+    numbers = {
+        key: round(float(value), 5)
+        for key, value in (metrics or {}).items()
+        if isinstance(value, (int, float)) and math.isfinite(float(value))
+    }
+    line = json.dumps(
+        {
+            "time": time.time(),
+            "stage": stage,
+            "epoch": int(epoch),
+            "epochs": int(epochs),
+            "metrics": numbers,
+        }
+    )
     with open(path, "a", encoding="utf-8") as stream:
         stream.write(line + "\n")
 
@@ -89,8 +101,11 @@ def lightning_callback(stage: str = "train") -> Any:
 
     class _ReportEpochs(Callback):
         def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
-            metrics = {key: float(value) for key, value in trainer.callback_metrics.items()
-                       if getattr(value, "numel", lambda: 1)() == 1}
+            metrics = {
+                key: float(value)
+                for key, value in trainer.callback_metrics.items()
+                if getattr(value, "numel", lambda: 1)() == 1
+            }
             report_epoch(trainer.current_epoch + 1, trainer.max_epochs or 0, metrics, stage)
 
     return _ReportEpochs()

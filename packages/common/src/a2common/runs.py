@@ -22,6 +22,7 @@ Example:
 >>> run.history["accuracy"][-1], run.predictions().shape  # doctest: +SKIP
 (0.995, (10000, 10))
 """
+
 from __future__ import annotations
 
 import json
@@ -117,8 +118,9 @@ class GradedRun:
         """The graded predictions of ``head`` (a single-output model's head is ``"output"``)."""
         with np.load(self.path / PREDICTIONS_FILE) as archive:
             if head not in archive.files:
-                raise KeyError(f"Run {self.path} has no predictions for head {head!r}. "
-                               f"Heads: {archive.files}")
+                raise KeyError(
+                    f"Run {self.path} has no predictions for head {head!r}. Heads: {archive.files}"
+                )
             return archive[head]
 
     def model_path(self, index: int = 0) -> Path:
@@ -134,17 +136,22 @@ class GradedRun:
         return path.read_text(errors="replace") if path.is_file() else ""
 
     @classmethod
-    def open(cls, task: str, *, quick: bool = False, seed: int = 0,
-             root: Path | None = None) -> "GradedRun":
+    def open(
+        cls, task: str, *, quick: bool = False, seed: int = 0, root: Path | None = None
+    ) -> "GradedRun":
         """Open a finished run, or raise :class:`RunNotFoundError`."""
         path = run_dir(task, quick=quick, seed=seed, root=root)
-        missing = [name for name in (RESULT_FILE, PREDICTIONS_FILE, MANIFEST_FILE)
-                   if not (path / name).is_file()]
+        missing = [
+            name
+            for name in (RESULT_FILE, PREDICTIONS_FILE, MANIFEST_FILE)
+            if not (path / name).is_file()
+        ]
         if missing:
             raise RunNotFoundError(
                 f"No finished graded run of {task!r} in {path} (missing {', '.join(missing)}). "
                 f"Make it with `python -m autograder ensure {task}"
-                f"{' --quick' if quick else ''}` (or `make grade`).")
+                f"{' --quick' if quick else ''}` (or `make grade`)."
+            )
         return cls(task, path)
 
 
@@ -166,5 +173,6 @@ def open_graded_run(task: str, *, quick: bool = False, seed: int = 0) -> GradedR
         raise RunNotFoundError(
             f"The autograder could not make the graded run of {task!r} (exit code "
             f"{completed.returncode}); see its output above. Is the harness installed "
-            f"(`pip install -e harness`, done by `make setup`)?")
+            f"(`pip install -e harness`, done by `make setup`)?"
+        )
     return GradedRun.open(task, quick=quick, seed=seed)

@@ -1,4 +1,5 @@
 """Seeding for reproducible runs across numpy, Python, Keras and PyTorch."""
+
 from __future__ import annotations
 
 import os

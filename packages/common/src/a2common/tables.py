@@ -8,6 +8,7 @@ Example:
 | mlp | 0.98 |
 | cnn | 0.9953 |
 """
+
 from __future__ import annotations
 
 import math
@@ -25,8 +26,10 @@ def _cell(value: Any) -> str:
 
 def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """A GitHub-flavoured Markdown table; floats get 4 significant digits, ``None`` a dash."""
-    lines = ["| " + " | ".join(map(str, headers)) + " |",
-             "| " + " | ".join("---" for _ in headers) + " |"]
+    lines = [
+        "| " + " | ".join(map(str, headers)) + " |",
+        "| " + " | ".join("---" for _ in headers) + " |",
+    ]
     for row in rows:
         if len(row) != len(headers):
             raise ValueError(f"Expected {len(headers)} cells per row. Received: {list(row)}")
@@ -55,8 +58,11 @@ def text_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     widths = [max(len(line[column]) for line in cells) for column in range(len(headers))]
 
     def render(line: list[str]) -> str:
-        return "  ".join(cell.rjust(width) if is_number else cell.ljust(width)
-                         for cell, width, is_number in zip(line, widths, numeric)).rstrip()
+        return "  ".join(
+            cell.rjust(width) if is_number else cell.ljust(width)
+            for cell, width, is_number in zip(line, widths, numeric)
+        ).rstrip()
+
     rule = "  ".join("-" * width for width in widths)
     return "\n".join([render(cells[0]), rule, *(render(line) for line in cells[1:])])
 
@@ -89,9 +95,14 @@ def keras_layer_table(model: Any) -> str:
                 history = getattr(tensor, "_keras_history", None)
                 if history is not None and history.operation is not layer:
                     sources.append(history.operation.name)
-        rows.append([f"{layer.name} ({type(layer).__name__})", shape, int(layer.count_params()),
-                     ", ".join(dict.fromkeys(sources))])
+        rows.append(
+            [
+                f"{layer.name} ({type(layer).__name__})",
+                shape,
+                int(layer.count_params()),
+                ", ".join(dict.fromkeys(sources)),
+            ]
+        )
     trainable = sum(int(math.prod(weight.shape)) for weight in model.trainable_weights)
-    header = (f'Model "{model.name}": {model.count_params():,} parameters '
-              f"({trainable:,} trainable)")
+    header = f'Model "{model.name}": {model.count_params():,} parameters ({trainable:,} trainable)'
     return header + "\n" + text_table(["layer", "output shape", "parameters", "inputs"], rows)

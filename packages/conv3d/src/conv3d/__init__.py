@@ -6,4 +6,5 @@ Modules: ``augment`` (3D augmentation, numpy and torch), ``torch_models`` / ``ke
 ``ct`` (the NIfTI CT pipeline of the COVID CT classifier), ``visualize`` (slices, projections,
 Grad-CAM, ROC) and ``train`` (command line). Importing the package imports no framework.
 """
+
 __version__ = "0.1.0"

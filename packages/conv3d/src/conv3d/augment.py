@@ -15,6 +15,7 @@ Example:
 >>> augmented.shape, augmented.dtype, bool(augmented.min() >= 0 and augmented.max() <= 1)
 ((4, 28, 28, 28), dtype('float32'), True)
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,18 +51,22 @@ class AugmentConfig:
     @classmethod
     def none(cls) -> "AugmentConfig":
         """A config that returns the input unchanged."""
-        return cls(flip_probability=0.0, affine_probability=0.0, intensity_scale=0.0,
-                   intensity_shift=0.0)
+        return cls(
+            flip_probability=0.0, affine_probability=0.0, intensity_scale=0.0, intensity_shift=0.0
+        )
 
 
 def _check_volumes(volumes: Any) -> None:
     if volumes.ndim != 4:
-        raise ValueError("Expected a batch of volumes of shape (N, D, H, W). "
-                         f"Received: volumes.shape={tuple(volumes.shape)}")
+        raise ValueError(
+            "Expected a batch of volumes of shape (N, D, H, W). "
+            f"Received: volumes.shape={tuple(volumes.shape)}"
+        )
 
 
-def random_flip(volumes: np.ndarray, rng: np.random.Generator,
-                probability: float = 0.5) -> np.ndarray:
+def random_flip(
+    volumes: np.ndarray, rng: np.random.Generator, probability: float = 0.5
+) -> np.ndarray:
     """Mirror each volume along each spatial axis with ``probability``.
 
     Example:
@@ -91,8 +96,9 @@ def rotation_matrix(angles_rad: np.ndarray) -> np.ndarray:
     return rz.reshape(n, 3, 3) @ ry.reshape(n, 3, 3) @ rx.reshape(n, 3, 3)
 
 
-def sample_affine(n: int, rng: np.random.Generator, config: AugmentConfig
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def sample_affine(
+    n: int, rng: np.random.Generator, config: AugmentConfig
+) -> tuple[np.ndarray, np.ndarray]:
     """Draw ``n`` random warps: ``(matrices (N, 3, 3), shifts (N, 3) in voxels)``.
 
     A volume that is not warped (``affine_probability``) gets the identity.
@@ -145,9 +151,13 @@ def affine_warp(volumes: np.ndarray, matrices: np.ndarray, shifts: np.ndarray) -
     return out.reshape(volumes.shape).astype(volumes.dtype, copy=False)
 
 
-def intensity_jitter(volumes: np.ndarray, rng: np.random.Generator, scale: float = 0.1,
-                     shift: float = 0.05, value_range: tuple[float, float] = (0.0, 1.0)
-                     ) -> np.ndarray:
+def intensity_jitter(
+    volumes: np.ndarray,
+    rng: np.random.Generator,
+    scale: float = 0.1,
+    shift: float = 0.05,
+    value_range: tuple[float, float] = (0.0, 1.0),
+) -> np.ndarray:
     """``v * U(1-scale, 1+scale) + U(-shift, shift) * (high - low)``, clipped to ``value_range``."""
     _check_volumes(volumes)
     low, high = value_range
@@ -157,21 +167,24 @@ def intensity_jitter(volumes: np.ndarray, rng: np.random.Generator, scale: float
     return np.clip(volumes * factors + offsets, low, high).astype(volumes.dtype, copy=False)
 
 
-def augment_batch(volumes: np.ndarray, rng: np.random.Generator,
-                  config: AugmentConfig = AugmentConfig()) -> np.ndarray:
+def augment_batch(
+    volumes: np.ndarray, rng: np.random.Generator, config: AugmentConfig = AugmentConfig()
+) -> np.ndarray:
     """Flip, warp and jitter a batch ``(N, D, H, W)``; the output has the same shape and dtype."""
     _check_volumes(volumes)
     out = random_flip(volumes, rng, config.flip_probability)
     if config.affine_probability > 0:
         out = affine_warp(out, *sample_affine(len(out), rng, config))
     if config.intensity_scale > 0 or config.intensity_shift > 0:
-        out = intensity_jitter(out, rng, config.intensity_scale, config.intensity_shift,
-                               config.value_range)
+        out = intensity_jitter(
+            out, rng, config.intensity_scale, config.intensity_shift, config.value_range
+        )
     return out
 
 
-def augment_batch_torch(volumes: Any, generator: Any,
-                        config: AugmentConfig = AugmentConfig()) -> Any:
+def augment_batch_torch(
+    volumes: Any, generator: Any, config: AugmentConfig = AugmentConfig()
+) -> Any:
     """The same transforms on a torch batch ``(N, D, H, W)`` or ``(N, 1, D, H, W)``.
 
     Uses ``torch.flip`` and ``affine_grid``/``grid_sample`` (trilinear, zero padding); the
@@ -190,8 +203,10 @@ def augment_batch_torch(volumes: Any, generator: Any,
     if squeeze:
         volumes = volumes.unsqueeze(1)
     if volumes.dim() != 5:
-        raise ValueError("Expected a batch of shape (N, D, H, W) or (N, 1, D, H, W). "
-                         f"Received: volumes.shape={tuple(volumes.shape)}")
+        raise ValueError(
+            "Expected a batch of shape (N, D, H, W) or (N, 1, D, H, W). "
+            f"Received: volumes.shape={tuple(volumes.shape)}"
+        )
     n = volumes.shape[0]
 
     def uniform(size: tuple[int, ...], low: float, high: float) -> Any:
@@ -202,10 +217,11 @@ def augment_batch_torch(volumes: Any, generator: Any,
     for index in range(n):
         dims = [2 + axis for axis in range(3) if flips[index, axis]]
         if dims:
-            out[index] = torch.flip(volumes[index:index + 1], dims)[0]
+            out[index] = torch.flip(volumes[index : index + 1], dims)[0]
     if config.affine_probability > 0:
-        angles = np.deg2rad(uniform((n, 3), -config.max_rotation_deg,
-                                    config.max_rotation_deg).double().numpy())
+        angles = np.deg2rad(
+            uniform((n, 3), -config.max_rotation_deg, config.max_rotation_deg).double().numpy()
+        )
         scales = uniform((n, 1, 1), 1 - config.max_scale, 1 + config.max_scale).double().numpy()
         shifts = uniform((n, 3), -config.max_shift_voxels, config.max_shift_voxels).double()
         keep = (torch.rand(n, generator=generator) >= config.affine_probability).numpy()
@@ -215,10 +231,12 @@ def augment_batch_torch(volumes: Any, generator: Any,
         out = affine_warp_torch(out, torch.from_numpy(matrices), shifts)
     if config.intensity_scale > 0 or config.intensity_shift > 0:
         low, high = config.value_range
-        factors = uniform((n, 1, 1, 1, 1), 1 - config.intensity_scale,
-                          1 + config.intensity_scale).to(out.dtype)
-        offsets = uniform((n, 1, 1, 1, 1), -config.intensity_shift,
-                          config.intensity_shift).to(out.dtype) * (high - low)
+        factors = uniform(
+            (n, 1, 1, 1, 1), 1 - config.intensity_scale, 1 + config.intensity_scale
+        ).to(out.dtype)
+        offsets = uniform((n, 1, 1, 1, 1), -config.intensity_shift, config.intensity_shift).to(
+            out.dtype
+        ) * (high - low)
         out = torch.clamp(out * factors + offsets, low, high)
     return out[:, 0] if squeeze else out
 

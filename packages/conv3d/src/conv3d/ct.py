@@ -18,6 +18,7 @@ Example:
 >>> window_hu(np.array([-2000.0, -300.0, 1000.0]), -1000, 400).tolist()
 [0.0, 0.5, 1.0]
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -63,16 +64,20 @@ def read_nifti(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"Expected a NIfTI CT scan (.nii or .nii.gz) at {path}. "
-                                "Received: no such file. Point the pipeline at your own copy of "
-                                "the scans (MosMedData is not bundled with this project).")
+        raise FileNotFoundError(
+            f"Expected a NIfTI CT scan (.nii or .nii.gz) at {path}. "
+            "Received: no such file. Point the pipeline at your own copy of "
+            "the scans (MosMedData is not bundled with this project)."
+        )
     try:
         image = nib.as_closest_canonical(nib.load(str(path)))
         volume = np.asarray(image.get_fdata(dtype=np.float32))
     except Exception as error:  # nibabel raises several types for truncated or foreign files
-        raise CTVolumeError(f"Expected a readable NIfTI file. Received: {path} "
-                            f"({type(error).__name__}: {error}). The file is corrupt, "
-                            "truncated or not NIfTI; replace it with a good copy.") from error
+        raise CTVolumeError(
+            f"Expected a readable NIfTI file. Received: {path} "
+            f"({type(error).__name__}: {error}). The file is corrupt, "
+            "truncated or not NIfTI; replace it with a good copy."
+        ) from error
     if volume.ndim == 4 and volume.shape[3] == 1:
         volume = volume[..., 0]
     if volume.ndim != 3:
@@ -83,8 +88,9 @@ def read_nifti(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return volume, spacing
 
 
-def resample_to_spacing(volume: np.ndarray, spacing_mm: Sequence[float],
-                        target_spacing_mm: Sequence[float]) -> np.ndarray:
+def resample_to_spacing(
+    volume: np.ndarray, spacing_mm: Sequence[float], target_spacing_mm: Sequence[float]
+) -> np.ndarray:
     """Trilinear resampling from ``spacing_mm`` to ``target_spacing_mm`` (same physical extent).
 
     Example:
@@ -95,8 +101,10 @@ def resample_to_spacing(volume: np.ndarray, spacing_mm: Sequence[float],
     spacing, target = np.asarray(spacing_mm, float), np.asarray(target_spacing_mm, float)
     valid = spacing.shape == target.shape == (3,) and np.all(spacing > 0) and np.all(target > 0)
     if not valid:
-        raise ValueError("Expected three positive voxel sizes. Received: "
-                         f"spacing_mm={spacing_mm}, target_spacing_mm={target_spacing_mm}")
+        raise ValueError(
+            "Expected three positive voxel sizes. Received: "
+            f"spacing_mm={spacing_mm}, target_spacing_mm={target_spacing_mm}"
+        )
     shape = np.maximum(1, np.round(np.asarray(volume.shape) * spacing / target)).astype(int)
     return resize_volume(volume, tuple(shape))
 
@@ -117,12 +125,15 @@ def resize_volume(volume: np.ndarray, shape: Sequence[int]) -> np.ndarray:
     np.float32(3.5)
     """
     if volume.ndim != 3 or len(shape) != 3:
-        raise ValueError("Expected a 3D volume and a 3D target shape. "
-                         f"Received: volume.shape={volume.shape}, shape={tuple(shape)}")
+        raise ValueError(
+            "Expected a 3D volume and a 3D target shape. "
+            f"Received: volume.shape={volume.shape}, shape={tuple(shape)}"
+        )
     axes = [np.linspace(0, size - 1, target) for size, target in zip(volume.shape, shape)]
     coordinates = np.meshgrid(*axes, indexing="ij")
-    return ndimage.map_coordinates(np.asarray(volume, np.float32), coordinates, order=1,
-                                   mode="nearest").astype(np.float32)
+    return ndimage.map_coordinates(
+        np.asarray(volume, np.float32), coordinates, order=1, mode="nearest"
+    ).astype(np.float32)
 
 
 def preprocess_ct(path: str | Path, config: CTConfig = CTConfig()) -> np.ndarray:
@@ -148,9 +159,11 @@ def nifti_files(folder: str | Path) -> list[Path]:
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"Expected a folder of NIfTI CT scans at {folder}. Received: no "
-                                "such folder. MosMedData (CT-0 normal, CT-1..4 with findings) "
-                                "is not bundled; download it and pass its folders.")
+        raise FileNotFoundError(
+            f"Expected a folder of NIfTI CT scans at {folder}. Received: no "
+            "such folder. MosMedData (CT-0 normal, CT-1..4 with findings) "
+            "is not bundled; download it and pass its folders."
+        )
     files = sorted(p for p in folder.iterdir() if p.name.endswith(NIFTI_SUFFIXES))
     if not files:
         raise FileNotFoundError(f"Expected .nii or .nii.gz files in {folder}. Received: none.")
@@ -162,8 +175,9 @@ def load_ct_folder(folder: str | Path, config: CTConfig = CTConfig()) -> np.ndar
     return np.stack([preprocess_ct(path, config) for path in nifti_files(folder)])
 
 
-def load_ct_classes(normal_folder: str | Path, abnormal_folder: str | Path,
-                    config: CTConfig = CTConfig()) -> tuple[np.ndarray, np.ndarray]:
+def load_ct_classes(
+    normal_folder: str | Path, abnormal_folder: str | Path, config: CTConfig = CTConfig()
+) -> tuple[np.ndarray, np.ndarray]:
     """Volumes and 0/1 labels (0: normal, 1: abnormal) from two folders of scans.
 
     Example:

@@ -7,6 +7,7 @@ Example:
 >>> to_volumes(np.full((1, 2, 2, 2), 255, np.uint8)).max()
 np.float32(1.0)
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -28,6 +28,7 @@ Example:
 >>> result.predictions.shape  # doctest: +SKIP
 (298,)
 """
+
 from __future__ import annotations
 
 import json
@@ -37,25 +38,35 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from a2common.data import Dataset, load_dataset
 from a2common.grading import ModelCardText, TaskContext, TaskResult
-
 from conv3d.results import TrainResult
 
 QUICK_EPOCHS = 2
 QUICK_TRAIN_VOLUMES = 512
 DATASETS = ("adrenalmnist3d", "adrenalmnist3d_64")
 CPU_TIME_FILE = "cpu_time.json"
-_RECIPE_KEYS = ("model", "channels", "dropout", "epochs", "batch_size", "learning_rate",
-                "weight_decay", "warmup_epochs")
+_RECIPE_KEYS = (
+    "model",
+    "channels",
+    "dropout",
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "weight_decay",
+    "warmup_epochs",
+)
 _OTHER_KEYS = ("dataset", "num_threads", "shuffle_labels", "progress")
 
 
 def _checked_params(params: dict[str, Any]) -> dict[str, Any]:
     unknown = set(params) - {*_RECIPE_KEYS, *_OTHER_KEYS}
     if unknown:
-        raise ValueError(f"Unknown task parameters {sorted(unknown)}. Expected some of: "
-                         f"{sorted({*_RECIPE_KEYS, *_OTHER_KEYS})}")
+        raise ValueError(
+            f"Unknown task parameters {sorted(unknown)}. Expected some of: "
+            f"{sorted({*_RECIPE_KEYS, *_OTHER_KEYS})}"
+        )
     dataset = params.get("dataset", DATASETS[0])
     if dataset not in DATASETS:
         raise ValueError(f"Expected params['dataset'] in {DATASETS}. Received: {dataset!r}")
@@ -76,8 +87,7 @@ def torch_config(ctx: TaskContext) -> Any:
     from conv3d.torch_models import TorchTrainConfig
 
     threads = ctx.params.get("num_threads")
-    config = TorchTrainConfig(num_threads=int(threads) if threads else None,
-                              **_recipe_options(ctx))
+    config = TorchTrainConfig(num_threads=int(threads) if threads else None, **_recipe_options(ctx))
     return replace(config, epochs=min(config.epochs, QUICK_EPOCHS)) if ctx.quick else config
 
 
@@ -111,23 +121,41 @@ def _cpu_seconds(work_dir: Path, result: TrainResult, spent: float) -> float | N
     return spent
 
 
-def _task_result(ctx: TaskContext, data: Dataset, result: TrainResult, config: Any, *,
-                 framework: str, model_file: str, cpu_seconds: float | None,
-                 train_volumes: int) -> TaskResult:
+def _task_result(
+    ctx: TaskContext,
+    data: Dataset,
+    result: TrainResult,
+    config: Any,
+    *,
+    framework: str,
+    model_file: str,
+    cpu_seconds: float | None,
+    train_volumes: int,
+) -> TaskResult:
     config_values = json.loads(json.dumps(asdict(config)))
-    details = {"framework": framework, "dataset": data.name, "train_volumes": train_volumes,
-               "test_volumes": len(data.test.x),
-               "volume_shape": list(data.test.x.shape[1:]), "config": config_values,
-               "from_cache": result.from_cache, "train_cpu_seconds": cpu_seconds,
-               "tta": "mean over the 8 mirror images" if config.tta_flips else "none",
-               "shuffled_labels": bool(ctx.params.get("shuffle_labels", False))}
-    history = {key: [float(value) for value in values]
-               for key, values in result.history.items()}
-    return TaskResult(predictions=np.asarray(result.test_probabilities, dtype=np.float64),
-                      train_seconds=float(result.train_seconds), epochs=result.epochs,
-                      parameters=result.parameters, history=history, model_files=[model_file],
-                      card=model_card(framework, config, data.name, train_volumes),
-                      details=details)
+    details = {
+        "framework": framework,
+        "dataset": data.name,
+        "train_volumes": train_volumes,
+        "test_volumes": len(data.test.x),
+        "volume_shape": list(data.test.x.shape[1:]),
+        "config": config_values,
+        "from_cache": result.from_cache,
+        "train_cpu_seconds": cpu_seconds,
+        "tta": "mean over the 8 mirror images" if config.tta_flips else "none",
+        "shuffled_labels": bool(ctx.params.get("shuffle_labels", False)),
+    }
+    history = {key: [float(value) for value in values] for key, values in result.history.items()}
+    return TaskResult(
+        predictions=np.asarray(result.test_probabilities, dtype=np.float64),
+        train_seconds=float(result.train_seconds),
+        epochs=result.epochs,
+        parameters=result.parameters,
+        history=history,
+        model_files=[model_file],
+        card=model_card(framework, config, data.name, train_volumes),
+        details=details,
+    )
 
 
 def grade_torch(ctx: TaskContext) -> TaskResult:
@@ -147,11 +175,20 @@ def grade_torch(ctx: TaskContext) -> TaskResult:
         torch.set_num_threads(config.num_threads)
     data, arrays = _training_data(ctx)
     cpu_start = time.process_time()
-    result = train_torch(config, Path(ctx.work_dir), *arrays,
-                         progress=bool(ctx.params.get("progress", True)))
+    result = train_torch(
+        config, Path(ctx.work_dir), *arrays, progress=bool(ctx.params.get("progress", True))
+    )
     cpu = _cpu_seconds(ctx.work_dir, result, time.process_time() - cpu_start)
-    return _task_result(ctx, data, result, config, framework="pytorch", model_file=MODEL_FILE,
-                        cpu_seconds=cpu, train_volumes=len(arrays[0]))
+    return _task_result(
+        ctx,
+        data,
+        result,
+        config,
+        framework="pytorch",
+        model_file=MODEL_FILE,
+        cpu_seconds=cpu,
+        train_volumes=len(arrays[0]),
+    )
 
 
 def grade_keras(ctx: TaskContext) -> TaskResult:
@@ -163,6 +200,8 @@ def grade_keras(ctx: TaskContext) -> TaskResult:
     every epoch is reported to the autograder's progress line.
     """
     import a2common.tf_env  # noqa: F401  (before TensorFlow)
+
+    # isort: split
     import tensorflow as tf
 
     threads = ctx.params.get("num_threads")
@@ -173,21 +212,30 @@ def grade_keras(ctx: TaskContext) -> TaskResult:
         except RuntimeError:  # TensorFlow already initialised in this process (tests)
             pass
     from a2common.keras_training import MODEL_FILE
-
     from conv3d.keras_models import train_keras
 
     config = keras_config(ctx)
     data, arrays = _training_data(ctx)
     cpu_start = time.process_time()
-    result = train_keras(config, Path(ctx.work_dir), *arrays,
-                         progress=bool(ctx.params.get("progress", True)))
+    result = train_keras(
+        config, Path(ctx.work_dir), *arrays, progress=bool(ctx.params.get("progress", True))
+    )
     cpu = _cpu_seconds(ctx.work_dir, result, time.process_time() - cpu_start)
-    return _task_result(ctx, data, result, config, framework="keras", model_file=MODEL_FILE,
-                        cpu_seconds=cpu, train_volumes=len(arrays[0]))
+    return _task_result(
+        ctx,
+        data,
+        result,
+        config,
+        framework="keras",
+        model_file=MODEL_FILE,
+        cpu_seconds=cpu,
+        train_volumes=len(arrays[0]),
+    )
 
 
-def model_card(framework: str, config: Any, dataset: str, train_volumes: int = 1188
-               ) -> ModelCardText:
+def model_card(
+    framework: str, config: Any, dataset: str, train_volumes: int = 1188
+) -> ModelCardText:
     """The model card's author-written sections for one of the two tasks.
 
     ``train_volumes`` below the full 1,188 marks the QUICK smoke variant in the card.
@@ -198,81 +246,115 @@ def model_card(framework: str, config: Any, dataset: str, train_volumes: int = 1
     size = "64x64x64" if dataset.endswith("_64") else "28x28x28"
     stages = len(config.channels)
     if config.model == "cnn":
-        body = (f"{stages} stages of two 3x3x3 Conv3D-BatchNorm-ReLU layers (channels "
-                f"{', '.join(map(str, config.channels))}), max-pooling between stages")
+        body = (
+            f"{stages} stages of two 3x3x3 Conv3D-BatchNorm-ReLU layers (channels "
+            f"{', '.join(map(str, config.channels))}), max-pooling between stages"
+        )
     else:
-        body = (f"a 3x3x3 stem convolution and {stages} residual basic blocks (channels "
-                f"{', '.join(map(str, config.channels))}), stride 2 between stages")
+        body = (
+            f"a 3x3x3 stem convolution and {stages} residual basic blocks (channels "
+            f"{', '.join(map(str, config.channels))}), stride 2 between stages"
+        )
     augment = config.augment
     return ModelCardText(
-        overview=(f"A small 3D convolutional network trained from scratch with {name} to tell "
-                  f"a normal adrenal gland from adrenal hyperplasia, given the gland's 3D "
-                  f"shape mask (MedMNIST AdrenalMNIST3D, {size} voxels). It outputs the "
-                  f"probability of hyperplasia. The same network and recipe exist in {other}; "
-                  f"the two graded tasks compare the frameworks on identical data."
-                  + (f" QUICK smoke variant: trained on {train_volumes} volumes for "
-                     f"{config.epochs} epochs only, not a usable model." if quick else "")),
-        architecture=(f"Input {size}x1 in [0, 1]; {body}; the first convolution has stride "
-                      f"{getattr(config, 'stem_stride', 2)} (cheaper on CPU); global average "
-                      f"pooling, dropout {config.dropout}, one linear output with a sigmoid. "
-                      f"Prediction averages the probability over the 8 mirror images of the "
-                      f"volume."),
-        intended_uses=["Teaching: one 3D CNN written in PyTorch and in Keras, trained with 3D "
-                       "augmentation and graded on an official benchmark split.",
-                       "A reproducible CPU baseline for AdrenalMNIST3D research prototypes."],
-        intended_users=["Students and instructors of deep learning courses.",
-                        "Researchers comparing 3D classifiers on MedMNIST."],
-        out_of_scope_uses=["Any clinical use: diagnosis, screening or triage of patients. "
-                           "MedMNIST states that the data is NOT intended for clinical use, "
-                           "and the model was never validated on patients.",
-                           "Raw CT scans: the model reads expert-drawn binary shape masks, not "
-                           "CT intensities; it cannot segment a gland itself.",
-                           "Other organs, other hospitals' segmentation styles, or volumes not "
-                           f"centred and resized as MedMNIST does ({size} of a 64 mm cube)."],
-        factors=["Class: 229 normal vs 69 hyperplasia test volumes (23% positive); accuracy "
-                 "is dominated by the normal class, so ROC-AUC and per-class recall matter.",
-                 "Gland size and shape: hyperplasia enlarges the gland, so small "
-                 "hyperplastic and large normal glands are the hard cases (see the notebook's "
-                 "error analysis).",
-                 "Left vs right gland: both are in the data (two per patient) and are not "
-                 "labelled, so results cannot be broken down by side.",
-                 "Patient factors (age, sex, scanner) are not released with MedMNIST and "
-                 "could not be evaluated."],
-        training_data=(f"AdrenalMNIST3D ({dataset}) official train split: {train_volumes:,} "
-                       f"shape masks (uint8 {{0, 255}}, scaled to [0, 1]); val split (98) for "
-                       f"the per-epoch curves only (the graded model is the one at the end of "
-                       f"the schedule). "
-                       f"Augmentation: flips (p={augment.flip_probability} per axis), "
-                       f"rotations up to {augment.max_rotation_deg} degrees, shifts up to "
-                       f"{augment.max_shift_voxels} voxels, zoom +-{augment.max_scale:.0%} "
-                       f"(p={augment.affine_probability}), intensity jitter. AdamW (lr "
-                       f"{config.learning_rate}, weight decay {config.weight_decay}), "
-                       f"{config.warmup_epochs} warm-up epoch then cosine decay, batch "
-                       f"{config.batch_size}, {config.epochs} epochs. Source: 792 patients of "
-                       f"Zhongshan Hospital (Fudan University), masks drawn by an expert "
-                       f"endocrinologist on abdominal CT, split at patient level."),
-        evaluation_data=("AdrenalMNIST3D official test split: 298 volumes (229 normal, 69 "
-                         "hyperplasia), patients disjoint from training; never used for "
-                         "training or model selection. Metrics as MedMNIST reports them: ACC "
-                         "at threshold 0.5 and ROC-AUC, computed by the autograder."),
+        overview=(
+            f"A small 3D convolutional network trained from scratch with {name} to tell "
+            f"a normal adrenal gland from adrenal hyperplasia, given the gland's 3D "
+            f"shape mask (MedMNIST AdrenalMNIST3D, {size} voxels). It outputs the "
+            f"probability of hyperplasia. The same network and recipe exist in {other}; "
+            f"the two graded tasks compare the frameworks on identical data."
+            + (
+                f" QUICK smoke variant: trained on {train_volumes} volumes for "
+                f"{config.epochs} epochs only, not a usable model."
+                if quick
+                else ""
+            )
+        ),
+        architecture=(
+            f"Input {size}x1 in [0, 1]; {body}; the first convolution has stride "
+            f"{getattr(config, 'stem_stride', 2)} (cheaper on CPU); global average "
+            f"pooling, dropout {config.dropout}, one linear output with a sigmoid. "
+            f"Prediction averages the probability over the 8 mirror images of the "
+            f"volume."
+        ),
+        intended_uses=[
+            "Teaching: one 3D CNN written in PyTorch and in Keras, trained with 3D "
+            "augmentation and graded on an official benchmark split.",
+            "A reproducible CPU baseline for AdrenalMNIST3D research prototypes.",
+        ],
+        intended_users=[
+            "Students and instructors of deep learning courses.",
+            "Researchers comparing 3D classifiers on MedMNIST.",
+        ],
+        out_of_scope_uses=[
+            "Any clinical use: diagnosis, screening or triage of patients. "
+            "MedMNIST states that the data is NOT intended for clinical use, "
+            "and the model was never validated on patients.",
+            "Raw CT scans: the model reads expert-drawn binary shape masks, not "
+            "CT intensities; it cannot segment a gland itself.",
+            "Other organs, other hospitals' segmentation styles, or volumes not "
+            f"centred and resized as MedMNIST does ({size} of a 64 mm cube).",
+        ],
+        factors=[
+            "Class: 229 normal vs 69 hyperplasia test volumes (23% positive); accuracy "
+            "is dominated by the normal class, so ROC-AUC and per-class recall matter.",
+            "Gland size and shape: hyperplasia enlarges the gland, so small "
+            "hyperplastic and large normal glands are the hard cases (see the notebook's "
+            "error analysis).",
+            "Left vs right gland: both are in the data (two per patient) and are not "
+            "labelled, so results cannot be broken down by side.",
+            "Patient factors (age, sex, scanner) are not released with MedMNIST and "
+            "could not be evaluated.",
+        ],
+        training_data=(
+            f"AdrenalMNIST3D ({dataset}) official train split: {train_volumes:,} "
+            f"shape masks (uint8 {{0, 255}}, scaled to [0, 1]); val split (98) for "
+            f"the per-epoch curves only (the graded model is the one at the end of "
+            f"the schedule). "
+            f"Augmentation: flips (p={augment.flip_probability} per axis), "
+            f"rotations up to {augment.max_rotation_deg} degrees, shifts up to "
+            f"{augment.max_shift_voxels} voxels, zoom +-{augment.max_scale:.0%} "
+            f"(p={augment.affine_probability}), intensity jitter. AdamW (lr "
+            f"{config.learning_rate}, weight decay {config.weight_decay}), "
+            f"{config.warmup_epochs} warm-up epoch then cosine decay, batch "
+            f"{config.batch_size}, {config.epochs} epochs. Source: 792 patients of "
+            f"Zhongshan Hospital (Fudan University), masks drawn by an expert "
+            f"endocrinologist on abdominal CT, split at patient level."
+        ),
+        evaluation_data=(
+            "AdrenalMNIST3D official test split: 298 volumes (229 normal, 69 "
+            "hyperplasia), patients disjoint from training; never used for "
+            "training or model selection. Metrics as MedMNIST reports them: ACC "
+            "at threshold 0.5 and ROC-AUC, computed by the autograder."
+        ),
         ethical_considerations=[
-            ("Medical data: a model card with good numbers can be mistaken for a diagnostic "
-             "tool.",
-             "The card, README and notebook state that the model is for teaching and research "
-             "only and was never clinically validated."),
-            ("The data comes from one hospital; performance on other populations, scanners or "
-             "annotators is unknown.",
-             "Report it as a single-site benchmark result; validate externally before any "
-             "other use."),
-            ("Patient privacy: MedMNIST releases shape masks only, not CT scans.",
-             "The project uses only the released masks, byte-identical to the MedMNIST "
-             "release (sha256-verified).")],
-        caveats=["298 test volumes (69 positive): the 95% intervals of ACC and AUC are each "
-                 "about +-4 points, so differences of a point or two between "
-                 "seeds or frameworks are noise.",
-                 "Predicting 'normal' for every volume already scores ACC 0.768; compare ACC "
-                 "with that, and read the AUC and the per-class recall.",
-                 "The threshold 0.5 is not tuned; a screening use would choose it on "
-                 "validation data for a wanted sensitivity.",
-                 "The recipe was chosen on the 98-volume val split, which is too small to "
-                 "rank close recipes reliably."])
+            (
+                "Medical data: a model card with good numbers can be mistaken for a diagnostic "
+                "tool.",
+                "The card, README and notebook state that the model is for teaching and research "
+                "only and was never clinically validated.",
+            ),
+            (
+                "The data comes from one hospital; performance on other populations, scanners or "
+                "annotators is unknown.",
+                "Report it as a single-site benchmark result; validate externally before any "
+                "other use.",
+            ),
+            (
+                "Patient privacy: MedMNIST releases shape masks only, not CT scans.",
+                "The project uses only the released masks, byte-identical to the MedMNIST "
+                "release (sha256-verified).",
+            ),
+        ],
+        caveats=[
+            "298 test volumes (69 positive): the 95% intervals of ACC and AUC are each "
+            "about +-4 points, so differences of a point or two between "
+            "seeds or frameworks are noise.",
+            "Predicting 'normal' for every volume already scores ACC 0.768; compare ACC "
+            "with that, and read the AUC and the per-class recall.",
+            "The threshold 0.5 is not tuned; a screening use would choose it on "
+            "validation data for a wanted sensitivity.",
+            "The recipe was chosen on the 98-volume val split, which is too small to "
+            "rank close recipes reliably.",
+        ],
+    )

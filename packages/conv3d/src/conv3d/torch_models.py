@@ -17,6 +17,7 @@ Example:
 >>> Conv3dNet()(torch.zeros(2, 1, 28, 28, 28)).shape
 torch.Size([2])
 """
+
 from __future__ import annotations
 
 import json
@@ -56,8 +57,13 @@ class Conv3dNet(nn.Module):
     Input shape: ``(N, in_channels, D, H, W)``. Output shape: ``(N,)`` logits.
     """
 
-    def __init__(self, channels: Sequence[int] = (16, 32, 64), dropout: float = 0.3,
-                 in_channels: int = 1, stem_stride: int = 2) -> None:
+    def __init__(
+        self,
+        channels: Sequence[int] = (16, 32, 64),
+        dropout: float = 0.3,
+        in_channels: int = 1,
+        stem_stride: int = 2,
+    ) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         previous = in_channels
@@ -68,8 +74,9 @@ class Conv3dNet(nn.Module):
                 layers.append(nn.MaxPool3d(2))
             previous = width
         self.features = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Dropout(dropout),
-                                  nn.Linear(previous, 1))
+        self.head = nn.Sequential(
+            nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(previous, 1)
+        )
 
     def forward(self, volumes: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(volumes))[:, 0]
@@ -82,14 +89,17 @@ class BasicBlock3d(nn.Module):
         super().__init__()
         self.body = nn.Sequential(
             nn.Conv3d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False),
-            nn.BatchNorm3d(out_channels), nn.ReLU(inplace=True),
+            nn.BatchNorm3d(out_channels),
+            nn.ReLU(inplace=True),
             nn.Conv3d(out_channels, out_channels, 3, padding=1, bias=False),
-            nn.BatchNorm3d(out_channels))
+            nn.BatchNorm3d(out_channels),
+        )
         self.shortcut: nn.Module = nn.Identity()
         if stride != 1 or in_channels != out_channels:
             self.shortcut = nn.Sequential(
                 nn.Conv3d(in_channels, out_channels, 1, stride=stride, bias=False),
-                nn.BatchNorm3d(out_channels))
+                nn.BatchNorm3d(out_channels),
+            )
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         return torch.relu(self.body(inputs) + self.shortcut(inputs))
@@ -107,25 +117,34 @@ class ResNet3d(nn.Module):
     Input shape: ``(N, in_channels, D, H, W)``. Output shape: ``(N,)`` logits.
     """
 
-    def __init__(self, channels: Sequence[int] = (16, 32, 64), dropout: float = 0.3,
-                 in_channels: int = 1, stem_stride: int = 2) -> None:
+    def __init__(
+        self,
+        channels: Sequence[int] = (16, 32, 64),
+        dropout: float = 0.3,
+        in_channels: int = 1,
+        stem_stride: int = 2,
+    ) -> None:
         super().__init__()
         self.stem = _conv_bn_relu(in_channels, channels[0], stem_stride)
         blocks = [BasicBlock3d(channels[0], channels[0])]
-        blocks += [BasicBlock3d(channels[i - 1], channels[i], stride=2)
-                   for i in range(1, len(channels))]
+        blocks += [
+            BasicBlock3d(channels[i - 1], channels[i], stride=2) for i in range(1, len(channels))
+        ]
         self.blocks = nn.Sequential(*blocks)
-        self.head = nn.Sequential(nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Dropout(dropout),
-                                  nn.Linear(channels[-1], 1))
+        self.head = nn.Sequential(
+            nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(channels[-1], 1)
+        )
 
     def forward(self, volumes: torch.Tensor) -> torch.Tensor:
         return self.head(self.blocks(self.stem(volumes)))[:, 0]
 
 
 def _conv_bn_relu(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv3d(in_channels, out_channels, 3, stride=stride, padding=1,
-                                   bias=False),
-                         nn.BatchNorm3d(out_channels), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv3d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False),
+        nn.BatchNorm3d(out_channels),
+        nn.ReLU(inplace=True),
+    )
 
 
 MODELS: dict[str, Callable[..., nn.Module]] = {"cnn": Conv3dNet, "resnet": ResNet3d}
@@ -170,24 +189,37 @@ def build_torch_model(config: TorchTrainConfig) -> nn.Module:
 
 
 @torch.no_grad()
-def predict_probabilities(model: nn.Module, volumes: np.ndarray, batch_size: int = 64,
-                          tta_flips: bool = True) -> np.ndarray:
+def predict_probabilities(
+    model: nn.Module, volumes: np.ndarray, batch_size: int = 64, tta_flips: bool = True
+) -> np.ndarray:
     """Sigmoid of the model's logits for ``(N, D, H, W)`` float volumes, flip-averaged if asked."""
     model.eval()
-    flip_sets = [()] if not tta_flips else [
-        tuple(2 + axis for axis in range(3) if (mask >> axis) & 1) for mask in range(8)]
+    flip_sets = (
+        [()]
+        if not tta_flips
+        else [tuple(2 + axis for axis in range(3) if (mask >> axis) & 1) for mask in range(8)]
+    )
     outputs = []
     for start in range(0, len(volumes), batch_size):
-        batch = _channels_last(torch.from_numpy(volumes[start:start + batch_size]))
-        probabilities = [torch.sigmoid(model(torch.flip(batch, dims) if dims else batch))
-                         for dims in flip_sets]
+        batch = _channels_last(torch.from_numpy(volumes[start : start + batch_size]))
+        probabilities = [
+            torch.sigmoid(model(torch.flip(batch, dims) if dims else batch)) for dims in flip_sets
+        ]
         outputs.append(torch.stack(probabilities).mean(0))
     return torch.cat(outputs).numpy().astype(np.float64)
 
 
-def train_torch(config: TorchTrainConfig, work_dir: Path, train_x: np.ndarray,
-                train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray,
-                test_x: np.ndarray, *, progress: bool = True) -> TrainResult:
+def train_torch(
+    config: TorchTrainConfig,
+    work_dir: Path,
+    train_x: np.ndarray,
+    train_y: np.ndarray,
+    val_x: np.ndarray,
+    val_y: np.ndarray,
+    test_x: np.ndarray,
+    *,
+    progress: bool = True,
+) -> TrainResult:
     """Train (or resume, or load) a PyTorch model on volumes and predict the test set.
 
     Args:
@@ -220,18 +252,27 @@ def train_torch(config: TorchTrainConfig, work_dir: Path, train_x: np.ndarray,
         history = json.loads((work_dir / HISTORY_FILE).read_text())
         probabilities = predict_probabilities(model, test_volumes, tta_flips=config.tta_flips)
         info = finished_info(work_dir)
-        return TrainResult(model, history, probabilities, float(info["train_seconds"]),
-                           int(info["epochs"]), parameters, from_cache=True)
+        return TrainResult(
+            model,
+            history,
+            probabilities,
+            float(info["train_seconds"]),
+            int(info["epochs"]),
+            parameters,
+            from_cache=True,
+        )
 
     train_volumes, val_volumes = to_volumes(train_x), to_volumes(val_x)
     train_labels = torch.as_tensor(np.asarray(train_y).ravel(), dtype=torch.float32)
     val_labels = np.asarray(val_y).ravel()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
-                                  weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
     steps_per_epoch = math.ceil(len(train_volumes) / config.batch_size)
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, _warmup_cosine(config.warmup_epochs * steps_per_epoch,
-                                  config.epochs * steps_per_epoch))
+        optimizer,
+        _warmup_cosine(config.warmup_epochs * steps_per_epoch, config.epochs * steps_per_epoch),
+    )
     generator = torch.Generator().manual_seed(config.seed)
     history: dict[str, list[float]] = {}
     start_epoch, seconds_before = 0, 0.0
@@ -239,9 +280,11 @@ def train_torch(config: TorchTrainConfig, work_dir: Path, train_x: np.ndarray,
     if checkpoint_path.is_file():
         state = torch.load(checkpoint_path, weights_only=False)
         if _without_threads(state["config"]) != _without_threads(_config_dict(config)):
-            raise ValueError(f"Expected the checkpoint in {checkpoint_path} to come from the same "
-                             f"config. Received: {state['config']} (now {_config_dict(config)}); "
-                             "delete the work dir to start over.")
+            raise ValueError(
+                f"Expected the checkpoint in {checkpoint_path} to come from the same "
+                f"config. Received: {state['config']} (now {_config_dict(config)}); "
+                "delete the work dir to start over."
+            )
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
@@ -256,7 +299,7 @@ def train_torch(config: TorchTrainConfig, work_dir: Path, train_x: np.ndarray,
         order = torch.randperm(len(train_volumes), generator=generator)
         total_loss, correct = 0.0, 0
         for start in range(0, len(order), config.batch_size):
-            index = order[start:start + config.batch_size]
+            index = order[start : start + config.batch_size]
             batch = torch.from_numpy(train_volumes[index.numpy()]).unsqueeze(1)
             batch = augment_batch_torch(batch, generator, config.augment)
             labels = train_labels[index]
@@ -270,21 +313,37 @@ def train_torch(config: TorchTrainConfig, work_dir: Path, train_x: np.ndarray,
             correct += int(((logits > 0).float() == labels).sum())
         val_probabilities = predict_probabilities(model, val_volumes, tta_flips=False)
         scores = binary_metrics(val_labels, val_probabilities)
-        epoch_metrics = {"loss": total_loss / len(order), "accuracy": correct / len(order),
-                         "val_loss": scores["log_loss"], "val_accuracy": scores["accuracy"],
-                         "val_auc": scores["roc_auc"],
-                         "learning_rate": optimizer.param_groups[0]["lr"]}
+        epoch_metrics = {
+            "loss": total_loss / len(order),
+            "accuracy": correct / len(order),
+            "val_loss": scores["log_loss"],
+            "val_accuracy": scores["accuracy"],
+            "val_auc": scores["roc_auc"],
+            "learning_rate": optimizer.param_groups[0]["lr"],
+        }
         for key, value in epoch_metrics.items():
             history.setdefault(key, []).append(float(value))
-        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "schedule": schedule.state_dict(), "generator": generator.get_state(),
-                    "torch_rng": torch.get_rng_state(),
-                    "history": history, "epoch": epoch + 1, "config": _config_dict(config),
-                    "seconds": seconds_before + time.perf_counter() - run_start}, checkpoint_path)
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "schedule": schedule.state_dict(),
+                "generator": generator.get_state(),
+                "torch_rng": torch.get_rng_state(),
+                "history": history,
+                "epoch": epoch + 1,
+                "config": _config_dict(config),
+                "seconds": seconds_before + time.perf_counter() - run_start,
+            },
+            checkpoint_path,
+        )
         report_epoch(epoch + 1, config.epochs, epoch_metrics)
         if progress:
-            print(f"epoch {epoch + 1}/{config.epochs} " + " ".join(
-                f"{key} {value:.4f}" for key, value in epoch_metrics.items()), flush=True)
+            print(
+                f"epoch {epoch + 1}/{config.epochs} "
+                + " ".join(f"{key} {value:.4f}" for key, value in epoch_metrics.items()),
+                flush=True,
+            )
     train_seconds = seconds_before + time.perf_counter() - run_start
     torch.save(model.state_dict(), work_dir / MODEL_FILE)
     (work_dir / HISTORY_FILE).write_text(json.dumps(history))

@@ -10,6 +10,7 @@ Running it again on a finished work dir only evaluates; on an interrupted one it
 ``--results FILE`` it appends one JSON line per run (recipe, seconds, val and test metrics).
 The recipe is chosen on the val split; the test numbers are only reported.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,12 +27,16 @@ from conv3d.augment import AugmentConfig
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point (``python -m conv3d.train --help``)."""
-    parser = argparse.ArgumentParser(prog="python -m conv3d.train", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m conv3d.train",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("framework", choices=["torch", "keras"])
     parser.add_argument("work_dir", type=Path, help="checkpoints and the finished model")
-    parser.add_argument("--dataset", default="adrenalmnist3d",
-                        choices=["adrenalmnist3d", "adrenalmnist3d_64"])
+    parser.add_argument(
+        "--dataset", default="adrenalmnist3d", choices=["adrenalmnist3d", "adrenalmnist3d_64"]
+    )
     parser.add_argument("--model", choices=["cnn", "resnet"], default="cnn")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=None)
@@ -47,12 +52,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     from conv3d.metrics import binary_metrics
     from conv3d.results import to_volumes
 
-    augment = AugmentConfig.none() if args.no_augment else AugmentConfig(**{
-        key: value for key, value in (("max_rotation_deg", args.max_rotation),
-                                      ("max_scale", args.max_scale)) if value is not None})
-    options = {key: value for key, value in (("epochs", args.epochs),
-                                             ("learning_rate", args.learning_rate))
-               if value is not None}
+    augment = (
+        AugmentConfig.none()
+        if args.no_augment
+        else AugmentConfig(
+            **{
+                key: value
+                for key, value in (
+                    ("max_rotation_deg", args.max_rotation),
+                    ("max_scale", args.max_scale),
+                )
+                if value is not None
+            }
+        )
+    )
+    options = {
+        key: value
+        for key, value in (("epochs", args.epochs), ("learning_rate", args.learning_rate))
+        if value is not None
+    }
     options.update(model=args.model, seed=args.seed, augment=augment, tta_flips=not args.no_tta)
     data = load_dataset(args.dataset)
     split_args = (data.train.x, data.train.y, data.val.x, data.val.y, data.test.x)
@@ -64,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = train_torch(config, args.work_dir, *split_args)
     else:
         import a2common.tf_env  # noqa: F401  (before TensorFlow)
+
+        # isort: split
         import tensorflow as tf
 
         from conv3d.keras_models import KerasTrainConfig, predict_probabilities, train_keras
@@ -75,20 +95,33 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         config = KerasTrainConfig(**options)
         result = train_keras(config, args.work_dir, *split_args)
-    val_probabilities = predict_probabilities(result.model, to_volumes(data.val.x),
-                                              tta_flips=config.tta_flips)
-    val, test = (binary_metrics(data.val.y, val_probabilities),
-                 binary_metrics(data.test.y, result.test_probabilities))
-    record = {"framework": args.framework, "dataset": args.dataset, "seed": args.seed,
-              "config": asdict(config), "train_seconds": round(result.train_seconds, 1),
-              "cpu_seconds_this_process": round(time.process_time(), 1),
-              "parameters": result.parameters, "from_cache": result.from_cache,
-              "val_accuracy": val["accuracy"], "val_roc_auc": val["roc_auc"],
-              "test_accuracy": test["accuracy"], "test_roc_auc": test["roc_auc"]}
-    print(f"{args.framework} {args.model} seed {args.seed} on {args.dataset}: "
-          f"val ACC {val['accuracy']:.3f} AUC {val['roc_auc']:.3f} | "
-          f"test ACC {test['accuracy']:.3f} AUC {test['roc_auc']:.3f} | "
-          f"{result.train_seconds:.0f} s training (wall), {time.process_time():.0f} s CPU")
+    val_probabilities = predict_probabilities(
+        result.model, to_volumes(data.val.x), tta_flips=config.tta_flips
+    )
+    val, test = (
+        binary_metrics(data.val.y, val_probabilities),
+        binary_metrics(data.test.y, result.test_probabilities),
+    )
+    record = {
+        "framework": args.framework,
+        "dataset": args.dataset,
+        "seed": args.seed,
+        "config": asdict(config),
+        "train_seconds": round(result.train_seconds, 1),
+        "cpu_seconds_this_process": round(time.process_time(), 1),
+        "parameters": result.parameters,
+        "from_cache": result.from_cache,
+        "val_accuracy": val["accuracy"],
+        "val_roc_auc": val["roc_auc"],
+        "test_accuracy": test["accuracy"],
+        "test_roc_auc": test["roc_auc"],
+    }
+    print(
+        f"{args.framework} {args.model} seed {args.seed} on {args.dataset}: "
+        f"val ACC {val['accuracy']:.3f} AUC {val['roc_auc']:.3f} | "
+        f"test ACC {test['accuracy']:.3f} AUC {test['roc_auc']:.3f} | "
+        f"{result.train_seconds:.0f} s training (wall), {time.process_time():.0f} s CPU"
+    )
     if args.results is not None:
         with open(args.results, "a", encoding="utf-8") as stream:
             stream.write(json.dumps(record) + "\n")

@@ -14,6 +14,7 @@ Example:
 >>> [p.shape for p in max_intensity_projections(np.zeros((4, 5, 6)))]
 [(5, 6), (4, 6), (4, 5)]
 """
+
 from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
@@ -27,8 +28,14 @@ def max_intensity_projections(volume: np.ndarray) -> list[np.ndarray]:
     return [volume.max(axis=axis) for axis in range(3)]
 
 
-def plot_slices(volume: np.ndarray, axis: int = 0, count: int = 16, columns: int = 8,
-                title: str | None = None, cmap: str = "gray") -> Any:
+def plot_slices(
+    volume: np.ndarray,
+    axis: int = 0,
+    count: int = 16,
+    columns: int = 8,
+    title: str | None = None,
+    cmap: str = "gray",
+) -> Any:
     """A matplotlib figure with ``count`` evenly spaced slices of ``volume`` along ``axis``."""
     import matplotlib.pyplot as plt
 
@@ -36,13 +43,18 @@ def plot_slices(volume: np.ndarray, axis: int = 0, count: int = 16, columns: int
     count = min(count, volume.shape[axis])
     indices = np.linspace(0, volume.shape[axis] - 1, count).round().astype(int)
     rows = int(np.ceil(count / columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(1.4 * columns, 1.4 * rows + 0.3),
-                                squeeze=False)
+    figure, axes = plt.subplots(
+        rows, columns, figsize=(1.4 * columns, 1.4 * rows + 0.3), squeeze=False
+    )
     for cell, ax in enumerate(axes.flat):
         ax.axis("off")
         if cell < count:
-            ax.imshow(np.take(volume, indices[cell], axis=axis), cmap=cmap,
-                      vmin=float(volume.min()), vmax=float(volume.max()))
+            ax.imshow(
+                np.take(volume, indices[cell], axis=axis),
+                cmap=cmap,
+                vmin=float(volume.min()),
+                vmax=float(volume.max()),
+            )
             ax.set_title(f"{indices[cell]}", fontsize=7)
     if title:
         figure.suptitle(title)
@@ -50,8 +62,9 @@ def plot_slices(volume: np.ndarray, axis: int = 0, count: int = 16, columns: int
     return figure
 
 
-def plot_projections(volumes: Sequence[np.ndarray], titles: Sequence[str] | None = None,
-                     cmap: str = "gray") -> Any:
+def plot_projections(
+    volumes: Sequence[np.ndarray], titles: Sequence[str] | None = None, cmap: str = "gray"
+) -> Any:
     """One row per volume with its three maximum-intensity projections."""
     import matplotlib.pyplot as plt
 
@@ -70,20 +83,28 @@ def plot_projections(volumes: Sequence[np.ndarray], titles: Sequence[str] | None
     return figure
 
 
-def plot_overlay(volume: np.ndarray, heatmap: np.ndarray, title: str | None = None,
-                 alpha: float = 0.5) -> Any:
+def plot_overlay(
+    volume: np.ndarray, heatmap: np.ndarray, title: str | None = None, alpha: float = 0.5
+) -> Any:
     """The volume's projections in grey with the heat map's maximum projections on top."""
     import matplotlib.pyplot as plt
 
     volume, heatmap = _check_volume(volume), _check_volume(heatmap)
     if volume.shape != heatmap.shape:
-        raise ValueError("Expected a heat map on the volume's grid. Received: "
-                         f"volume.shape={volume.shape}, heatmap.shape={heatmap.shape}")
+        raise ValueError(
+            "Expected a heat map on the volume's grid. Received: "
+            f"volume.shape={volume.shape}, heatmap.shape={heatmap.shape}"
+        )
     figure, axes = plt.subplots(1, 3, figsize=(7, 2.5))
     for axis, ax in enumerate(axes):
         ax.imshow(volume.max(axis=axis), cmap="gray")
-        ax.imshow(heatmap.max(axis=axis), cmap="jet", alpha=alpha, vmin=0,
-                  vmax=max(float(heatmap.max()), 1e-8))
+        ax.imshow(
+            heatmap.max(axis=axis),
+            cmap="jet",
+            alpha=alpha,
+            vmin=0,
+            vmax=max(float(heatmap.max()), 1e-8),
+        )
         ax.axis("off")
     if title:
         figure.suptitle(title, fontsize=9)
@@ -99,8 +120,9 @@ def plot_roc(labels: np.ndarray, probabilities: Mapping[str, np.ndarray]) -> Any
     figure, ax = plt.subplots(figsize=(4.5, 4.5))
     for name, scores in probabilities.items():
         false_positive, true_positive, _ = roc_curve(labels, scores)
-        ax.plot(false_positive, true_positive,
-                label=f"{name} (AUC {roc_auc_score(labels, scores):.3f})")
+        ax.plot(
+            false_positive, true_positive, label=f"{name} (AUC {roc_auc_score(labels, scores):.3f})"
+        )
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=0.8)
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate")
@@ -175,6 +197,8 @@ def grad_cam_keras(model: Any, volume: np.ndarray, layer_name: str) -> np.ndarra
     gradients. Example: ``grad_cam_keras(model, volume, "stage1b_relu")``.
     """
     import a2common.tf_env  # noqa: F401
+
+    # isort: split
     import keras
     import tensorflow as tf
 

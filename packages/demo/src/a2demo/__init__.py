@@ -8,9 +8,18 @@ Example:
 >>> from a2demo import DemoConfig, create_app
 >>> app = create_app(DemoConfig())  # doctest: +SKIP
 """
+
 from a2demo.app import DemoConfig, create_app
 from a2demo.images import ImageError, ImageLimits, decode_image
 from a2demo.models import DEMO_MODELS, ModelSlot, ModelUnavailable
 
-__all__ = ["DEMO_MODELS", "DemoConfig", "ImageError", "ImageLimits", "ModelSlot",
-           "ModelUnavailable", "create_app", "decode_image"]
+__all__ = [
+    "DEMO_MODELS",
+    "DemoConfig",
+    "ImageError",
+    "ImageLimits",
+    "ModelSlot",
+    "ModelUnavailable",
+    "create_app",
+    "decode_image",
+]

@@ -3,6 +3,7 @@
 The port defaults to ``$PORT`` (set by Render), else 8000; the host to 127.0.0.1 (use
 ``--host 0.0.0.0`` in a container).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,8 +16,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m a2demo", description=__doc__.split("\n")[0])
     parser.add_argument("--host", default=os.environ.get("A2DEMO_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    parser.add_argument("--runs", default=None,
-                        help="run kinds to use, in order (default full,quick; env A2DEMO_RUNS)")
+    parser.add_argument(
+        "--runs",
+        default=None,
+        help="run kinds to use, in order (default full,quick; env A2DEMO_RUNS)",
+    )
     args = parser.parse_args(argv)
     if args.runs:
         os.environ["A2DEMO_RUNS"] = args.runs

@@ -25,6 +25,7 @@ Example:
 >>> client.post("/api/predict/cnn", files={"image": ("d.png", b"x")}).status_code
 415
 """
+
 from __future__ import annotations
 
 import base64
@@ -47,8 +48,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from a2demo.cards import CardCatalogue
 from a2demo.digits import mnist_digit
 from a2demo.images import ImageError, ImageLimits, decode_image
-from a2demo.models import (ANIMALS3_SIDE, DEMO_MODELS, RUN_KINDS, ModelSlot, ModelUnavailable,
-                           Predictor)
+from a2demo.models import (
+    ANIMALS3_SIDE,
+    DEMO_MODELS,
+    RUN_KINDS,
+    ModelSlot,
+    ModelUnavailable,
+    Predictor,
+)
 
 STATIC_DIR = Path(__file__).with_name("static")
 DIGIT_MODELS = ("mlp", "cnn")
@@ -87,11 +94,15 @@ class DemoConfig:
         """``A2DEMO_RUNS`` (e.g. ``full,quick``), ``A2DEMO_CARDS_ROOT``, ``A2DEMO_MAX_BYTES``,
         ``A2DEMO_MAX_PIXELS``; the runs folder is ``$ASSIGNMENT2_RUNS_DIR`` as everywhere."""
         environ = os.environ if environ is None else environ
-        kinds = tuple(kind.strip() for kind in environ.get("A2DEMO_RUNS", "full,quick").split(",")
-                      if kind.strip())
+        kinds = tuple(
+            kind.strip()
+            for kind in environ.get("A2DEMO_RUNS", "full,quick").split(",")
+            if kind.strip()
+        )
         limits = ImageLimits(
             max_bytes=int(environ.get("A2DEMO_MAX_BYTES", ImageLimits.max_bytes)),
-            max_pixels=int(environ.get("A2DEMO_MAX_PIXELS", ImageLimits.max_pixels)))
+            max_pixels=int(environ.get("A2DEMO_MAX_PIXELS", ImageLimits.max_pixels)),
+        )
         cards = environ.get("A2DEMO_CARDS_ROOT")
         return cls(run_kinds=kinds, limits=limits, cards_root=Path(cards) if cards else None)
 
@@ -152,8 +163,9 @@ class BodyLimit:
                 await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        response = _error(413, "UploadTooLarge", f"The request body is larger than "
-                                                 f"{self.max_bytes:,} bytes.")
+        response = _error(
+            413, "UploadTooLarge", f"The request body is larger than {self.max_bytes:,} bytes."
+        )
         await response({"type": "http"}, _no_body, send)
 
 
@@ -167,8 +179,9 @@ def _error(status: int, kind: str, detail: str, **extra: Any) -> JSONResponse:
 
 def _top_k(probabilities: np.ndarray, class_names: tuple[str, ...], k: int) -> list[dict]:
     order = np.argsort(-probabilities)[:k]
-    return [{"label": class_names[i], "probability": round(float(probabilities[i]), 6)}
-            for i in order]
+    return [
+        {"label": class_names[i], "probability": round(float(probabilities[i]), 6)} for i in order
+    ]
 
 
 def _png_data_url(digit: np.ndarray) -> str:
@@ -193,13 +206,17 @@ def create_app(config: DemoConfig | None = None) -> FastAPI:
     cards_root, repository = config.cards_root, repository_root()
     if cards_root is None and repository is not None:
         cards_root = repository / "packages"
-    slots = {key: ModelSlot(spec, runs=config.run_kinds, root=root,
-                            predictor=config.predictors.get(key))
-             for key, spec in DEMO_MODELS.items()}
+    slots = {
+        key: ModelSlot(spec, runs=config.run_kinds, root=root, predictor=config.predictors.get(key))
+        for key, spec in DEMO_MODELS.items()
+    }
     catalogue = CardCatalogue(cards_root, root, [spec.task for spec in DEMO_MODELS.values()])
     limits = config.limits
-    app = FastAPI(title="assignment2 demo", version="0.1.0",
-                  summary="Digits (autograd MLP vs Keras CNN), animals3 photos, model cards.")
+    app = FastAPI(
+        title="assignment2 demo",
+        version="0.1.0",
+        summary="Digits (autograd MLP vs Keras CNN), animals3 photos, model cards.",
+    )
     app.state.slots, app.state.config = slots, config
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
@@ -209,16 +226,21 @@ def create_app(config: DemoConfig | None = None) -> FastAPI:
         except BodyTooLarge:
             raise  # BodyLimit answers 413
         except Exception as error:  # malformed multipart, wrong content type
-            raise ImageError(f"Expected a multipart/form-data body with a file field 'image'. "
-                             f"Received: an unreadable body ({error}).") from error
+            raise ImageError(
+                f"Expected a multipart/form-data body with a file field 'image'. "
+                f"Received: an unreadable body ({error})."
+            ) from error
         upload = form.get("image")
         if not isinstance(upload, UploadFile):
-            raise ImageError("Expected a multipart/form-data body with a file field 'image'. "
-                             f"Received fields: {sorted(form.keys())}.")
+            raise ImageError(
+                "Expected a multipart/form-data body with a file field 'image'. "
+                f"Received fields: {sorted(form.keys())}."
+            )
         return await upload.read(limits.max_bytes + 1)
 
-    def guarded(handler: Callable[[Request], Awaitable[JSONResponse]]
-                ) -> Callable[[Request], Awaitable[JSONResponse]]:
+    def guarded(
+        handler: Callable[[Request], Awaitable[JSONResponse]],
+    ) -> Callable[[Request], Awaitable[JSONResponse]]:
         async def endpoint(request: Request) -> JSONResponse:
             try:
                 return await handler(request)
@@ -226,6 +248,7 @@ def create_app(config: DemoConfig | None = None) -> FastAPI:
                 return _error(error.status, type(error).__name__, str(error))
             except ModelUnavailable as error:
                 return _error(503, "ModelUnavailable", str(error), state=error.state)
+
         endpoint.__name__ = handler.__name__
         endpoint.__doc__ = handler.__doc__
         return endpoint
@@ -246,10 +269,16 @@ def create_app(config: DemoConfig | None = None) -> FastAPI:
         start = time.perf_counter()
         probabilities = slot.predict(batch)[0]
         latency_ms = (time.perf_counter() - start) * 1000
-        return {"key": key, "task": slot.spec.task, "title": slot.spec.title, "state": "ready",
-                "run": slot.run_kind, "label": slot.spec.class_names[int(probabilities.argmax())],
-                "top_k": _top_k(probabilities, slot.spec.class_names, k),
-                "inference_ms": round(latency_ms, 2)}
+        return {
+            "key": key,
+            "task": slot.spec.task,
+            "title": slot.spec.title,
+            "state": "ready",
+            "run": slot.run_kind,
+            "label": slot.spec.class_names[int(probabilities.argmax())],
+            "top_k": _top_k(probabilities, slot.spec.class_names, k),
+            "inference_ms": round(latency_ms, 2),
+        }
 
     def parse_k(request: Request, key: str) -> int:
         classes = len(DEMO_MODELS[key].class_names)
@@ -283,13 +312,18 @@ def create_app(config: DemoConfig | None = None) -> FastAPI:
             try:
                 results[key] = await run_in_threadpool(answer, key, example, 3)
             except ModelUnavailable as error:
-                results[key] = {"key": key, "task": DEMO_MODELS[key].task,
-                                "title": DEMO_MODELS[key].title, "state": error.state,
-                                "detail": str(error)}
+                results[key] = {
+                    "key": key,
+                    "task": DEMO_MODELS[key].task,
+                    "title": DEMO_MODELS[key].title,
+                    "state": error.state,
+                    "detail": str(error),
+                }
         body = {"input_28x28": _png_data_url(example), "models": results}
         if all(result["state"] != "ready" for result in results.values()):
-            return _error(503, "ModelUnavailable", " ".join(r["detail"] for r in results.values()),
-                          **body)
+            return _error(
+                503, "ModelUnavailable", " ".join(r["detail"] for r in results.values()), **body
+            )
         return JSONResponse(body)
 
     @app.post("/api/photo")
@@ -305,8 +339,9 @@ def create_app(config: DemoConfig | None = None) -> FastAPI:
     async def predict_one(key: str, request: Request) -> JSONResponse:
         """One model by key; digit models take a drawing, ``animals`` a photo."""
         if key not in slots:
-            return _error(404, "UnknownModel", f"Expected one of {sorted(slots)}. "
-                                               f"Received: {key!r}")
+            return _error(
+                404, "UnknownModel", f"Expected one of {sorted(slots)}. Received: {key!r}"
+            )
 
         async def handler(request: Request) -> JSONResponse:
             k = parse_k(request, key)
@@ -321,16 +356,19 @@ def create_app(config: DemoConfig | None = None) -> FastAPI:
     @app.get("/api/cards")
     async def cards() -> list[dict[str, str]]:
         """The browsable model cards."""
-        return [{"name": entry.name, "source": entry.source, "url": f"/cards/{entry.name}"}
-                for entry in await run_in_threadpool(catalogue.listing)]
+        return [
+            {"name": entry.name, "source": entry.source, "url": f"/cards/{entry.name}"}
+            for entry in await run_in_threadpool(catalogue.listing)
+        ]
 
     @app.get("/cards/{name}", response_class=HTMLResponse)
     async def card(name: str) -> HTMLResponse:
         """One model card (only names from ``/api/cards``)."""
         entry = await run_in_threadpool(catalogue.get, name)
         if entry is None:
-            return HTMLResponse(f"<p>No model card called {name!r}. See /api/cards.</p>",
-                                status_code=404)
+            return HTMLResponse(
+                f"<p>No model card called {name!r}. See /api/cards.</p>", status_code=404
+            )
         return HTMLResponse(await run_in_threadpool(catalogue.html, entry))
 
     app.add_middleware(BodyLimit, max_bytes=limits.max_bytes + FORM_OVERHEAD_BYTES)

@@ -12,6 +12,7 @@ Example:
 >>> percentile([1.0, 2.0, 3.0, 4.0], 50)
 2.5
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,9 +54,13 @@ def sample_photo_jpeg(side: int = 480, seed: int = 0) -> bytes:
 def machine() -> dict[str, Any]:
     """CPU count, load average, this process's niceness and the platform."""
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
-    return {"cpus": os.cpu_count(), "load_average_1_5_15": [round(x, 2) for x in load],
-            "niceness": os.nice(0) if hasattr(os, "nice") else None,
-            "platform": platform.platform(), "python": platform.python_version()}
+    return {
+        "cpus": os.cpu_count(),
+        "load_average_1_5_15": [round(x, 2) for x in load],
+        "niceness": os.nice(0) if hasattr(os, "nice") else None,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
 
 
 def time_endpoint(url: str, data: bytes, filename: str, requests: int) -> dict[str, Any]:
@@ -74,11 +79,15 @@ def time_endpoint(url: str, data: bytes, filename: str, requests: int) -> dict[s
             return {"status": status, "detail": body.get("detail", body)}
         models = body.get("models", {"one": body})
         server_ms.append(sum(m.get("inference_ms", 0.0) for m in models.values()))
-    return {"status": 200, "requests": requests, "runs": _runs(body),
-            "p50_ms": round(percentile(client_ms, 50), 1),
-            "p95_ms": round(percentile(client_ms, 95), 1),
-            "max_ms": round(max(client_ms), 1),
-            "inference_p95_ms": round(percentile(server_ms, 95), 1)}
+    return {
+        "status": 200,
+        "requests": requests,
+        "runs": _runs(body),
+        "p50_ms": round(percentile(client_ms, 50), 1),
+        "p95_ms": round(percentile(client_ms, 95), 1),
+        "max_ms": round(max(client_ms), 1),
+        "inference_p95_ms": round(percentile(server_ms, 95), 1),
+    }
 
 
 def _runs(body: dict[str, Any]) -> dict[str, Any]:
@@ -88,8 +97,9 @@ def _runs(body: dict[str, Any]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print one JSON report."""
-    parser = argparse.ArgumentParser(prog="python -m a2demo.bench",
-                                     description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m a2demo.bench", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("-n", "--requests", type=int, default=200)
     parser.add_argument("--runs", default="full,quick", help="run kinds to try, in order")
     args = parser.parse_args(argv)
@@ -99,15 +109,21 @@ def main(argv: list[str] | None = None) -> int:
     from a2demo.server import serve_in_thread
 
     config = DemoConfig.from_env({**os.environ, "A2DEMO_RUNS": args.runs})
-    report: dict[str, Any] = {"machine_before": machine(), "requests": args.requests,
-                              "concurrency": 1, "endpoints": {}}
+    report: dict[str, Any] = {
+        "machine_before": machine(),
+        "requests": args.requests,
+        "concurrency": 1,
+        "endpoints": {},
+    }
     with serve_in_thread(create_app(config)) as base_url:
         for name, path, data, filename in (
-                ("digit (mlp + cnn)", "/api/digit", sample_digit_png(), "digit.png"),
-                ("photo (animals)", "/api/photo", sample_photo_jpeg(), "photo.jpg")):
+            ("digit (mlp + cnn)", "/api/digit", sample_digit_png(), "digit.png"),
+            ("photo (animals)", "/api/photo", sample_photo_jpeg(), "photo.jpg"),
+        ):
             print(f"timing {name}: {args.requests} requests ...", file=sys.stderr, flush=True)
-            report["endpoints"][name] = time_endpoint(base_url + path, data, filename,
-                                                      args.requests)
+            report["endpoints"][name] = time_endpoint(
+                base_url + path, data, filename, args.requests
+            )
     report["machine_after"] = machine()
     print(json.dumps(report, indent=2))
     return 0

@@ -10,6 +10,7 @@ Example:
 >>> chromium_path({"A2DEMO_CHROMIUM": "/nonexistent/chromium"}) is None
 True
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,9 @@ def draw_digit(page: Any) -> None:
     page.mouse.up()
 
 
-def exercise_page(base_url: str, photo: Path, screenshots: Path, executable: str,
-                  prefix: str = "demo") -> dict[str, Any]:
+def exercise_page(
+    base_url: str, photo: Path, screenshots: Path, executable: str, prefix: str = "demo"
+) -> dict[str, Any]:
     """Open the page, classify a drawn digit and ``photo``; save screenshots; return what the
     page shows (labels, the model-status lines, the card links).
 
@@ -65,14 +67,17 @@ def exercise_page(base_url: str, photo: Path, screenshots: Path, executable: str
             page.click("#classify-digit")
             page.wait_for_selector("#digit-results .model .out > *")
             page.wait_for_function("document.getElementById('digit-input').naturalWidth > 0")
-            shown["digit"] = {key: page.inner_text(f'#digit-results [data-model="{key}"] .out')
-                              for key in ("mlp", "cnn")}
+            shown["digit"] = {
+                key: page.inner_text(f'#digit-results [data-model="{key}"] .out')
+                for key in ("mlp", "cnn")
+            }
             page.locator("#digits").screenshot(path=str(screenshots / f"{prefix}_digit.png"))
             page.set_input_files("#photo-file", str(photo))
             page.click("#classify-photo")
             page.wait_for_function(
                 "document.querySelector('#photos .model .out').textContent.length > 0"
-                " || document.getElementById('photo-error').textContent.length > 0")
+                " || document.getElementById('photo-error').textContent.length > 0"
+            )
             shown["photo"] = page.inner_text("#photos .model .out")
             shown["photo_error"] = page.inner_text("#photo-error")
             page.locator("#photos").screenshot(path=str(screenshots / f"{prefix}_photo.png"))
@@ -86,8 +91,7 @@ def exercise_page(base_url: str, photo: Path, screenshots: Path, executable: str
 
 def main(argv: list[str] | None = None) -> int:
     """Serve the demo with the graded runs and save screenshots of the page to OUT_DIR."""
-    parser = argparse.ArgumentParser(prog="python -m a2demo.browser",
-                                     description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m a2demo.browser", description=main.__doc__)
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--photo", type=Path, required=True, help="an image to upload")
     parser.add_argument("--prefix", default="demo")

@@ -13,6 +13,7 @@ Example:
 >>> bundle_runs(Path("/nonexistent"), Path(tempfile.mkdtemp()))
 []
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,8 +59,9 @@ def bundle_cards(packages: Path, destination: Path) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     """Copy the runs (and cards); print what was copied."""
-    parser = argparse.ArgumentParser(prog="python -m a2demo.bundle",
-                                     description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m a2demo.bundle", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("runs_source", type=Path)
     parser.add_argument("runs_destination", type=Path)
     parser.add_argument("--cards", nargs=2, type=Path, metavar=("PACKAGES_SRC", "CARDS_DST"))

@@ -12,6 +12,7 @@ Example:
 >>> catalogue.listing()
 []
 """
+
 from __future__ import annotations
 
 import html
@@ -47,8 +48,9 @@ class CardCatalogue:
     >>> CardCatalogue(Path("/nonexistent"), Path("/nonexistent"), ["keras_mnist_cnn"]).get("x")
     """
 
-    def __init__(self, cards_root: Path | None, runs_root: Path | None,
-                 tasks: Iterable[str] = ()) -> None:
+    def __init__(
+        self, cards_root: Path | None, runs_root: Path | None, tasks: Iterable[str] = ()
+    ) -> None:
         self.cards_root, self.runs_root, self.tasks = cards_root, runs_root, tuple(tasks)
 
     def listing(self) -> list[CardEntry]:
@@ -67,8 +69,9 @@ class CardCatalogue:
                     if (run / "result.json").is_file():
                         entries[task] = CardEntry(task, "run", run)
                         break
-        return sorted(entries.values(), key=lambda entry: (entry.source != "autograder",
-                                                           entry.name))
+        return sorted(
+            entries.values(), key=lambda entry: (entry.source != "autograder", entry.name)
+        )
 
     def get(self, name: str) -> CardEntry | None:
         """The entry called ``name``, or ``None``."""
@@ -103,18 +106,22 @@ def run_card_html(task: str, run_path: Path, card: dict[str, Any]) -> str:
             items = []
             for item in value:
                 if isinstance(item, (list, tuple)) and len(item) == 2:
-                    items.append(f"<li><b>Risk:</b> {html.escape(str(item[0]))} "
-                                 f"<b>Mitigation:</b> {html.escape(str(item[1]))}</li>")
+                    items.append(
+                        f"<li><b>Risk:</b> {html.escape(str(item[0]))} "
+                        f"<b>Mitigation:</b> {html.escape(str(item[1]))}</li>"
+                    )
                 else:
                     items.append(f"<li>{html.escape(str(item))}</li>")
             body = f"<ul>{''.join(items)}</ul>" if items else "<p>(none)</p>"
         else:
             body = f"<p>{html.escape(str(value)) or '(none)'}</p>"
         sections.append(f"<h2>{title}</h2>{body}")
-    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>{html.escape(task)} (run card text)</title>"
-            f"<link rel='stylesheet' href='/static/style.css'></head><body class='card'>"
-            f"<h1>{html.escape(task)}</h1><p class='note'>Card text written by the task in "
-            f"{html.escape(str(run_path))}. The autograder's full card (metrics with 95% "
-            f"intervals) appears here after <code>make grade</code> or "
-            f"<code>make cards</code>.</p>{''.join(sections)}</body></html>")
+    return (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(task)} (run card text)</title>"
+        f"<link rel='stylesheet' href='/static/style.css'></head><body class='card'>"
+        f"<h1>{html.escape(task)}</h1><p class='note'>Card text written by the task in "
+        f"{html.escape(str(run_path))}. The autograder's full card (metrics with 95% "
+        f"intervals) appears here after <code>make grade</code> or "
+        f"<code>make cards</code>.</p>{''.join(sections)}</body></html>"
+    )

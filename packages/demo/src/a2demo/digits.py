@@ -16,6 +16,7 @@ Example:
 >>> [int(v) for v in np.argwhere(digit > 0.5).mean(axis=0).round()]  # centred
 [14, 14]
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -56,7 +57,7 @@ def mnist_digit(image: Image.Image) -> np.ndarray:
     pixels = pixels - pixels.min()
     ink = pixels > INK_FRACTION * pixels.max()
     rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    cropped = pixels[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1]
+    cropped = pixels[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
     boxed = _fit_in_box(cropped, BOX_SIDE)
     return _centre_by_mass(boxed, MNIST_SIDE)
 
@@ -90,5 +91,5 @@ def _centre_by_mass(digit: np.ndarray, side: int) -> np.ndarray:
     # a lopsided digit may not fit once its mass is centred: keep it inside the frame
     top, left = min(max(top, 0), side - height), min(max(left, 0), side - width)
     out = np.zeros((side, side), dtype=np.float32)
-    out[top:top + height, left:left + width] = digit
+    out[top : top + height, left : left + width] = digit
     return out

@@ -35,6 +35,7 @@ Traceback (most recent call last):
 a2demo.images.NotAnImage: The upload is not an image this demo can read (PIL: cannot identify \
 image file). Send a PNG, JPEG, WebP, GIF, BMP or TIFF file.
 """
+
 from __future__ import annotations
 
 import io
@@ -134,8 +135,9 @@ def decode_image(data: bytes, mode: str, limits: ImageLimits | None = None) -> I
     if not data:
         raise EmptyUpload("The upload is empty (0 bytes). Send an image file.")
     if len(data) > limits.max_bytes:
-        raise UploadTooLarge(f"The upload has {len(data):,} bytes; the limit is "
-                             f"{limits.max_bytes:,} bytes.")
+        raise UploadTooLarge(
+            f"The upload has {len(data):,} bytes; the limit is {limits.max_bytes:,} bytes."
+        )
     with warnings.catch_warnings():
         # Our own pixel limit below is stricter than PIL's warning threshold; a warning that
         # still fires means PIL's limit was lowered: treat it as the error it announces.
@@ -147,10 +149,18 @@ def decode_image(data: bytes, mode: str, limits: ImageLimits | None = None) -> I
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
             raise ImageTooLarge(f"The image is too large to decode safely ({error}).") from error
-        except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError,
-                struct.error) as error:  # what PIL's decoders raise on malformed data
-            raise CorruptImage(f"The image data is truncated or corrupt ({error}). "
-                               f"Re-save the file and try again.") from error
+        except (
+            OSError,
+            SyntaxError,
+            ValueError,
+            EOFError,
+            IndexError,
+            TypeError,
+            struct.error,
+        ) as error:  # what PIL's decoders raise on malformed data
+            raise CorruptImage(
+                f"The image data is truncated or corrupt ({error}). Re-save the file and try again."
+            ) from error
     return to_mode(image, mode)
 
 
@@ -160,15 +170,19 @@ def _open_checked(data: bytes, limits: ImageLimits) -> Image.Image:
         image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
     except UnidentifiedImageError as error:
         reason = str(error).split(" <_io.")[0]
-        raise NotAnImage(f"The upload is not an image this demo can read (PIL: {reason}). "
-                         f"Send a {_FORMAT_LIST} file.") from error
+        raise NotAnImage(
+            f"The upload is not an image this demo can read (PIL: {reason}). "
+            f"Send a {_FORMAT_LIST} file."
+        ) from error
     width, height = image.size
     if width < 1 or height < 1:
         raise CorruptImage(f"The image has no pixels (size {width}x{height}).")
     if width > limits.max_side or height > limits.max_side or width * height > limits.max_pixels:
-        raise ImageTooLarge(f"The image is {width}x{height} pixels; the limits are "
-                            f"{limits.max_pixels:,} pixels and {limits.max_side} pixels a side. "
-                            f"Resize it first.")
+        raise ImageTooLarge(
+            f"The image is {width}x{height} pixels; the limits are "
+            f"{limits.max_pixels:,} pixels and {limits.max_side} pixels a side. "
+            f"Resize it first."
+        )
     image.verify()  # structural checks (PNG chunk CRCs, ...); the object is unusable afterwards
     image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
     if getattr(image, "n_frames", 1) > 1:
@@ -195,8 +209,10 @@ def to_mode(image: Image.Image, mode: str) -> Image.Image:
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, rgba).convert("RGB")
     if image.mode not in _DIRECT_MODES:
-        raise UnsupportedMode(f"Images in PIL mode {image.mode!r} are not supported. Send an "
-                              f"RGB, greyscale, palette, CMYK or 16-bit greyscale image.")
+        raise UnsupportedMode(
+            f"Images in PIL mode {image.mode!r} are not supported. Send an "
+            f"RGB, greyscale, palette, CMYK or 16-bit greyscale image."
+        )
     return image.convert(mode)
 
 

@@ -18,6 +18,7 @@ Example:
 >>> slot.status()["state"]
 'not_trained'
 """
+
 from __future__ import annotations
 
 import threading
@@ -67,13 +68,28 @@ class ModelSpec:
     class_names: tuple[str, ...]
 
 
-DEMO_MODELS: dict[str, ModelSpec] = {spec.key: spec for spec in (
-    ModelSpec("mlp", "autograd_mnist_mlp", "autograd MLP (from scratch, numpy)", "autograd",
-              (784,), MNIST_CLASSES),
-    ModelSpec("cnn", "keras_mnist_cnn", "Keras CNN", "keras", (28, 28, 1), MNIST_CLASSES),
-    ModelSpec("animals", "keras_animals3_transfer", "Keras MobileNetV2 fine-tuned on animals3",
-              "keras", (ANIMALS3_SIDE, ANIMALS3_SIDE, 3), ANIMALS3_CLASSES),
-)}
+DEMO_MODELS: dict[str, ModelSpec] = {
+    spec.key: spec
+    for spec in (
+        ModelSpec(
+            "mlp",
+            "autograd_mnist_mlp",
+            "autograd MLP (from scratch, numpy)",
+            "autograd",
+            (784,),
+            MNIST_CLASSES,
+        ),
+        ModelSpec("cnn", "keras_mnist_cnn", "Keras CNN", "keras", (28, 28, 1), MNIST_CLASSES),
+        ModelSpec(
+            "animals",
+            "keras_animals3_transfer",
+            "Keras MobileNetV2 fine-tuned on animals3",
+            "keras",
+            (ANIMALS3_SIDE, ANIMALS3_SIDE, 3),
+            ANIMALS3_CLASSES,
+        ),
+    )
+}
 
 
 class ModelUnavailable(RuntimeError):
@@ -100,8 +116,9 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 class _LoadedModel:
     """A framework model behind one lock, returning probabilities."""
 
-    def __init__(self, model: Any, call: Callable[[Any, np.ndarray], np.ndarray],
-                 outputs_probabilities: bool) -> None:
+    def __init__(
+        self, model: Any, call: Callable[[Any, np.ndarray], np.ndarray], outputs_probabilities: bool
+    ) -> None:
         self._model, self._call = model, call
         self._outputs_probabilities = outputs_probabilities
         self._lock = threading.Lock()
@@ -139,7 +156,9 @@ def load_keras_model(path: Path) -> Predictor:
 
 
 LOADERS: dict[str, Callable[[Path], Predictor]] = {
-    "autograd": load_autograd_model, "keras": load_keras_model}
+    "autograd": load_autograd_model,
+    "keras": load_keras_model,
+}
 
 
 class ModelSlot:
@@ -162,8 +181,13 @@ class ModelSlot:
     (1, 10)
     """
 
-    def __init__(self, spec: ModelSpec, runs: Sequence[str] = RUN_KINDS,
-                 root: Path | None = None, predictor: Predictor | None = None) -> None:
+    def __init__(
+        self,
+        spec: ModelSpec,
+        runs: Sequence[str] = RUN_KINDS,
+        root: Path | None = None,
+        predictor: Predictor | None = None,
+    ) -> None:
         unknown = [kind for kind in runs if kind not in RUN_KINDS]
         if unknown or not runs:
             raise ValueError(f"Expected run kinds from {RUN_KINDS}. Received: runs={list(runs)}")
@@ -186,7 +210,9 @@ class ModelSlot:
         raise ModelUnavailable(
             f"Model {self.spec.task!r} is not trained yet: no finished graded run "
             f"({' or '.join(self.runs)}). Make it with `make grade` or "
-            f"`python -m autograder ensure {self.spec.task}{quick}`.", "not_trained")
+            f"`python -m autograder ensure {self.spec.task}{quick}`.",
+            "not_trained",
+        )
 
     def _load(self) -> Predictor:
         kind, run = self._find_run()
@@ -196,8 +222,10 @@ class ModelSlot:
             # warm-up: a framework's first call builds its kernels (about a second for Keras)
             predictor.predict(np.zeros((1, *self.spec.input_shape), dtype=np.float32))
         except Exception as error:  # any load failure must not take the server down
-            message = (f"Model {self.spec.task!r} ({kind} run {run.path}) could not be loaded: "
-                       f"{type(error).__name__}: {error}")
+            message = (
+                f"Model {self.spec.task!r} ({kind} run {run.path}) could not be loaded: "
+                f"{type(error).__name__}: {error}"
+            )
             raise ModelUnavailable(message, "error") from error
         self._run_kind, self._run_path = kind, run.path
         return predictor
@@ -234,27 +262,47 @@ class ModelSlot:
             raise ModelUnavailable(
                 f"Model {self.spec.task!r} returned shape {probabilities.shape}; expected "
                 f"{(len(batch), len(self.spec.class_names))} (one column per class of "
-                f"{list(self.spec.class_names)}).", "error")
+                f"{list(self.spec.class_names)}).",
+                "error",
+            )
         return probabilities
 
     def status(self) -> dict[str, Any]:
         """State without loading anything: ``ready``, ``available`` (a run exists, not loaded
         yet), ``not_trained`` or ``error``; plus the run used and a message."""
-        info: dict[str, Any] = {"key": self.spec.key, "task": self.spec.task,
-                                "title": self.spec.title, "classes": list(self.spec.class_names)}
+        info: dict[str, Any] = {
+            "key": self.spec.key,
+            "task": self.spec.task,
+            "title": self.spec.title,
+            "classes": list(self.spec.class_names),
+        }
         if self._predictor is not None:
-            return {**info, "state": "ready", "run": self._run_kind,
-                    "run_path": str(self._run_path) if self._run_path else None, "message": ""}
+            return {
+                **info,
+                "state": "ready",
+                "run": self._run_kind,
+                "run_path": str(self._run_path) if self._run_path else None,
+                "message": "",
+            }
         if self._error is not None:
-            return {**info, "state": self._error.state, "run": None, "run_path": None,
-                    "message": str(self._error)}
+            return {
+                **info,
+                "state": self._error.state,
+                "run": None,
+                "run_path": None,
+                "message": str(self._error),
+            }
         try:
             kind, run = self._find_run()
         except ModelUnavailable as error:
-            return {**info, "state": error.state, "run": None, "run_path": None,
-                    "message": str(error)}
-        return {**info, "state": "available", "run": kind, "run_path": str(run.path),
-                "message": ""}
+            return {
+                **info,
+                "state": error.state,
+                "run": None,
+                "run_path": None,
+                "message": str(error),
+            }
+        return {**info, "state": "available", "run": kind, "run_path": str(run.path), "message": ""}
 
     @property
     def run_kind(self) -> str | None:

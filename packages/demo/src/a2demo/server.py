@@ -7,6 +7,7 @@ Example:
 ...     print(post_image(base_url + "/api/photo", png_bytes)[0])
 200
 """
+
 from __future__ import annotations
 
 import json
@@ -28,22 +29,25 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 @contextmanager
-def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int | None = None,
-                    startup_timeout_s: float = 30.0) -> Iterator[str]:
+def serve_in_thread(
+    app: Any, host: str = "127.0.0.1", port: int | None = None, startup_timeout_s: float = 30.0
+) -> Iterator[str]:
     """Serve ``app`` with uvicorn in a daemon thread; yields the base URL; stops on exit."""
     import uvicorn
 
     port = port or free_port(host)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                           lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+    )
     thread = threading.Thread(target=server.run, name="a2demo-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + startup_timeout_s
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             server.should_exit = True
-            raise RuntimeError(f"The demo server did not start on {host}:{port} within "
-                               f"{startup_timeout_s} s.")
+            raise RuntimeError(
+                f"The demo server did not start on {host}:{port} within {startup_timeout_s} s."
+            )
         time.sleep(0.02)
     try:
         yield f"http://{host}:{port}"
@@ -52,8 +56,9 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int | None = None,
         thread.join(timeout=10)
 
 
-def multipart_body(field: str, filename: str, data: bytes,
-                   content_type: str = "application/octet-stream") -> tuple[bytes, str]:
+def multipart_body(
+    field: str, filename: str, data: bytes, content_type: str = "application/octet-stream"
+) -> tuple[bytes, str]:
     """A ``multipart/form-data`` body with one file; returns ``(body, content_type_header)``.
 
     Example:
@@ -63,18 +68,24 @@ def multipart_body(field: str, filename: str, data: bytes,
     (True, True)
     """
     boundary = uuid.uuid4().hex
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; "
-            f"filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n").encode()
-    return head + data + f"\r\n--{boundary}--\r\n".encode(), \
-        f"multipart/form-data; boundary={boundary}"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; '
+        f'filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'
+    ).encode()
+    return (
+        head + data + f"\r\n--{boundary}--\r\n".encode(),
+        f"multipart/form-data; boundary={boundary}",
+    )
 
 
-def post_image(url: str, data: bytes, filename: str = "image.png",
-               timeout_s: float = 60.0) -> tuple[int, dict[str, Any]]:
+def post_image(
+    url: str, data: bytes, filename: str = "image.png", timeout_s: float = 60.0
+) -> tuple[int, dict[str, Any]]:
     """POST one file as form field ``image`` (stdlib only); returns ``(status, json_body)``."""
     body, content_type = multipart_body("image", filename, data)
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": content_type})
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": content_type}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
             return response.status, json.loads(response.read() or b"{}")

@@ -15,6 +15,9 @@ checked input), ``callbacks`` (macro-F1 callback, early stopping, TensorBoard), 
 Importing this package applies :mod:`a2common.tf_env` (oneDNN kernels on, quiet C++ logs)
 unless the environment already says otherwise; set ``TF_ENABLE_ONEDNN_OPTS=0`` to opt out.
 """
+
 import a2common.tf_env  # noqa: F401  (must precede the first TensorFlow import)
+
+# isort: split
 
 __version__ = "0.1.0"

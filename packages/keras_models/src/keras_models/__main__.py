@@ -18,6 +18,7 @@ into ``runs/tune/<problem>/`` (``runs/tune-quick/`` with ``--quick``, a two-tria
 each trial's TensorBoard logs, and ``best_hyperparameters.json`` with the best trial's values
 and score. Run it again and finished trials are reloaded, not retrained.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,29 +32,40 @@ from typing import Any
 TUNE_PROBLEMS = ("pima", "cifar7", "adult", "wine")
 """The seed-000 problems with a keras-tuner search (``python -m keras_models tune``)."""
 QUICK_TUNE_BOUNDS: dict[str, dict[str, Any]] = {
-    "pima": {"max_trials": 2, "epochs": 2}, "adult": {"max_trials": 2, "epochs": 1},
+    "pima": {"max_trials": 2, "epochs": 2},
+    "adult": {"max_trials": 2, "epochs": 1},
     "wine": {"max_trials": 2, "epochs": 2},
-    "cifar7": {"max_trials": 2, "epochs": 1, "train_per_class": 30}}
+    "cifar7": {"max_trials": 2, "epochs": 1, "train_per_class": 30},
+}
 """Bounds of ``tune --quick`` (a smoke run); the full searches use each ``tune_*``'s defaults."""
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m keras_models", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m keras_models",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="list the training recipes")
     train = commands.add_parser("train", help="open (or make) the graded run of a recipe")
     train.add_argument("recipe")
     train.add_argument("--quick", action="store_true", help="smoke-test variant")
-    experiment = commands.add_parser("experiment",
-                                     help="train a variant on a 90/10 hold-out of train")
+    experiment = commands.add_parser(
+        "experiment", help="train a variant on a 90/10 hold-out of train"
+    )
     experiment.add_argument("recipe")
     experiment.add_argument("--work-dir", type=Path, default=None)
     experiment.add_argument("--quick", action="store_true", help="smoke-test variant")
     experiment.add_argument("--seed", type=int, default=0)
-    experiment.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                            help="override a recipe field (JSON value), e.g. --set epochs=20 "
-                                 "--set augmentation='\"fashion_flip\"'")
+    experiment.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a recipe field (JSON value), e.g. --set epochs=20 "
+        "--set augmentation='\"fashion_flip\"'",
+    )
     study = commands.add_parser("study", help="seed-004 Fashion-MNIST DNN study")
     study.add_argument("--work-dir", type=Path, default=None)
     study.add_argument("--quick", action="store_true")
@@ -62,8 +74,12 @@ def main(argv: list[str] | None = None) -> int:
     tune.add_argument("problem", nargs="?", default="all", choices=(*TUNE_PROBLEMS, "all"))
     tune.add_argument("--quick", action="store_true", help="two tiny trials per problem")
     tune.add_argument("--kind", choices=("random", "hyperband"), default="random")
-    tune.add_argument("--root", type=Path, default=None,
-                      help="folder of the searches (default runs/tune, runs/tune-quick)")
+    tune.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="folder of the searches (default runs/tune, runs/tune-quick)",
+    )
     tune.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if getattr(args, "work_dir", "unset") is None:
@@ -89,9 +105,18 @@ def main(argv: list[str] | None = None) -> int:
 
         run = open_graded_run(f"keras_{args.recipe}", quick=args.quick)
         result = run.result
-        print(json.dumps({"run": str(run.path), "model": str(run.model_path()),
-                          "epochs": result["epochs"], "parameters": result["parameters"],
-                          "train_seconds": round(result["train_seconds"], 1)}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "run": str(run.path),
+                    "model": str(run.model_path()),
+                    "epochs": result["epochs"],
+                    "parameters": result["parameters"],
+                    "train_seconds": round(result["train_seconds"], 1),
+                },
+                indent=2,
+            )
+        )
         print("Test accuracy (computed by the autograder): assignment2/results/report.md")
         return 0
     recipe = RECIPES[args.recipe]
@@ -104,9 +129,13 @@ def main(argv: list[str] | None = None) -> int:
                 overrides[field] = tuple(overrides[field])
         recipe = dataclasses.replace(recipe, **overrides)
     run = run_recipe(recipe, args.work_dir, quick=args.quick, seed=args.seed, holdout=True)
-    summary = {"recipe": args.recipe, "holdout_accuracy": run.evaluation.accuracy,
-               "train_seconds": run.train_seconds, "from_cache": run.from_cache,
-               **{k: v for k, v in run.details.items() if k != "recipe"}}
+    summary = {
+        "recipe": args.recipe,
+        "holdout_accuracy": run.evaluation.accuracy,
+        "train_seconds": run.train_seconds,
+        "from_cache": run.from_cache,
+        **{k: v for k, v in run.details.items() if k != "recipe"},
+    }
     text = json.dumps(summary, indent=2, default=str)
     (Path(run.details["run_dir"]) / "summary.json").write_text(text)
     print(text)
@@ -115,29 +144,42 @@ def main(argv: list[str] | None = None) -> int:
 
 def _study(args: argparse.Namespace) -> int:
     from a2common.data import load_dataset
-
     from keras_models.search import load_dnn_data, rows_to_markdown, run_dnn_study
 
-    data = load_dnn_data(load_dataset("fashion_mnist"), seed=args.seed,
-                         train_size=3000 if args.quick else None)
+    data = load_dnn_data(
+        load_dataset("fashion_mnist"), seed=args.seed, train_size=3000 if args.quick else None
+    )
     epochs = (1, 2) if args.quick else (10, 20)
-    study = run_dnn_study(data, args.work_dir / "dnn_study", search_epochs=epochs[0],
-                          final_epochs=epochs[1], seed=args.seed, verbose=0)
+    study = run_dnn_study(
+        data,
+        args.work_dir / "dnn_study",
+        search_epochs=epochs[0],
+        final_epochs=epochs[1],
+        seed=args.seed,
+        verbose=0,
+    )
     print(rows_to_markdown(study.grid, ["n1", "n2", "activation", "val_accuracy"]))
     print()
-    print(rows_to_markdown(study.rows, ["name", "val_accuracy", "val_ece", "test_accuracy",
-                                        "test_ece", "train_seconds"]))
+    print(
+        rows_to_markdown(
+            study.rows,
+            ["name", "val_accuracy", "val_ece", "test_accuracy", "test_ece", "train_seconds"],
+        )
+    )
     return 0
 
 
 def _tune(args: argparse.Namespace) -> int:
     from a2common.runs import runs_root
     from a2common.tables import markdown_table
-
     from keras_models import binary, cifar7, logistic, multihead
 
-    searches = {"pima": binary.tune_pima, "cifar7": cifar7.tune_cifar7,
-                "adult": logistic.tune_logistic, "wine": multihead.tune_wine}
+    searches = {
+        "pima": binary.tune_pima,
+        "cifar7": cifar7.tune_cifar7,
+        "adult": logistic.tune_logistic,
+        "wine": multihead.tune_wine,
+    }
     root = args.root or runs_root() / ("tune-quick" if args.quick else "tune")
     problems = TUNE_PROBLEMS if args.problem == "all" else (args.problem,)
     rows = []
@@ -145,16 +187,39 @@ def _tune(args: argparse.Namespace) -> int:
         bounds = QUICK_TUNE_BOUNDS[problem] if args.quick else {}
         print(f"== {problem}: {args.kind} search in {root / problem}", flush=True)
         start = time.perf_counter()
-        search = searches[problem](root / problem, seed=args.seed, kind=args.kind, verbose=2,
-                                   **bounds)
+        search = searches[problem](
+            root / problem, seed=args.seed, kind=args.kind, verbose=2, **bounds
+        )
         seconds = time.perf_counter() - start
-        print(f"== {problem}: best {search.objective} {search.best_score:.4f} "
-              f"({len(search.trials)} trials, {seconds:.0f} s this session): "
-              f"{search.directory}/best_hyperparameters.json", flush=True)
-        rows.append([problem, search.objective, search.best_score, len(search.trials),
-                     json.dumps(search.best_values), round(seconds)])
-    print(markdown_table(["problem", "objective (validation)", "best", "trials",
-                          "best hyperparameters", "seconds"], rows))
+        print(
+            f"== {problem}: best {search.objective} {search.best_score:.4f} "
+            f"({len(search.trials)} trials, {seconds:.0f} s this session): "
+            f"{search.directory}/best_hyperparameters.json",
+            flush=True,
+        )
+        rows.append(
+            [
+                problem,
+                search.objective,
+                search.best_score,
+                len(search.trials),
+                json.dumps(search.best_values),
+                round(seconds),
+            ]
+        )
+    print(
+        markdown_table(
+            [
+                "problem",
+                "objective (validation)",
+                "best",
+                "trials",
+                "best hyperparameters",
+                "seconds",
+            ],
+            rows,
+        )
+    )
     return 0
 
 

@@ -11,6 +11,7 @@ Example:
 >>> model, history, seconds = adversarial_fit(build, work_dir, images, labels,
 ...                                           AdversarialConfig(epochs=5))  # doctest: +SKIP
 """
+
 from __future__ import annotations
 
 import json
@@ -21,12 +22,11 @@ from typing import Callable
 import keras
 import numpy as np
 import tensorflow as tf
-from a2common.grading import finished_info, is_finished, mark_finished, stopwatch
-from a2common.keras_training import (HISTORY_FILE, MODEL_FILE, TENSORBOARD_DIR,
-                                     tensorboard_callback)
-from a2common.progress import report_epoch
 from sklearn.model_selection import train_test_split
 
+from a2common.grading import finished_info, is_finished, mark_finished, stopwatch
+from a2common.keras_training import HISTORY_FILE, MODEL_FILE, TENSORBOARD_DIR, tensorboard_callback
+from a2common.progress import report_epoch
 from keras_models.attacks import EPSILON, attack_dataset, pgd_tensor
 
 CHECKPOINT_FILE = "checkpoint.keras"
@@ -57,10 +57,16 @@ class AdversarialConfig:
     monitor_size: int = 500
 
 
-def adversarial_fit(build_model: Callable[[], keras.Model], work_dir: Path, images: np.ndarray,
-                    labels: np.ndarray, config: AdversarialConfig, *, seed: int = 0,
-                    validation: tuple[np.ndarray, np.ndarray] | None = None,
-                    ) -> tuple[keras.Model, dict[str, list[float]], float]:
+def adversarial_fit(
+    build_model: Callable[[], keras.Model],
+    work_dir: Path,
+    images: np.ndarray,
+    labels: np.ndarray,
+    config: AdversarialConfig,
+    *,
+    seed: int = 0,
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[keras.Model, dict[str, list[float]], float]:
     """Adversarially train ``build_model()`` with per-epoch checkpoints, or load the finished model.
 
     Args:
@@ -74,8 +80,10 @@ def adversarial_fit(build_model: Callable[[], keras.Model], work_dir: Path, imag
         ``(model, history, train_seconds)``; ``train_seconds`` sums all sessions of the run.
     """
     if len(images) != len(labels) or len(images) == 0:
-        raise ValueError(f"Expected a non-empty set with one label per image. Received: "
-                         f"{len(images)} images, {len(labels)} labels")
+        raise ValueError(
+            f"Expected a non-empty set with one label per image. Received: "
+            f"{len(images)} images, {len(labels)} labels"
+        )
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     if is_finished(work_dir) and (work_dir / MODEL_FILE).is_file():
@@ -89,16 +97,22 @@ def adversarial_fit(build_model: Callable[[], keras.Model], work_dir: Path, imag
     else:
         state = {"config": asdict(config), "epochs_done": 0, "seconds": 0.0, "history": {}}
         model = build_model()
-        model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.compile(
+            optimizer=keras.optimizers.Adam(config.learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
     optimizer = model.optimizer
     if not optimizer.built:  # its slot variables must exist before the step is traced
         optimizer.build(model.trainable_variables)
     train_step = _make_train_step(model, optimizer, config)
     dataset = tf.data.Dataset.from_tensor_slices((images, np.asarray(labels, np.int64)))
     history: dict[str, list[float]] = state["history"]
-    monitored = (monitor_subset(validation[1], config.monitor_size)
-                 if validation is not None and config.monitor_size else None)
+    monitored = (
+        monitor_subset(validation[1], config.monitor_size)
+        if validation is not None and config.monitor_size
+        else None
+    )
     # Keras' own TensorBoard callback, driven by hand: this loop is not model.fit
     board = tensorboard_callback(work_dir / TENSORBOARD_DIR)
     board.set_model(model)
@@ -108,7 +122,8 @@ def adversarial_fit(build_model: Callable[[], keras.Model], work_dir: Path, imag
         with stopwatch() as timer:
             # one shuffle order per epoch, so a resumed run sees the same batches
             batches = dataset.shuffle(len(images), seed=seed * 1000 + epoch).batch(
-                config.batch_size)
+                config.batch_size
+            )
             loss_sum, correct, seen = 0.0, 0.0, 0
             for batch_images, batch_labels in batches:
                 loss, hits = train_step(batch_images, batch_labels)
@@ -121,15 +136,19 @@ def adversarial_fit(build_model: Callable[[], keras.Model], work_dir: Path, imag
                 logs.update(_validate(model, *validation, config, monitored))
         for key, value in logs.items():
             history.setdefault(key, []).append(float(value))
-        state.update(epochs_done=epoch + 1, seconds=state["seconds"] + timer["seconds"],
-                     history=history)
+        state.update(
+            epochs_done=epoch + 1, seconds=state["seconds"] + timer["seconds"], history=history
+        )
         model.save(work_dir / CHECKPOINT_FILE)
         (work_dir / STATE_FILE).write_text(json.dumps(state))
         board.on_epoch_end(epoch, logs)
         report_epoch(epoch + 1, config.epochs, logs, stage="PGD training")
-        print(f"epoch {epoch + 1}/{config.epochs} "
-              + " ".join(f"{k}={v:.4f}" for k, v in logs.items())
-              + f" ({timer['seconds']:.0f} s)", flush=True)
+        print(
+            f"epoch {epoch + 1}/{config.epochs} "
+            + " ".join(f"{k}={v:.4f}" for k, v in logs.items())
+            + f" ({timer['seconds']:.0f} s)",
+            flush=True,
+        )
 
     board.on_train_end()
     model.save(work_dir / MODEL_FILE)
@@ -149,16 +168,18 @@ def _load_state(work_dir: Path, config: AdversarialConfig) -> dict:
     return {"config": asdict(config), "epochs_done": 0, "seconds": 0.0, "history": {}}
 
 
-def _make_train_step(model: keras.Model, optimizer: keras.optimizers.Optimizer,
-                     config: AdversarialConfig) -> Callable:
+def _make_train_step(
+    model: keras.Model, optimizer: keras.optimizers.Optimizer, config: AdversarialConfig
+) -> Callable:
     loss_fn = keras.losses.SparseCategoricalCrossentropy()
 
     @tf.function
     def train_step(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         if config.flip:
             images = tf.image.random_flip_left_right(images)
-        adversarial = pgd_tensor(model, images, labels, config.epsilon, config.steps,
-                                 config.step_size, random_start=True)
+        adversarial = pgd_tensor(
+            model, images, labels, config.epsilon, config.steps, config.step_size, random_start=True
+        )
         with tf.GradientTape() as tape:
             probabilities = model(adversarial, training=True)
             loss = loss_fn(labels, probabilities)
@@ -185,21 +206,38 @@ def monitor_subset(labels: np.ndarray, size: int, seed: int = 0) -> np.ndarray:
     labels = np.asarray(labels)
     if size >= len(labels):
         return np.arange(len(labels))
-    chosen, _ = train_test_split(np.arange(len(labels)), train_size=size, stratify=labels,
-                                 random_state=seed)
+    chosen, _ = train_test_split(
+        np.arange(len(labels)), train_size=size, stratify=labels, random_state=seed
+    )
     return np.sort(chosen)
 
 
-def _validate(model: keras.Model, images: np.ndarray, labels: np.ndarray,
-              config: AdversarialConfig, monitored: np.ndarray | None) -> dict[str, float]:
+def _validate(
+    model: keras.Model,
+    images: np.ndarray,
+    labels: np.ndarray,
+    config: AdversarialConfig,
+    monitored: np.ndarray | None,
+) -> dict[str, float]:
     """Clean validation accuracy, and PGD accuracy on the ``monitored`` indices (the stratified
     subset of :func:`monitor_subset`, chosen once per run), if any."""
-    logs = {"val_accuracy": float(np.mean(
-        model.predict(images, batch_size=500, verbose=0).argmax(axis=1) == labels))}
+    logs = {
+        "val_accuracy": float(
+            np.mean(model.predict(images, batch_size=500, verbose=0).argmax(axis=1) == labels)
+        )
+    }
     if monitored is not None:
         x, y = images[monitored], np.asarray(labels)[monitored]
-        attacked = attack_dataset(model, x, y, "pgd", epsilon=config.epsilon,
-                                  steps=config.steps, step_size=config.step_size)
-        logs["val_pgd_accuracy"] = float(np.mean(
-            model.predict(attacked, batch_size=500, verbose=0).argmax(axis=1) == y))
+        attacked = attack_dataset(
+            model,
+            x,
+            y,
+            "pgd",
+            epsilon=config.epsilon,
+            steps=config.steps,
+            step_size=config.step_size,
+        )
+        logs["val_pgd_accuracy"] = float(
+            np.mean(model.predict(attacked, batch_size=500, verbose=0).argmax(axis=1) == y)
+        )
     return logs

@@ -11,11 +11,13 @@ Example:
 >>> data.train_images.shape, data.val_images.shape, data.test_images.shape  # doctest: +SKIP
 ((27000, 32, 32, 3), (3000, 32, 32, 3), (6000, 32, 32, 3))
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+
 from a2common.data import load_split, stratified_split
 
 ANIMAL_CLASSES = ("bird", "cat", "deer", "dog", "frog", "horse")
@@ -36,19 +38,24 @@ class Animals6:
 
     def channel_statistics(self) -> tuple[list[float], list[float]]:
         """Per-channel mean and standard deviation of the training images."""
-        return (self.train_images.mean(axis=(0, 1, 2)).tolist(),
-                self.train_images.std(axis=(0, 1, 2)).tolist())
+        return (
+            self.train_images.mean(axis=(0, 1, 2)).tolist(),
+            self.train_images.std(axis=(0, 1, 2)).tolist(),
+        )
 
 
 def _to_float(images: np.ndarray) -> np.ndarray:
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:] != (32, 32, 3):
-        raise ValueError(f"Expected uint8 images of shape (n, 32, 32, 3). Received: "
-                         f"shape={images.shape}, dtype={images.dtype}")
+        raise ValueError(
+            f"Expected uint8 images of shape (n, 32, 32, 3). Received: "
+            f"shape={images.shape}, dtype={images.dtype}"
+        )
     return images.astype(np.float32) / 255.0
 
 
-def subsample(images: np.ndarray, labels: np.ndarray, per_class: int | None,
-              seed: int) -> tuple[np.ndarray, np.ndarray]:
+def subsample(
+    images: np.ndarray, labels: np.ndarray, per_class: int | None, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """At most ``per_class`` examples of each class (seeded), in their original order.
 
     Example:
@@ -62,8 +69,9 @@ def subsample(images: np.ndarray, labels: np.ndarray, per_class: int | None,
     if per_class < 1:
         raise ValueError(f"Expected per_class >= 1. Received: per_class={per_class}")
     rng = np.random.default_rng(seed)
-    keep = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:per_class]
-                           for c in np.unique(labels)])
+    keep = np.concatenate(
+        [rng.permutation(np.flatnonzero(labels == c))[:per_class] for c in np.unique(labels)]
+    )
     keep.sort()
     return images[keep], labels[keep]
 
@@ -77,6 +85,11 @@ def load_animals6(seed: int = 0, train_per_class: int | None = None) -> Animals6
     test, _ = load_split("cifar10", "test", classes=ANIMAL_CLASSES)
     rest, val = stratified_split(train.x, train.y, VALIDATION_FRACTION, seed=seed)
     train_images, train_labels = subsample(rest.x, rest.y, train_per_class, seed)
-    return Animals6(_to_float(train_images), train_labels.astype(np.int64),
-                    _to_float(val.x), val.y.astype(np.int64),
-                    _to_float(test.x), test.y.astype(np.int64))
+    return Animals6(
+        _to_float(train_images),
+        train_labels.astype(np.int64),
+        _to_float(val.x),
+        val.y.astype(np.int64),
+        _to_float(test.x),
+        test.y.astype(np.int64),
+    )

@@ -22,6 +22,7 @@ Example:
 >>> float(np.abs(adversarial - images).max()) <= EPSILON + 1e-6
 True
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -44,14 +45,20 @@ def _check_inputs(images: Any, labels: Any, epsilon: float) -> tuple[tf.Tensor, 
     images = np.asarray(images)
     labels = np.asarray(labels)
     if images.ndim < 2 or not np.issubdtype(images.dtype, np.floating):
-        raise ValueError(f"Expected float images of shape (n, ...) with pixels in [0, 1]. "
-                         f"Received: images.shape={images.shape}, dtype={images.dtype}")
+        raise ValueError(
+            f"Expected float images of shape (n, ...) with pixels in [0, 1]. "
+            f"Received: images.shape={images.shape}, dtype={images.dtype}"
+        )
     if images.size and (images.min() < PIXEL_RANGE[0] or images.max() > PIXEL_RANGE[1]):
-        raise ValueError(f"Expected pixels in {PIXEL_RANGE}. Received: "
-                         f"min={images.min():.4g}, max={images.max():.4g}")
+        raise ValueError(
+            f"Expected pixels in {PIXEL_RANGE}. Received: "
+            f"min={images.min():.4g}, max={images.max():.4g}"
+        )
     if labels.shape != (len(images),) or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"Expected integer labels of shape ({len(images)},). "
-                         f"Received: labels.shape={labels.shape}, dtype={labels.dtype}")
+        raise ValueError(
+            f"Expected integer labels of shape ({len(images)},). "
+            f"Received: labels.shape={labels.shape}, dtype={labels.dtype}"
+        )
     if not epsilon > 0:
         raise ValueError(f"Expected epsilon > 0. Received: epsilon={epsilon}")
     return tf.convert_to_tensor(images, tf.float32), tf.convert_to_tensor(labels, tf.int64)
@@ -72,16 +79,24 @@ def _project(adversarial: tf.Tensor, images: tf.Tensor, epsilon: float) -> tf.Te
     return tf.clip_by_value(adversarial, *PIXEL_RANGE)
 
 
-def fgsm_tensor(model: Callable, images: tf.Tensor, labels: tf.Tensor,
-                epsilon: float = EPSILON) -> tf.Tensor:
+def fgsm_tensor(
+    model: Callable, images: tf.Tensor, labels: tf.Tensor, epsilon: float = EPSILON
+) -> tf.Tensor:
     """:func:`fgsm` on tensors (usable inside a ``tf.function``)."""
     gradient = loss_gradient(model, images, labels)
     return _project(images + epsilon * tf.sign(gradient), images, epsilon)
 
 
-def pgd_tensor(model: Callable, images: tf.Tensor, labels: tf.Tensor,
-               epsilon: float = EPSILON, steps: int = STEPS, step_size: float = STEP_SIZE,
-               random_start: bool = True, seed: int | None = None) -> tf.Tensor:
+def pgd_tensor(
+    model: Callable,
+    images: tf.Tensor,
+    labels: tf.Tensor,
+    epsilon: float = EPSILON,
+    steps: int = STEPS,
+    step_size: float = STEP_SIZE,
+    random_start: bool = True,
+    seed: int | None = None,
+) -> tf.Tensor:
     """:func:`pgd` on tensors (usable inside a ``tf.function``, e.g. a training step)."""
     adversarial = images
     if random_start:
@@ -93,9 +108,15 @@ def pgd_tensor(model: Callable, images: tf.Tensor, labels: tf.Tensor,
     return adversarial
 
 
-def mim_tensor(model: Callable, images: tf.Tensor, labels: tf.Tensor,
-               epsilon: float = EPSILON, steps: int = STEPS, step_size: float = STEP_SIZE,
-               decay: float = 1.0) -> tf.Tensor:
+def mim_tensor(
+    model: Callable,
+    images: tf.Tensor,
+    labels: tf.Tensor,
+    epsilon: float = EPSILON,
+    steps: int = STEPS,
+    step_size: float = STEP_SIZE,
+    decay: float = 1.0,
+) -> tf.Tensor:
     """:func:`mim` on tensors."""
     adversarial = images
     momentum = tf.zeros_like(images)
@@ -126,9 +147,16 @@ def fgsm(model: Callable, images: Any, labels: Any, epsilon: float = EPSILON) ->
     return fgsm_tensor(model, x, y, epsilon).numpy()
 
 
-def pgd(model: Callable, images: Any, labels: Any, epsilon: float = EPSILON,
-        steps: int = STEPS, step_size: float = STEP_SIZE, random_start: bool = True,
-        seed: int | None = None) -> np.ndarray:
+def pgd(
+    model: Callable,
+    images: Any,
+    labels: Any,
+    epsilon: float = EPSILON,
+    steps: int = STEPS,
+    step_size: float = STEP_SIZE,
+    random_start: bool = True,
+    seed: int | None = None,
+) -> np.ndarray:
     """Projected gradient descent (on the loss, ascending): ``steps`` signed steps of ``step_size``.
 
     Starts from a uniform random point of the ε-ball (``random_start``) and projects onto the
@@ -140,13 +168,21 @@ def pgd(model: Callable, images: Any, labels: Any, epsilon: float = EPSILON,
     """
     x, y = _check_inputs(images, labels, epsilon)
     if steps < 1 or step_size <= 0:
-        raise ValueError(f"Expected steps >= 1 and step_size > 0. Received: steps={steps}, "
-                         f"step_size={step_size}")
+        raise ValueError(
+            f"Expected steps >= 1 and step_size > 0. Received: steps={steps}, step_size={step_size}"
+        )
     return pgd_tensor(model, x, y, epsilon, steps, step_size, random_start, seed).numpy()
 
 
-def mim(model: Callable, images: Any, labels: Any, epsilon: float = EPSILON,
-        steps: int = STEPS, step_size: float = STEP_SIZE, decay: float = 1.0) -> np.ndarray:
+def mim(
+    model: Callable,
+    images: Any,
+    labels: Any,
+    epsilon: float = EPSILON,
+    steps: int = STEPS,
+    step_size: float = STEP_SIZE,
+    decay: float = 1.0,
+) -> np.ndarray:
     """Momentum iterative method: PGD steps along the sign of an accumulated, normalised gradient.
 
     Example:
@@ -155,17 +191,27 @@ def mim(model: Callable, images: Any, labels: Any, epsilon: float = EPSILON,
     """
     x, y = _check_inputs(images, labels, epsilon)
     if steps < 1 or step_size <= 0:
-        raise ValueError(f"Expected steps >= 1 and step_size > 0. Received: steps={steps}, "
-                         f"step_size={step_size}")
+        raise ValueError(
+            f"Expected steps >= 1 and step_size > 0. Received: steps={steps}, step_size={step_size}"
+        )
     return mim_tensor(model, x, y, epsilon, steps, step_size, decay).numpy()
 
 
-ATTACKS: dict[str, Callable[..., tf.Tensor]] = {"fgsm": fgsm_tensor, "pgd": pgd_tensor,
-                                                "mim": mim_tensor}
+ATTACKS: dict[str, Callable[..., tf.Tensor]] = {
+    "fgsm": fgsm_tensor,
+    "pgd": pgd_tensor,
+    "mim": mim_tensor,
+}
 
 
-def attack_dataset(model: Callable, images: np.ndarray, labels: np.ndarray, attack: str,
-                   batch_size: int = 500, **settings: Any) -> np.ndarray:
+def attack_dataset(
+    model: Callable,
+    images: np.ndarray,
+    labels: np.ndarray,
+    attack: str,
+    batch_size: int = 500,
+    **settings: Any,
+) -> np.ndarray:
     """Adversarial copies of a whole array, attacked ``batch_size`` images at a time.
 
     The batch step is compiled once with ``tf.function``.
@@ -184,7 +230,7 @@ def attack_dataset(model: Callable, images: np.ndarray, labels: np.ndarray, atta
     step = tf.function(lambda x, y: ATTACKS[attack](model, x, y, **settings))
     batches = []
     for start in range(0, len(images), batch_size):
-        x = tf.convert_to_tensor(images[start:start + batch_size], tf.float32)
-        y = tf.convert_to_tensor(np.asarray(labels[start:start + batch_size]), tf.int64)
+        x = tf.convert_to_tensor(images[start : start + batch_size], tf.float32)
+        y = tf.convert_to_tensor(np.asarray(labels[start : start + batch_size]), tf.int64)
         batches.append(step(x, y).numpy())
     return np.concatenate(batches)

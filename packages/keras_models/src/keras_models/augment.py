@@ -15,6 +15,7 @@ Example:
 >>> tuple(batch_images.shape), tuple(batch_labels.shape)
 ((4, 32, 32, 3), (4, 2))
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -52,9 +53,17 @@ def mixup(images: tf.Tensor, labels: tf.Tensor, alpha: float) -> tuple[tf.Tensor
     return mixed_images, mixed_labels
 
 
-def make_train_dataset(images: np.ndarray, labels: np.ndarray, *, num_classes: int,
-                       batch_size: int, seed: int = 0, augment: bool = False,
-                       colour: bool = True, mixup_alpha: float | None = None) -> tf.data.Dataset:
+def make_train_dataset(
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    num_classes: int,
+    batch_size: int,
+    seed: int = 0,
+    augment: bool = False,
+    colour: bool = True,
+    mixup_alpha: float | None = None,
+) -> tf.data.Dataset:
     """Shuffled, batched ``(images, one-hot labels)`` with optional augmentation and mixup.
 
     Args:
@@ -64,15 +73,16 @@ def make_train_dataset(images: np.ndarray, labels: np.ndarray, *, num_classes: i
         mixup_alpha: apply :func:`mixup` with this α (``None`` = no mixup).
     """
     if len(images) != len(labels):
-        raise ValueError(f"Expected as many labels as images. Received: {len(images)} images, "
-                         f"{len(labels)} labels")
+        raise ValueError(
+            f"Expected as many labels as images. Received: {len(images)} images, "
+            f"{len(labels)} labels"
+        )
     one_hot = tf.one_hot(np.asarray(labels), num_classes)
     dataset = tf.data.Dataset.from_tensor_slices((images, one_hot))
     dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size)
     if augment:
-        dataset = dataset.map(lambda x, y: (augment_images(x, colour), y),
-                              num_parallel_calls=1)
+        dataset = dataset.map(lambda x, y: (augment_images(x, colour), y), num_parallel_calls=1)
     if mixup_alpha is not None:
         dataset = dataset.map(lambda x, y: mixup(x, y, mixup_alpha), num_parallel_calls=1)
     return dataset.prefetch(1)

@@ -24,6 +24,7 @@ Example:
 (154,)
 >>> predict_pima(result.model, user_frame)  # doctest: +SKIP
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,17 +36,39 @@ import keras_tuner
 import numpy as np
 from keras import layers
 
-from keras_models.fitting import (TrainResult, as_probabilities, make_optimizer, tabular_datasets,
-                                  train_tabular)
-from keras_models.tabular import (FeatureStats, TabularSchema, TabularSplits, encode_inputs,
-                                  fit_feature_stats, predict_frame, tabular_splits)
+from keras_models.fitting import (
+    TrainResult,
+    as_probabilities,
+    make_optimizer,
+    tabular_datasets,
+    train_tabular,
+)
+from keras_models.tabular import (
+    FeatureStats,
+    TabularSchema,
+    TabularSplits,
+    encode_inputs,
+    fit_feature_stats,
+    predict_frame,
+    tabular_splits,
+)
 from keras_models.tuning import SearchResult, TunableModel, run_search
 
 _NOT_MEASURED = ("Glucose", "BloodPressure", "SkinThickness", "Insulin", "BMI")
 PIMA_SCHEMA = TabularSchema(
-    numeric=("Pregnancies", "Glucose", "BloodPressure", "SkinThickness", "Insulin", "BMI",
-             "DiabetesPedigreeFunction", "Age"),
-    may_be_missing=_NOT_MEASURED, zero_means_missing=_NOT_MEASURED)
+    numeric=(
+        "Pregnancies",
+        "Glucose",
+        "BloodPressure",
+        "SkinThickness",
+        "Insulin",
+        "BMI",
+        "DiabetesPedigreeFunction",
+        "Age",
+    ),
+    may_be_missing=_NOT_MEASURED,
+    zero_means_missing=_NOT_MEASURED,
+)
 """The 8 raw Pima columns; NaN (or 0) is accepted only where it means "not measured"."""
 
 
@@ -95,17 +118,24 @@ def build_pima_model(stats: FeatureStats, config: PimaConfig = PimaConfig()) -> 
     inputs, features = encode_inputs(stats)
     head = keras.Sequential(name="mlp")
     for depth in range(config.layers):
-        head.add(layers.Dense(max(config.units // 2 ** depth, 2), activation=config.activation,
-                              kernel_initializer=config.initializer,
-                              kernel_regularizer=keras.regularizers.L2(config.l2)))
+        head.add(
+            layers.Dense(
+                max(config.units // 2**depth, 2),
+                activation=config.activation,
+                kernel_initializer=config.initializer,
+                kernel_regularizer=keras.regularizers.L2(config.l2),
+            )
+        )
         head.add(layers.Dropout(config.dropout))
-    head.add(layers.Dense(1, activation="sigmoid", kernel_initializer="glorot_uniform",
-                          name="diabetes"))
+    head.add(
+        layers.Dense(1, activation="sigmoid", kernel_initializer="glorot_uniform", name="diabetes")
+    )
     model = keras.Model(inputs, head(features), name="pima_mlp")
-    model.compile(optimizer=make_optimizer(config.optimizer, config.learning_rate),
-                  loss=keras.losses.BinaryCrossentropy(),
-                  metrics=[keras.metrics.BinaryAccuracy(name="accuracy"),
-                           keras.metrics.AUC(name="auc")])
+    model.compile(
+        optimizer=make_optimizer(config.optimizer, config.learning_rate),
+        loss=keras.losses.BinaryCrossentropy(),
+        metrics=[keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")],
+    )
     return model
 
 
@@ -119,36 +149,69 @@ def build_model(hp: keras_tuner.HyperParameters, stats: FeatureStats) -> keras.M
         dropout=hp.Float("dropout", 0.0, 0.5, step=0.1),
         l2=hp.Float("l2", 1e-5, 1e-2, sampling="log"),
         optimizer=hp.Choice("optimizer", ["adam", "rmsprop", "sgd"]),
-        learning_rate=hp.Float("learning_rate", 1e-4, 1e-2, sampling="log"))
+        learning_rate=hp.Float("learning_rate", 1e-4, 1e-2, sampling="log"),
+    )
     return build_pima_model(stats, config)
 
 
-def train_pima(work_dir: Path | str, config: PimaConfig = PimaConfig(), *, seed: int = 0,
-               splits: TabularSplits | None = None, verbose: int = 2) -> TrainResult:
+def train_pima(
+    work_dir: Path | str,
+    config: PimaConfig = PimaConfig(),
+    *,
+    seed: int = 0,
+    splits: TabularSplits | None = None,
+    verbose: int = 2,
+) -> TrainResult:
     """Train (or load from ``work_dir``) the Pima model; predict the test split.
 
     Returns:
         :class:`~keras_models.fitting.TrainResult` whose ``test_probabilities`` is
         P(diabetes), shape ``(n_test,)``, rows in the loader's test order.
     """
-    return train_tabular("pima", build_pima_model, splits or load_pima(), PIMA_SCHEMA, config,
-                         work_dir, seed=seed, verbose=verbose)
+    return train_tabular(
+        "pima",
+        build_pima_model,
+        splits or load_pima(),
+        PIMA_SCHEMA,
+        config,
+        work_dir,
+        seed=seed,
+        verbose=verbose,
+    )
 
 
-def tune_pima(work_dir: Path | str, *, max_trials: int = 12, epochs: int = 60, seed: int = 0,
-              kind: str = "random", splits: TabularSplits | None = None,
-              verbose: int = 0) -> SearchResult:
+def tune_pima(
+    work_dir: Path | str,
+    *,
+    max_trials: int = 12,
+    epochs: int = 60,
+    seed: int = 0,
+    kind: str = "random",
+    splits: TabularSplits | None = None,
+    verbose: int = 0,
+) -> SearchResult:
     """keras-tuner search (validation accuracy) over :func:`build_model`, batch size included.
 
     Resumable: the project folder is ``work_dir/pima_tuner``.
     """
     splits = splits or load_pima()
     stats = fit_feature_stats(splits.train_frame, PIMA_SCHEMA)
-    hypermodel = TunableModel(lambda hp: build_model(hp, stats),
-                              tabular_datasets(splits, stats, seed=seed), batch_sizes=(16, 32, 64))
-    return run_search(hypermodel, work_dir, "pima_tuner", objective="val_accuracy",
-                      max_trials=max_trials, epochs=epochs, seed=seed, kind=kind,
-                      verbose=verbose)
+    hypermodel = TunableModel(
+        lambda hp: build_model(hp, stats),
+        tabular_datasets(splits, stats, seed=seed),
+        batch_sizes=(16, 32, 64),
+    )
+    return run_search(
+        hypermodel,
+        work_dir,
+        "pima_tuner",
+        objective="val_accuracy",
+        max_trials=max_trials,
+        epochs=epochs,
+        seed=seed,
+        kind=kind,
+        verbose=verbose,
+    )
 
 
 def predict_pima(model: keras.Model, frame: Any) -> np.ndarray:

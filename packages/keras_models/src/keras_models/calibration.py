@@ -7,6 +7,7 @@ Example:
 >>> round(expected_calibration_error(probabilities, np.array([0, 1]), num_bins=10), 3)
 0.35
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,13 +37,17 @@ def _check(probabilities: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
     probabilities = np.asarray(probabilities, dtype=np.float64)
     labels = np.asarray(labels)
     if probabilities.ndim != 2 or probabilities.shape[0] == 0:
-        raise ValueError(f"Expected probabilities of shape (n, num_classes) with n > 0. "
-                         f"Received: probabilities.shape={probabilities.shape}")
+        raise ValueError(
+            f"Expected probabilities of shape (n, num_classes) with n > 0. "
+            f"Received: probabilities.shape={probabilities.shape}"
+        )
     if not np.all(np.isfinite(probabilities)):
         raise ValueError("Expected finite probabilities. Received NaN/inf values")
     if labels.shape != (probabilities.shape[0],) or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"Expected integer labels of shape ({probabilities.shape[0]},). "
-                         f"Received: labels.shape={labels.shape}, labels.dtype={labels.dtype}")
+        raise ValueError(
+            f"Expected integer labels of shape ({probabilities.shape[0]},). "
+            f"Received: labels.shape={labels.shape}, labels.dtype={labels.dtype}"
+        )
     return probabilities, labels
 
 
@@ -89,8 +94,9 @@ def expected_calibration_error(probabilities: Any, labels: Any, num_bins: int = 
     return float(np.sum(weights * np.abs(bins.accuracy - bins.confidence)))
 
 
-def plot_reliability_diagram(bins_by_name: dict[str, ReliabilityBins],
-                             title: str = "Reliability diagram"):
+def plot_reliability_diagram(
+    bins_by_name: dict[str, ReliabilityBins], title: str = "Reliability diagram"
+):
     """Accuracy against confidence per bin for one or more models; the diagonal is perfect."""
     import matplotlib.pyplot as plt
 

@@ -20,6 +20,7 @@ Example:
 >>> len(f1.values)
 2
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,8 +28,9 @@ from typing import Any
 
 import keras
 import numpy as np
-from a2common.keras_training import tensorboard_callback
 from sklearn.metrics import f1_score
+
+from a2common.keras_training import tensorboard_callback
 
 
 def predicted_classes(probabilities: np.ndarray, threshold: float = 0.5) -> np.ndarray:
@@ -61,8 +63,14 @@ class MacroF1Callback(keras.callbacks.Callback):
         values: the score of every epoch seen so far.
     """
 
-    def __init__(self, validation_data: tuple[Any, Any], output: str | None = None,
-                 threshold: float = 0.5, name: str | None = None, verbose: int = 1):
+    def __init__(
+        self,
+        validation_data: tuple[Any, Any],
+        output: str | None = None,
+        threshold: float = 0.5,
+        name: str | None = None,
+        verbose: int = 1,
+    ):
         super().__init__()
         inputs, labels = validation_data
         self.inputs = inputs
@@ -78,13 +86,17 @@ class MacroF1Callback(keras.callbacks.Callback):
         outputs = self.model.predict(self.inputs, verbose=0)
         if isinstance(outputs, dict):
             if self.output is None:
-                raise ValueError(f"Expected output= naming one of the model's outputs. "
-                                 f"Received: output=None for outputs {sorted(outputs)}")
+                raise ValueError(
+                    f"Expected output= naming one of the model's outputs. "
+                    f"Received: output=None for outputs {sorted(outputs)}"
+                )
             outputs = outputs[self.output]
         predictions = predicted_classes(outputs, self.threshold)
         if len(predictions) != len(self.labels):
-            raise ValueError(f"Expected one prediction per validation label. Received "
-                             f"{len(predictions)} predictions and {len(self.labels)} labels")
+            raise ValueError(
+                f"Expected one prediction per validation label. Received "
+                f"{len(predictions)} predictions and {len(self.labels)} labels"
+            )
         return float(f1_score(self.labels, predictions, average="macro", zero_division=0))
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
@@ -96,15 +108,21 @@ class MacroF1Callback(keras.callbacks.Callback):
             print(f"epoch {epoch + 1}: {self.name} = {value:.4f}")
 
 
-def standard_callbacks(work_dir: Path, f1_callback: MacroF1Callback | None = None, *,
-                       patience: int = 10, monitor: str = "val_loss") -> list:
+def standard_callbacks(
+    work_dir: Path,
+    f1_callback: MacroF1Callback | None = None,
+    *,
+    patience: int = 10,
+    monitor: str = "val_loss",
+) -> list:
     """``[macro-F1, EarlyStopping(restore_best_weights), TensorBoard]`` for one training run.
 
     The macro-F1 callback comes first so the others see ``val_macro_f1`` in the logs.
     TensorBoard writes to ``work_dir / "tensorboard"``: ``tensorboard --logdir <work_dir>``.
     """
     callbacks: list = [] if f1_callback is None else [f1_callback]
-    callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=patience,
-                                                   restore_best_weights=True))
+    callbacks.append(
+        keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True)
+    )
     callbacks.append(tensorboard_callback(Path(work_dir) / "tensorboard"))
     return callbacks

@@ -25,6 +25,7 @@ Example:
 (7000, 7)
 >>> predict_cifar7(result.model, photos_uint8).argmax(-1)  # doctest: +SKIP
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,8 +39,14 @@ from keras import layers
 
 from keras_models.callbacks import MacroF1Callback
 from keras_models.data import make_dataset, prepare_images
-from keras_models.fitting import (TrainResult, as_probabilities, config_dict, fit_run,
-                                  make_optimizer, run_folder)
+from keras_models.fitting import (
+    TrainResult,
+    as_probabilities,
+    config_dict,
+    fit_run,
+    make_optimizer,
+    run_folder,
+)
 from keras_models.tuning import SearchResult, TunableModel, run_search
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "dog", "horse", "ship")
@@ -66,8 +73,13 @@ class ImageSplits:
     test_index: np.ndarray
 
 
-def load_cifar7(dataset: Any = None, *, train_per_class: int | None = 1000,
-                val_per_class: int | None = 300, seed: int = 0) -> ImageSplits:
+def load_cifar7(
+    dataset: Any = None,
+    *,
+    train_per_class: int | None = 1000,
+    val_per_class: int | None = 300,
+    seed: int = 0,
+) -> ImageSplits:
     """The 7-class splits (see the module docstring); ``None`` per class keeps all images."""
     from a2common.data import load_dataset, select_classes, stratified_split
 
@@ -83,8 +95,11 @@ def load_cifar7(dataset: Any = None, *, train_per_class: int | None = 1000,
     def per_class(x: np.ndarray, y: np.ndarray, count: int | None):
         if count is None:
             return x, y
-        keep = np.sort(np.concatenate([rng.permutation(np.flatnonzero(y == c))[:count]
-                                       for c in range(len(CLASSES))]))
+        keep = np.sort(
+            np.concatenate(
+                [rng.permutation(np.flatnonzero(y == c))[:count] for c in range(len(CLASSES))]
+            )
+        )
         return x[keep], y[keep]
 
     train_x, train_y = per_class(rest.x, rest.y, train_per_class)
@@ -119,8 +134,9 @@ class Cifar7Config:
     val_per_class: int = 300
 
 
-def build_cifar7_model(config: Cifar7Config = Cifar7Config(),
-                       num_classes: int = len(CLASSES)) -> keras.Sequential:
+def build_cifar7_model(
+    config: Cifar7Config = Cifar7Config(), num_classes: int = len(CLASSES)
+) -> keras.Sequential:
     """The compiled Sequential CNN on raw 0-255 pixels.
 
     Example:
@@ -136,20 +152,32 @@ def build_cifar7_model(config: Cifar7Config = Cifar7Config(),
     model.add(layers.RandomFlip("horizontal"))
     model.add(layers.RandomTranslation(0.1, 0.1, fill_mode="reflect"))
     for filters in config.filters:
-        model.add(layers.Conv2D(filters, 3, padding="same", use_bias=False,
-                                kernel_initializer=config.initializer,
-                                kernel_regularizer=regularizer))
+        model.add(
+            layers.Conv2D(
+                filters,
+                3,
+                padding="same",
+                use_bias=False,
+                kernel_initializer=config.initializer,
+                kernel_regularizer=regularizer,
+            )
+        )
         model.add(layers.BatchNormalization())
         model.add(layers.Activation(config.activation))
         model.add(layers.MaxPooling2D())
         model.add(layers.Dropout(config.dropout))
     model.add(layers.GlobalAveragePooling2D())
     model.add(layers.Dropout(config.dropout))
-    model.add(layers.Dense(num_classes, activation="softmax", kernel_regularizer=regularizer,
-                           name="classes"))
-    model.compile(optimizer=make_optimizer(config.optimizer, config.learning_rate),
-                  loss=keras.losses.SparseCategoricalCrossentropy(),
-                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    model.add(
+        layers.Dense(
+            num_classes, activation="softmax", kernel_regularizer=regularizer, name="classes"
+        )
+    )
+    model.compile(
+        optimizer=make_optimizer(config.optimizer, config.learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
     return model
 
 
@@ -158,11 +186,12 @@ def build_model(hp: keras_tuner.HyperParameters) -> keras.Sequential:
     width = hp.Choice("width", [16, 32])
     depth = hp.Int("blocks", 2, 3)
     config = Cifar7Config(
-        filters=tuple(width * 2 ** i for i in range(depth)),
+        filters=tuple(width * 2**i for i in range(depth)),
         dropout=hp.Float("dropout", 0.0, 0.4, step=0.1),
         l2=hp.Float("l2", 1e-5, 1e-3, sampling="log"),
         optimizer=hp.Choice("optimizer", ["adam", "rmsprop"]),
-        learning_rate=hp.Float("learning_rate", 5e-4, 5e-3, sampling="log"))
+        learning_rate=hp.Float("learning_rate", 5e-4, 5e-3, sampling="log"),
+    )
     return build_cifar7_model(config)
 
 
@@ -171,15 +200,22 @@ def _datasets(splits: ImageSplits, seed: int):
     val_x = splits.val_x.astype(np.float32)
 
     def make(batch_size: int):
-        return (make_dataset(train_x, splits.train_y, batch_size=batch_size, shuffle=True,
-                             seed=seed),
-                make_dataset(val_x, splits.val_y, batch_size=512))
+        return (
+            make_dataset(train_x, splits.train_y, batch_size=batch_size, shuffle=True, seed=seed),
+            make_dataset(val_x, splits.val_y, batch_size=512),
+        )
 
     return make
 
 
-def train_cifar7(work_dir: Path | str, config: Cifar7Config = Cifar7Config(), *, seed: int = 0,
-                 splits: ImageSplits | None = None, verbose: int = 2) -> TrainResult:
+def train_cifar7(
+    work_dir: Path | str,
+    config: Cifar7Config = Cifar7Config(),
+    *,
+    seed: int = 0,
+    splits: ImageSplits | None = None,
+    verbose: int = 2,
+) -> TrainResult:
     """Train (or load from ``work_dir``) the 7-class CNN; predict the 7,000 test images.
 
     Returns:
@@ -187,33 +223,57 @@ def train_cifar7(work_dir: Path | str, config: Cifar7Config = Cifar7Config(), *,
         ``(n_test, 7)``, rows in the loader's test order restricted to :data:`CLASSES`
         (``splits.test_index``).
     """
-    splits = splits or load_cifar7(train_per_class=config.train_per_class,
-                                   val_per_class=config.val_per_class, seed=seed)
+    splits = splits or load_cifar7(
+        train_per_class=config.train_per_class, val_per_class=config.val_per_class, seed=seed
+    )
     train_data, validation_data = _datasets(splits, seed)(config.batch_size)
-    f1 = MacroF1Callback((splits.val_x.astype(np.float32), splits.val_y),
-                         verbose=int(verbose > 0))
+    f1 = MacroF1Callback((splits.val_x.astype(np.float32), splits.val_y), verbose=int(verbose > 0))
     values = {**config_dict(config), "seed": seed}
     folder = run_folder(work_dir, "cifar7", values)
     keras.utils.set_random_seed(seed)
-    model, history, seconds = fit_run(lambda: build_cifar7_model(config), folder, train_data,
-                                      validation_data, epochs=config.epochs, f1_callback=f1,
-                                      patience=config.patience, verbose=verbose)
-    return TrainResult(model, history, predict_cifar7(model, splits.test_x), folder, seconds,
-                       values)
+    model, history, seconds = fit_run(
+        lambda: build_cifar7_model(config),
+        folder,
+        train_data,
+        validation_data,
+        epochs=config.epochs,
+        f1_callback=f1,
+        patience=config.patience,
+        verbose=verbose,
+    )
+    return TrainResult(
+        model, history, predict_cifar7(model, splits.test_x), folder, seconds, values
+    )
 
 
-def tune_cifar7(work_dir: Path | str, *, max_trials: int = 4, epochs: int = 6,
-                train_per_class: int = 500, seed: int = 0, kind: str = "random",
-                verbose: int = 0) -> SearchResult:
+def tune_cifar7(
+    work_dir: Path | str,
+    *,
+    max_trials: int = 4,
+    epochs: int = 6,
+    train_per_class: int = 500,
+    seed: int = 0,
+    kind: str = "random",
+    verbose: int = 0,
+) -> SearchResult:
     """A bounded keras-tuner search on a smaller training subset (validation accuracy).
 
     Resumable: the project folder is ``work_dir/cifar7_tuner``.
     """
     splits = load_cifar7(train_per_class=train_per_class, seed=seed)
     hypermodel = TunableModel(build_model, _datasets(splits, seed), batch_sizes=(32, 64, 128))
-    return run_search(hypermodel, work_dir, "cifar7_tuner", objective="val_accuracy",
-                      max_trials=max_trials, epochs=epochs, seed=seed, kind=kind, patience=3,
-                      verbose=verbose)
+    return run_search(
+        hypermodel,
+        work_dir,
+        "cifar7_tuner",
+        objective="val_accuracy",
+        max_trials=max_trials,
+        epochs=epochs,
+        seed=seed,
+        kind=kind,
+        patience=3,
+        verbose=verbose,
+    )
 
 
 def check_images(images: Any) -> np.ndarray:
@@ -235,13 +295,14 @@ def check_images(images: Any) -> np.ndarray:
     if array.shape == IMAGE_SHAPE:
         array = array[np.newaxis]
     if array.ndim != 4 or array.shape[1:] != IMAGE_SHAPE:
-        raise ValueError(f"Expected RGB images of shape (n, 32, 32, 3) or (32, 32, 3) "
-                         f"(resize larger photos to 32x32 first). "
-                         f"Received: images.shape={array.shape}")
+        raise ValueError(
+            f"Expected RGB images of shape (n, 32, 32, 3) or (32, 32, 3) "
+            f"(resize larger photos to 32x32 first). "
+            f"Received: images.shape={array.shape}"
+        )
     return prepare_images(array, IMAGE_SHAPE) * np.float32(255.0)
 
 
 def predict_cifar7(model: keras.Model, images: Any, batch_size: int = 512) -> np.ndarray:
     """Class probabilities ``(n, 7)`` (order :data:`CLASSES`) for checked photos."""
-    return as_probabilities(model.predict(check_images(images), batch_size=batch_size,
-                                          verbose=0))
+    return as_probabilities(model.predict(check_images(images), batch_size=batch_size, verbose=0))

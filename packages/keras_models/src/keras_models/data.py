@@ -14,6 +14,7 @@ Example:
 >>> prepare_labels(np.array([[3], [7]]), num_classes=10)
 array([3, 7])
 """
+
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -47,29 +48,41 @@ def prepare_images(images: Any, image_shape: Sequence[int]) -> np.ndarray:
     """
     array = np.asarray(images)
     image_shape = tuple(int(d) for d in image_shape)
-    if array.dtype == object or not (np.issubdtype(array.dtype, np.integer)
-                                     or np.issubdtype(array.dtype, np.floating)):
-        raise ValueError(f"Expected numeric images (uint8 or float). "
-                         f"Received: images.dtype={array.dtype}")
+    if array.dtype == object or not (
+        np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
+    ):
+        raise ValueError(
+            f"Expected numeric images (uint8 or float). Received: images.dtype={array.dtype}"
+        )
     if array.ndim < 2 or array.shape[0] == 0:
-        raise ValueError(f"Expected a non-empty batch of images, shape (n, ...). "
-                         f"Received: images.shape={array.shape}")
+        raise ValueError(
+            f"Expected a non-empty batch of images, shape (n, ...). "
+            f"Received: images.shape={array.shape}"
+        )
     per_image = int(np.prod(array.shape[1:]))
     if per_image != int(np.prod(image_shape)):
-        raise ValueError(f"Expected images of shape {image_shape} (or {int(np.prod(image_shape))} "
-                         f"values each). Received: images.shape={array.shape}")
+        raise ValueError(
+            f"Expected images of shape {image_shape} (or {int(np.prod(image_shape))} "
+            f"values each). Received: images.shape={array.shape}"
+        )
     if np.issubdtype(array.dtype, np.integer):
         if array.min() < 0 or array.max() > 255:
-            raise ValueError(f"Expected integer pixels in [0, 255]. Received values in "
-                             f"[{array.min()}, {array.max()}]")
+            raise ValueError(
+                f"Expected integer pixels in [0, 255]. Received values in "
+                f"[{array.min()}, {array.max()}]"
+            )
         scaled = array.astype(np.float32) / np.float32(255.0)
     else:
         if not np.all(np.isfinite(array)):
-            raise ValueError(f"Expected finite pixel values. Received "
-                             f"{int(np.sum(~np.isfinite(array)))} NaN/inf values")
+            raise ValueError(
+                f"Expected finite pixel values. Received "
+                f"{int(np.sum(~np.isfinite(array)))} NaN/inf values"
+            )
         if array.min() < 0.0 or array.max() > 1.0:
-            raise ValueError(f"Expected float pixels in [0, 1] (divide uint8 images by 255). "
-                             f"Received values in [{array.min()}, {array.max()}]")
+            raise ValueError(
+                f"Expected float pixels in [0, 1] (divide uint8 images by 255). "
+                f"Received values in [{array.min()}, {array.max()}]"
+            )
         scaled = array.astype(np.float32)
     return scaled.reshape((array.shape[0], *image_shape))
 
@@ -95,19 +108,23 @@ def prepare_labels(labels: Any, num_classes: int) -> np.ndarray:
     if array.ndim == 2 and array.shape[1] == 1:
         array = array.reshape(-1)
     if array.ndim != 1:
-        raise ValueError(f"Expected labels of shape (n,) or (n, 1). "
-                         f"Received: labels.shape={array.shape}")
+        raise ValueError(
+            f"Expected labels of shape (n,) or (n, 1). Received: labels.shape={array.shape}"
+        )
     if array.size and (array.min() < 0 or array.max() >= num_classes):
-        raise ValueError(f"Expected labels in [0, {num_classes}). "
-                         f"Received values in [{array.min()}, {array.max()}]")
+        raise ValueError(
+            f"Expected labels in [0, {num_classes}). "
+            f"Received values in [{array.min()}, {array.max()}]"
+        )
     return array.astype(np.int64)
 
 
 def check_same_length(images: np.ndarray, labels: np.ndarray) -> None:
     """Raise a ``ValueError`` unless there is exactly one label per image."""
     if len(images) != len(labels):
-        raise ValueError(f"Expected one label per image. Received {len(images)} images and "
-                         f"{len(labels)} labels")
+        raise ValueError(
+            f"Expected one label per image. Received {len(images)} images and {len(labels)} labels"
+        )
 
 
 def shuffle_labels(labels: np.ndarray, seed: int) -> np.ndarray:
@@ -124,8 +141,9 @@ def shuffle_labels(labels: np.ndarray, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).permutation(np.asarray(labels))
 
 
-def take_subset(images: np.ndarray, labels: np.ndarray, size: int | None,
-                seed: int) -> tuple[np.ndarray, np.ndarray]:
+def take_subset(
+    images: np.ndarray, labels: np.ndarray, size: int | None, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """A seeded random subset of ``size`` examples (all of them when ``size`` is ``None``)."""
     check_same_length(images, labels)
     if size is None or size >= len(labels):
@@ -134,9 +152,16 @@ def take_subset(images: np.ndarray, labels: np.ndarray, size: int | None,
     return images[index], labels[index]
 
 
-def make_dataset(images: np.ndarray, labels: np.ndarray, *, batch_size: int,
-                 shuffle: bool = False, seed: int = 0, augment: Any = None,
-                 num_classes: int | None = None):
+def make_dataset(
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    batch_size: int,
+    shuffle: bool = False,
+    seed: int = 0,
+    augment: Any = None,
+    num_classes: int | None = None,
+):
     """A batched, prefetched ``tf.data.Dataset`` of ``(images, labels)``.
 
     Args:
@@ -164,9 +189,11 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, *, batch_size: int,
         dataset = dataset.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size)
     if augment is not None:
-        dataset = dataset.map(lambda x, y: (augment(x, training=True), y),
-                              num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = dataset.map(
+            lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE
+        )
     if num_classes is not None:
-        dataset = dataset.map(lambda x, y: (x, tf.one_hot(y, num_classes)),
-                              num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = dataset.map(
+            lambda x, y: (x, tf.one_hot(y, num_classes)), num_parallel_calls=tf.data.AUTOTUNE
+        )
     return dataset.prefetch(tf.data.AUTOTUNE)

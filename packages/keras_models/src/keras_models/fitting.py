@@ -14,6 +14,7 @@ Example:
 >>> run_folder("runs/keras_models", "pima", {"units": 16})  # doctest: +ELLIPSIS
 PosixPath('runs/keras_models/pima-...')
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,11 +25,18 @@ from typing import Any, Callable
 
 import keras
 import numpy as np
-from a2common.keras_training import HISTORY_FILE, fit_or_load
 
+from a2common.keras_training import HISTORY_FILE, fit_or_load
 from keras_models.callbacks import MacroF1Callback, standard_callbacks
-from keras_models.tabular import (FeatureStats, TabularSchema, TabularSplits, fit_feature_stats,
-                                  frame_to_inputs, make_tabular_dataset, predict_frame)
+from keras_models.tabular import (
+    FeatureStats,
+    TabularSchema,
+    TabularSplits,
+    fit_feature_stats,
+    frame_to_inputs,
+    make_tabular_dataset,
+    predict_frame,
+)
 
 
 @dataclass
@@ -65,10 +73,18 @@ def run_folder(work_dir: Path | str, name: str, config: Any) -> Path:
     return Path(work_dir) / f"{name}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
 
 
-def fit_run(build_model: Callable[[], keras.Model], run_dir: Path, train_data: Any,
-            validation_data: Any, *, epochs: int, f1_callback: MacroF1Callback | None,
-            patience: int, monitor: str = "val_loss",
-            verbose: int = 2) -> tuple[keras.Model, dict[str, list[float]], float]:
+def fit_run(
+    build_model: Callable[[], keras.Model],
+    run_dir: Path,
+    train_data: Any,
+    validation_data: Any,
+    *,
+    epochs: int,
+    f1_callback: MacroF1Callback | None,
+    patience: int,
+    monitor: str = "val_loss",
+    verbose: int = 2,
+) -> tuple[keras.Model, dict[str, list[float]], float]:
     """Train (or load) a model in ``run_dir`` with the standard callbacks.
 
     ``fit_or_load``'s epoch log is written before the macro-F1 callback adds its value to the
@@ -78,9 +94,16 @@ def fit_run(build_model: Callable[[], keras.Model], run_dir: Path, train_data: A
         ``(model, history, train_seconds)``.
     """
     callbacks = standard_callbacks(run_dir, f1_callback, patience=patience, monitor=monitor)
-    model, history, seconds = fit_or_load(build_model, run_dir, train_data, epochs=epochs,
-                                          validation_data=validation_data, callbacks=callbacks,
-                                          verbose=verbose, shuffle=False)  # tf.data shuffles
+    model, history, seconds = fit_or_load(
+        build_model,
+        run_dir,
+        train_data,
+        epochs=epochs,
+        validation_data=validation_data,
+        callbacks=callbacks,
+        verbose=verbose,
+        shuffle=False,
+    )  # tf.data shuffles
     if f1_callback is not None and f1_callback.values and f1_callback.name not in history:
         epochs_run = len(next(iter(history.values()), []))
         values = [float("nan")] * (epochs_run - len(f1_callback.values)) + f1_callback.values
@@ -101,8 +124,7 @@ def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimize
     """
     if name == "sgd":
         return keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True)
-    return keras.optimizers.get({"class_name": name,
-                                 "config": {"learning_rate": learning_rate}})
+    return keras.optimizers.get({"class_name": name, "config": {"learning_rate": learning_rate}})
 
 
 def as_probabilities(outputs: Any) -> Any:
@@ -113,9 +135,14 @@ def as_probabilities(outputs: Any) -> Any:
     return array.reshape(-1) if array.ndim == 2 and array.shape[1] == 1 else array
 
 
-def tabular_datasets(splits: TabularSplits, stats: FeatureStats, *, train_labels: Any = None,
-                     val_labels: Any = None,
-                     seed: int = 0) -> Callable[[int], tuple[Any, Any]]:
+def tabular_datasets(
+    splits: TabularSplits,
+    stats: FeatureStats,
+    *,
+    train_labels: Any = None,
+    val_labels: Any = None,
+    seed: int = 0,
+) -> Callable[[int], tuple[Any, Any]]:
     """``batch_size → (train_data, validation_data)`` for a tabular problem.
 
     Labels default to ``splits.train_y``/``splits.val_y``; pass dicts for a multi-head model.
@@ -128,36 +155,60 @@ def tabular_datasets(splits: TabularSplits, stats: FeatureStats, *, train_labels
     val_labels = splits.val_y if val_labels is None else val_labels
 
     def make(batch_size: int) -> tuple[Any, Any]:
-        return (make_tabular_dataset(train_inputs, train_labels, batch_size=batch_size,
-                                     shuffle=True, seed=seed),
-                make_tabular_dataset(val_inputs, val_labels, batch_size=1024))
+        return (
+            make_tabular_dataset(
+                train_inputs, train_labels, batch_size=batch_size, shuffle=True, seed=seed
+            ),
+            make_tabular_dataset(val_inputs, val_labels, batch_size=1024),
+        )
 
     return make
 
 
-def train_tabular(name: str, build_model: Callable[[FeatureStats, Any], keras.Model],
-                  splits: TabularSplits, schema: TabularSchema, config: Any,
-                  work_dir: Path | str, *, train_labels: Any = None, val_labels: Any = None,
-                  f1_output: str | None = None, f1_labels: Any = None, seed: int = 0,
-                  verbose: int = 2) -> TrainResult:
+def train_tabular(
+    name: str,
+    build_model: Callable[[FeatureStats, Any], keras.Model],
+    splits: TabularSplits,
+    schema: TabularSchema,
+    config: Any,
+    work_dir: Path | str,
+    *,
+    train_labels: Any = None,
+    val_labels: Any = None,
+    f1_output: str | None = None,
+    f1_labels: Any = None,
+    seed: int = 0,
+    verbose: int = 2,
+) -> TrainResult:
     """Train ``build_model(stats, config)`` on ``splits`` (or load it) and predict the test split.
 
     ``config`` must have ``epochs``, ``batch_size`` and ``patience`` fields. Macro-F1 is
     computed on ``f1_labels`` (default ``splits.val_y``) from output ``f1_output``.
     """
     stats = fit_feature_stats(splits.train_frame, schema)
-    make = tabular_datasets(splits, stats, train_labels=train_labels, val_labels=val_labels,
-                            seed=seed)
+    make = tabular_datasets(
+        splits, stats, train_labels=train_labels, val_labels=val_labels, seed=seed
+    )
     train_data, validation_data = make(config.batch_size)
     val_inputs = make_tabular_dataset(frame_to_inputs(splits.val_frame, schema), batch_size=1024)
-    f1 = MacroF1Callback((val_inputs, splits.val_y if f1_labels is None else f1_labels),
-                         output=f1_output, verbose=int(verbose > 0))
+    f1 = MacroF1Callback(
+        (val_inputs, splits.val_y if f1_labels is None else f1_labels),
+        output=f1_output,
+        verbose=int(verbose > 0),
+    )
     values = {**config_dict(config), "seed": seed}
     keras.utils.set_random_seed(seed)
-    model, history, seconds = fit_run(lambda: build_model(stats, config),
-                                      run_folder(work_dir, name, values), train_data,
-                                      validation_data, epochs=config.epochs, f1_callback=f1,
-                                      patience=config.patience, verbose=verbose)
+    model, history, seconds = fit_run(
+        lambda: build_model(stats, config),
+        run_folder(work_dir, name, values),
+        train_data,
+        validation_data,
+        epochs=config.epochs,
+        f1_callback=f1,
+        patience=config.patience,
+        verbose=verbose,
+    )
     test_probabilities = as_probabilities(predict_frame(model, splits.test_frame, schema))
-    return TrainResult(model, history, test_probabilities, run_folder(work_dir, name, values),
-                       seconds, values)
+    return TrainResult(
+        model, history, test_probabilities, run_folder(work_dir, name, values), seconds, values
+    )

@@ -26,6 +26,7 @@ Example:
 >>> abs(comparison.accuracy_gap) < 0.01  # doctest: +SKIP
 True
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,19 +38,41 @@ import keras_tuner
 import numpy as np
 from keras import layers
 
-from keras_models.fitting import (TrainResult, as_probabilities, make_optimizer, tabular_datasets,
-                                  train_tabular)
-from keras_models.tabular import (FeatureStats, TabularSchema, TabularSplits, encode_inputs,
-                                  encoded_feature_names, fit_feature_stats, frame_to_inputs,
-                                  make_tabular_dataset, predict_frame, tabular_splits)
+from keras_models.fitting import (
+    TrainResult,
+    as_probabilities,
+    make_optimizer,
+    tabular_datasets,
+    train_tabular,
+)
+from keras_models.tabular import (
+    FeatureStats,
+    TabularSchema,
+    TabularSplits,
+    encode_inputs,
+    encoded_feature_names,
+    fit_feature_stats,
+    frame_to_inputs,
+    make_tabular_dataset,
+    predict_frame,
+    tabular_splits,
+)
 from keras_models.tuning import SearchResult, TunableModel, run_search
 
 ADULT_SCHEMA = TabularSchema(
     numeric=("age", "education-num", "capital-gain", "capital-loss", "hours-per-week"),
-    categorical=("workclass", "marital-status", "occupation", "relationship", "race", "sex",
-                 "native-country"),
+    categorical=(
+        "workclass",
+        "marital-status",
+        "occupation",
+        "relationship",
+        "race",
+        "sex",
+        "native-country",
+    ),
     may_be_missing=("workclass", "occupation", "native-country"),
-    log_scale=("capital-gain", "capital-loss"))
+    log_scale=("capital-gain", "capital-loss"),
+)
 """The Adult columns the model reads; ``None``/``NaN`` is accepted where the census has ``?``."""
 
 UNIT_NAME = "logistic_unit"
@@ -98,8 +121,9 @@ def l2_for_C(C: float, n_train: int) -> float:
     return 1.0 / (2.0 * C * n_train)
 
 
-def build_logistic_model(stats: FeatureStats, config: LogisticConfig = LogisticConfig(), *,
-                         n_train: int) -> keras.Model:
+def build_logistic_model(
+    stats: FeatureStats, config: LogisticConfig = LogisticConfig(), *, n_train: int
+) -> keras.Model:
     """Raw columns → preprocessing → ``Dense(1, sigmoid)``: logistic regression in Keras.
 
     Example:
@@ -113,50 +137,85 @@ def build_logistic_model(stats: FeatureStats, config: LogisticConfig = LogisticC
     """
     inputs, features = encode_inputs(stats)
     probability = layers.Dense(
-        1, activation="sigmoid", kernel_initializer="zeros",
+        1,
+        activation="sigmoid",
+        kernel_initializer="zeros",
         kernel_regularizer=keras.regularizers.L2(l2_for_C(config.C, n_train)),
-        name=UNIT_NAME)(features)
+        name=UNIT_NAME,
+    )(features)
     model = keras.Model(inputs, probability, name="adult_logistic_regression")
-    model.compile(optimizer=make_optimizer(config.optimizer, config.learning_rate),
-                  loss=keras.losses.BinaryCrossentropy(),
-                  metrics=[keras.metrics.BinaryAccuracy(name="accuracy"),
-                           keras.metrics.AUC(name="auc")])
+    model.compile(
+        optimizer=make_optimizer(config.optimizer, config.learning_rate),
+        loss=keras.losses.BinaryCrossentropy(),
+        metrics=[keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")],
+    )
     return model
 
 
-def build_model(hp: keras_tuner.HyperParameters, stats: FeatureStats,
-                n_train: int) -> keras.Model:
+def build_model(hp: keras_tuner.HyperParameters, stats: FeatureStats, n_train: int) -> keras.Model:
     """keras-tuner entry point: regularisation ``C``, optimizer and learning rate."""
-    config = LogisticConfig(C=hp.Float("C", 1e-3, 10.0, sampling="log"),
-                            optimizer=hp.Choice("optimizer", ["adam", "rmsprop", "sgd"]),
-                            learning_rate=hp.Float("learning_rate", 1e-3, 5e-2, sampling="log"))
+    config = LogisticConfig(
+        C=hp.Float("C", 1e-3, 10.0, sampling="log"),
+        optimizer=hp.Choice("optimizer", ["adam", "rmsprop", "sgd"]),
+        learning_rate=hp.Float("learning_rate", 1e-3, 5e-2, sampling="log"),
+    )
     return build_logistic_model(stats, config, n_train=n_train)
 
 
-def train_logistic(work_dir: Path | str, config: LogisticConfig = LogisticConfig(), *,
-                   seed: int = 0, splits: TabularSplits | None = None,
-                   verbose: int = 2) -> TrainResult:
+def train_logistic(
+    work_dir: Path | str,
+    config: LogisticConfig = LogisticConfig(),
+    *,
+    seed: int = 0,
+    splits: TabularSplits | None = None,
+    verbose: int = 2,
+) -> TrainResult:
     """Train (or load) the single-unit model; ``test_probabilities`` is P(>50K), ``(n_test,)``."""
     splits = splits or load_adult()
     n_train = len(splits.train_y)
-    return train_tabular("adult_logistic",
-                         lambda stats, cfg: build_logistic_model(stats, cfg, n_train=n_train),
-                         splits, ADULT_SCHEMA, config, work_dir, seed=seed, verbose=verbose)
+    return train_tabular(
+        "adult_logistic",
+        lambda stats, cfg: build_logistic_model(stats, cfg, n_train=n_train),
+        splits,
+        ADULT_SCHEMA,
+        config,
+        work_dir,
+        seed=seed,
+        verbose=verbose,
+    )
 
 
-def tune_logistic(work_dir: Path | str, *, max_trials: int = 8, epochs: int = 20, seed: int = 0,
-                  kind: str = "random", splits: TabularSplits | None = None,
-                  verbose: int = 0) -> SearchResult:
+def tune_logistic(
+    work_dir: Path | str,
+    *,
+    max_trials: int = 8,
+    epochs: int = 20,
+    seed: int = 0,
+    kind: str = "random",
+    splits: TabularSplits | None = None,
+    verbose: int = 0,
+) -> SearchResult:
     """keras-tuner search over ``C``, optimizer, learning rate and batch size (val accuracy)."""
     splits = splits or load_adult()
     stats = fit_feature_stats(splits.train_frame, ADULT_SCHEMA)
     n_train = len(splits.train_y)
-    hypermodel = TunableModel(lambda hp: build_model(hp, stats, n_train),
-                              tabular_datasets(splits, stats, seed=seed),
-                              batch_sizes=(64, 256, 1024))
-    return run_search(hypermodel, work_dir, "adult_logistic_tuner", objective="val_accuracy",
-                      max_trials=max_trials, epochs=epochs, seed=seed, kind=kind, patience=4,
-                      verbose=verbose)
+    hypermodel = TunableModel(
+        lambda hp: build_model(hp, stats, n_train),
+        tabular_datasets(splits, stats, seed=seed),
+        batch_sizes=(64, 256, 1024),
+    )
+    return run_search(
+        hypermodel,
+        work_dir,
+        "adult_logistic_tuner",
+        objective="val_accuracy",
+        max_trials=max_trials,
+        epochs=epochs,
+        seed=seed,
+        kind=kind,
+        patience=4,
+        verbose=verbose,
+    )
 
 
 def predict_adult(model: keras.Model, frame: Any) -> np.ndarray:
@@ -208,8 +267,14 @@ class LogisticComparison:
     def top_coefficients(self, count: int = 10) -> list[tuple[str, float, float]]:
         """``(feature, keras, sklearn)`` for the ``count`` largest scikit-learn weights."""
         order = np.argsort(-np.abs(self.sklearn_coefficients))[:count]
-        return [(self.feature_names[i], float(self.keras_coefficients[i]),
-                 float(self.sklearn_coefficients[i])) for i in order]
+        return [
+            (
+                self.feature_names[i],
+                float(self.keras_coefficients[i]),
+                float(self.sklearn_coefficients[i]),
+            )
+            for i in order
+        ]
 
 
 def center_one_hot_groups(coefficients: np.ndarray, feature_names: list[str]) -> np.ndarray:
@@ -240,8 +305,9 @@ def encoded_features(model: keras.Model, frame: Any) -> np.ndarray:
     return np.asarray(encoder.predict(dataset, verbose=0), dtype=np.float64)
 
 
-def compare_with_sklearn(model: keras.Model, splits: TabularSplits, *, C: float = 1.0,
-                         max_iter: int = 5000) -> LogisticComparison:
+def compare_with_sklearn(
+    model: keras.Model, splits: TabularSplits, *, C: float = 1.0, max_iter: int = 5000
+) -> LogisticComparison:
     """Fit ``LogisticRegression(C=C)`` on the model's encoded training features; compare.
 
     Pass the ``C`` the Keras model was trained with, so both minimise the same objective.
@@ -263,15 +329,22 @@ def compare_with_sklearn(model: keras.Model, splits: TabularSplits, *, C: float 
     sklearn_accuracy = float(np.mean(sklearn_pred == splits.test_y))
     names = encoded_feature_names(fit_feature_stats(splits.train_frame, ADULT_SCHEMA))
     return LogisticComparison(
-        keras_accuracy=keras_accuracy, sklearn_accuracy=sklearn_accuracy,
+        keras_accuracy=keras_accuracy,
+        sklearn_accuracy=sklearn_accuracy,
         accuracy_gap=keras_accuracy - sklearn_accuracy,
         agreement=float(np.mean(keras_pred == sklearn_pred)),
         feature_names=names,
-        keras_coefficients=keras_coefficients, sklearn_coefficients=sklearn_coefficients,
-        keras_intercept=float(bias[0]), sklearn_intercept=float(reference.intercept_[0]),
+        keras_coefficients=keras_coefficients,
+        sklearn_coefficients=sklearn_coefficients,
+        keras_intercept=float(bias[0]),
+        sklearn_intercept=float(reference.intercept_[0]),
         max_coefficient_difference=float(np.max(np.abs(keras_coefficients - sklearn_coefficients))),
         coefficient_correlation=float(np.corrcoef(keras_coefficients, sklearn_coefficients)[0, 1]),
         logit_correlation=float(np.corrcoef(keras_logit, sklearn_logit)[0, 1]),
-        centered_coefficient_correlation=float(np.corrcoef(
-            center_one_hot_groups(keras_coefficients, names),
-            center_one_hot_groups(sklearn_coefficients, names))[0, 1]))
+        centered_coefficient_correlation=float(
+            np.corrcoef(
+                center_one_hot_groups(keras_coefficients, names),
+                center_one_hot_groups(sklearn_coefficients, names),
+            )[0, 1]
+        ),
+    )

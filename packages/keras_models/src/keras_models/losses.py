@@ -18,6 +18,7 @@ Example:
 >>> round(float(loss(y_true, np.array([[0.05, 0.95]], "float32"))), 4)
 0.1985
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -62,9 +63,13 @@ class SmoothedCategoricalCrossentropy(keras.losses.Loss):
     >>> model.compile(optimizer="adam", loss=SmoothedCategoricalCrossentropy(alpha=0.1))
     """
 
-    def __init__(self, alpha: float = 0.1, from_logits: bool = False,
-                 reduction: str = "sum_over_batch_size",
-                 name: str = "smoothed_categorical_crossentropy") -> None:
+    def __init__(
+        self,
+        alpha: float = 0.1,
+        from_logits: bool = False,
+        reduction: str = "sum_over_batch_size",
+        name: str = "smoothed_categorical_crossentropy",
+    ) -> None:
         super().__init__(name=name, reduction=reduction)
         if not 0.0 <= float(alpha) < 1.0:
             raise ValueError(f"Expected 0 <= alpha < 1. Received: alpha={alpha}")
@@ -84,5 +89,9 @@ class SmoothedCategoricalCrossentropy(keras.losses.Loss):
         return -ops.sum(targets * log_probabilities, axis=-1)
 
     def get_config(self) -> dict[str, Any]:
-        return {"alpha": self.alpha, "from_logits": self.from_logits,
-                "reduction": self.reduction, "name": self.name}
+        return {
+            "alpha": self.alpha,
+            "from_logits": self.from_logits,
+            "reduction": self.reduction,
+            "name": self.name,
+        }

@@ -10,6 +10,7 @@ Example:
 >>> model.output_shape
 (None, 10)
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -18,9 +19,14 @@ import keras
 from keras import layers
 
 
-def build_mlp(input_shape: Sequence[int] = (28, 28), hidden_units: Sequence[int] = (256,),
-              num_classes: int = 10, activation: str = "relu", dropout: float = 0.0,
-              name: str = "mlp") -> keras.Sequential:
+def build_mlp(
+    input_shape: Sequence[int] = (28, 28),
+    hidden_units: Sequence[int] = (256,),
+    num_classes: int = 10,
+    activation: str = "relu",
+    dropout: float = 0.0,
+    name: str = "mlp",
+) -> keras.Sequential:
     """A multilayer perceptron: ``Flatten`` → ``Dense`` hidden layers → ``Dense`` softmax.
 
     Args:
@@ -50,20 +56,39 @@ def build_mlp(input_shape: Sequence[int] = (28, 28), hidden_units: Sequence[int]
     return keras.Sequential(stack, name=name)
 
 
-def _conv_bn_relu(x, filters: int, kernel_size: int = 3, name: str | None = None,
-                  padding: str = "same", bn_momentum: float = 0.99):
+def _conv_bn_relu(
+    x,
+    filters: int,
+    kernel_size: int = 3,
+    name: str | None = None,
+    padding: str = "same",
+    bn_momentum: float = 0.99,
+):
     """Conv2D (no bias: BatchNorm adds one) → BatchNorm → ReLU."""
-    x = layers.Conv2D(filters, kernel_size, padding=padding, use_bias=False,
-                      name=None if name is None else f"{name}_conv")(x)
-    x = layers.BatchNormalization(momentum=bn_momentum,
-                                  name=None if name is None else f"{name}_bn")(x)
+    x = layers.Conv2D(
+        filters,
+        kernel_size,
+        padding=padding,
+        use_bias=False,
+        name=None if name is None else f"{name}_conv",
+    )(x)
+    x = layers.BatchNormalization(
+        momentum=bn_momentum, name=None if name is None else f"{name}_bn"
+    )(x)
     return layers.ReLU(name=None if name is None else f"{name}_relu")(x)
 
 
-def build_simple_cnn(input_shape: Sequence[int] = (28, 28, 1), num_classes: int = 10,
-                     filters: Sequence[int] = (32, 64), dense_units: int = 128,
-                     dropout: float = 0.3, kernel_size: int = 3, padding: str = "same",
-                     bn_momentum: float = 0.99, name: str = "simple_cnn") -> keras.Model:
+def build_simple_cnn(
+    input_shape: Sequence[int] = (28, 28, 1),
+    num_classes: int = 10,
+    filters: Sequence[int] = (32, 64),
+    dense_units: int = 128,
+    dropout: float = 0.3,
+    kernel_size: int = 3,
+    padding: str = "same",
+    bn_momentum: float = 0.99,
+    name: str = "simple_cnn",
+) -> keras.Model:
     """A LeNet/VGG-style CNN: per stage ``Conv-BN-ReLU`` → ``MaxPool``, then ``Dense`` layers.
 
     Each entry of ``filters`` is one stage at half the resolution of the previous one. With
@@ -86,8 +111,9 @@ def build_simple_cnn(input_shape: Sequence[int] = (28, 28, 1), num_classes: int 
     inputs = keras.Input(shape=tuple(input_shape))
     x = inputs
     for stage, width in enumerate(filters):
-        x = _conv_bn_relu(x, width, kernel_size, name=f"stage{stage}", padding=padding,
-                          bn_momentum=bn_momentum)
+        x = _conv_bn_relu(
+            x, width, kernel_size, name=f"stage{stage}", padding=padding, bn_momentum=bn_momentum
+        )
         x = layers.MaxPooling2D(name=f"stage{stage}_pool")(x)
     x = layers.Flatten()(x)
     x = layers.Dense(dense_units, use_bias=False)(x)
@@ -99,10 +125,15 @@ def build_simple_cnn(input_shape: Sequence[int] = (28, 28, 1), num_classes: int 
     return keras.Model(inputs, outputs, name=name)
 
 
-def build_vgg_cnn(input_shape: Sequence[int] = (28, 28, 1), num_classes: int = 10,
-                  filters: Sequence[int] = (32, 64, 128), convs_per_stage: int = 2,
-                  dropout: float = 0.3, bn_momentum: float = 0.99,
-                  name: str = "vgg_cnn") -> keras.Model:
+def build_vgg_cnn(
+    input_shape: Sequence[int] = (28, 28, 1),
+    num_classes: int = 10,
+    filters: Sequence[int] = (32, 64, 128),
+    convs_per_stage: int = 2,
+    dropout: float = 0.3,
+    bn_momentum: float = 0.99,
+    name: str = "vgg_cnn",
+) -> keras.Model:
     """A deeper VGG-style CNN: ``convs_per_stage`` × ``Conv-BN-ReLU`` then ``MaxPool`` per stage,
     global average pooling, dropout and a softmax classifier.
 
@@ -124,11 +155,16 @@ def build_vgg_cnn(input_shape: Sequence[int] = (28, 28, 1), num_classes: int = 1
     return keras.Model(inputs, outputs, name=name)
 
 
-def build_resnet_cnn(input_shape: Sequence[int] = (32, 32, 3), num_classes: int = 10,
-                     widths: Sequence[int] = (16, 32, 64, 128),
-                     channel_mean: Sequence[float] | None = None,
-                     channel_std: Sequence[float] | None = None, logit_scale: float = 0.125,
-                     bn_momentum: float = 0.99, name: str = "resnet_cnn") -> keras.Model:
+def build_resnet_cnn(
+    input_shape: Sequence[int] = (32, 32, 3),
+    num_classes: int = 10,
+    widths: Sequence[int] = (16, 32, 64, 128),
+    channel_mean: Sequence[float] | None = None,
+    channel_std: Sequence[float] | None = None,
+    logit_scale: float = 0.125,
+    bn_momentum: float = 0.99,
+    name: str = "resnet_cnn",
+) -> keras.Model:
     """A small ResNet in the style of D. Page's "ResNet-9" for CIFAR-10, at reduced width.
 
     Layout (``w0..w3`` = ``widths``)::
@@ -154,21 +190,24 @@ def build_resnet_cnn(input_shape: Sequence[int] = (32, 32, 3), num_classes: int 
     (None, 10)
     """
     if len(widths) != 4:
-        raise ValueError(f"Expected 4 widths (prep, layer1, layer2, layer3). "
-                         f"Received: widths={widths}")
+        raise ValueError(
+            f"Expected 4 widths (prep, layer1, layer2, layer3). Received: widths={widths}"
+        )
     inputs = keras.Input(shape=tuple(input_shape))
     x = inputs
     if channel_mean is not None and channel_std is not None:
-        x = layers.Normalization(mean=list(channel_mean),
-                                 variance=[s * s for s in channel_std], name="standardize")(x)
+        x = layers.Normalization(
+            mean=list(channel_mean), variance=[s * s for s in channel_std], name="standardize"
+        )(x)
     x = _conv_bn_relu(x, widths[0], name="prep", bn_momentum=bn_momentum)
     for index, (width, residual) in enumerate(zip(widths[1:], (True, False, True)), start=1):
         x = _conv_bn_relu(x, width, name=f"layer{index}", bn_momentum=bn_momentum)
         x = layers.MaxPooling2D(name=f"layer{index}_pool")(x)
         if residual:
             branch = _conv_bn_relu(x, width, name=f"layer{index}_res1", bn_momentum=bn_momentum)
-            branch = _conv_bn_relu(branch, width, name=f"layer{index}_res2",
-                                   bn_momentum=bn_momentum)
+            branch = _conv_bn_relu(
+                branch, width, name=f"layer{index}_res2", bn_momentum=bn_momentum
+            )
             x = layers.Add(name=f"layer{index}_add")([x, branch])
     x = layers.GlobalMaxPooling2D(name="pool")(x)
     x = layers.Dense(num_classes, name="classifier")(x)
@@ -195,17 +234,25 @@ def build_augmentation(kind: str, seed: int = 0) -> keras.Sequential:
     if kind == "digits":
         stack = [layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed)]
     elif kind == "fashion":
-        stack = [layers.RandomFlip("horizontal", seed=seed),
-                 layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed + 1)]
+        stack = [
+            layers.RandomFlip("horizontal", seed=seed),
+            layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed + 1),
+        ]
     elif kind == "fashion_flip":
         stack = [layers.RandomFlip("horizontal", seed=seed)]
     elif kind == "fashion_small_shift":
-        stack = [layers.RandomFlip("horizontal", seed=seed),
-                 layers.RandomTranslation(0.05, 0.05, fill_mode="constant", seed=seed + 1)]
+        stack = [
+            layers.RandomFlip("horizontal", seed=seed),
+            layers.RandomTranslation(0.05, 0.05, fill_mode="constant", seed=seed + 1),
+        ]
     elif kind == "cifar":
-        stack = [layers.RandomFlip("horizontal", seed=seed),
-                 layers.RandomTranslation(0.125, 0.125, fill_mode="reflect", seed=seed + 1)]
+        stack = [
+            layers.RandomFlip("horizontal", seed=seed),
+            layers.RandomTranslation(0.125, 0.125, fill_mode="reflect", seed=seed + 1),
+        ]
     else:
-        raise ValueError(f"Expected kind in ('digits', 'fashion', 'fashion_flip', "
-                         f"'fashion_small_shift', 'cifar'). Received: {kind!r}")
+        raise ValueError(
+            f"Expected kind in ('digits', 'fashion', 'fashion_flip', "
+            f"'fashion_small_shift', 'cifar'). Received: {kind!r}"
+        )
     return keras.Sequential(stack, name=f"{kind}_augmentation")

@@ -22,6 +22,7 @@ Example:
 >>> {k: v.shape for k, v in result.test_probabilities.items()}  # doctest: +SKIP
 {'colour': (1300,), 'quality_band': (1300, 3)}
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,18 +33,42 @@ import keras
 import keras_tuner
 import numpy as np
 import pandas as pd
-from a2common.data import WINE_COLOURS, WINE_QUALITY_BANDS
 from keras import layers
 
-from keras_models.fitting import (TrainResult, as_probabilities, make_optimizer, tabular_datasets,
-                                  train_tabular)
-from keras_models.tabular import (FeatureStats, TabularSchema, TabularSplits, encode_inputs,
-                                  fit_feature_stats, predict_frame, split_to_frame)
+from a2common.data import WINE_COLOURS, WINE_QUALITY_BANDS
+from keras_models.fitting import (
+    TrainResult,
+    as_probabilities,
+    make_optimizer,
+    tabular_datasets,
+    train_tabular,
+)
+from keras_models.tabular import (
+    FeatureStats,
+    TabularSchema,
+    TabularSplits,
+    encode_inputs,
+    fit_feature_stats,
+    predict_frame,
+    split_to_frame,
+)
 from keras_models.tuning import SearchResult, TunableModel, run_search
 
-WINE_SCHEMA = TabularSchema(numeric=(
-    "fixed acidity", "volatile acidity", "citric acid", "residual sugar", "chlorides",
-    "free sulfur dioxide", "total sulfur dioxide", "density", "pH", "sulphates", "alcohol"))
+WINE_SCHEMA = TabularSchema(
+    numeric=(
+        "fixed acidity",
+        "volatile acidity",
+        "citric acid",
+        "residual sugar",
+        "chlorides",
+        "free sulfur dioxide",
+        "total sulfur dioxide",
+        "density",
+        "pH",
+        "sulphates",
+        "alcohol",
+    )
+)
 """The 11 measurements; none may be missing."""
 
 COLOURS = WINE_COLOURS
@@ -77,21 +102,32 @@ def load_wine(colour: Any = None, quality_band: Any = None) -> WineSplits:
     """
     from a2common.data import load_dataset
 
-    datasets = {"colour": colour or load_dataset(DATASETS["colour"]),
-                "quality_band": quality_band or load_dataset(DATASETS["quality_band"])}
+    datasets = {
+        "colour": colour or load_dataset(DATASETS["colour"]),
+        "quality_band": quality_band or load_dataset(DATASETS["quality_band"]),
+    }
     frames, labels = {}, {}
     for split in ("train", "val", "test"):
         parts = {head: getattr(dataset, split) for head, dataset in datasets.items()}
         if not np.array_equal(parts["colour"].x, parts["quality_band"].x):
-            raise ValueError(f"Expected the {split} rows of {DATASETS['colour']!r} and "
-                             f"{DATASETS['quality_band']!r} to be the same wines. Received: "
-                             f"different feature rows")
-        frames[split] = split_to_frame(parts["colour"].x, datasets["colour"].feature_names,
-                                       WINE_SCHEMA)
+            raise ValueError(
+                f"Expected the {split} rows of {DATASETS['colour']!r} and "
+                f"{DATASETS['quality_band']!r} to be the same wines. Received: "
+                f"different feature rows"
+            )
+        frames[split] = split_to_frame(
+            parts["colour"].x, datasets["colour"].feature_names, WINE_SCHEMA
+        )
         labels[split] = {head: part.y.astype(np.int64) for head, part in parts.items()}
-    tables = TabularSplits(frames["train"], labels["train"]["quality_band"], frames["val"],
-                           labels["val"]["quality_band"], frames["test"],
-                           labels["test"]["quality_band"], list(QUALITY_BANDS))
+    tables = TabularSplits(
+        frames["train"],
+        labels["train"]["quality_band"],
+        frames["val"],
+        labels["val"]["quality_band"],
+        frames["test"],
+        labels["test"]["quality_band"],
+        list(QUALITY_BANDS),
+    )
     return WineSplits(tables, labels["train"], labels["val"], labels["test"])
 
 
@@ -129,10 +165,15 @@ def build_wine_model(stats: FeatureStats, config: WineConfig = WineConfig()) -> 
     >>> sorted(model.output_names)
     ['colour', 'quality_band']
     """
+
     def dense(units: int, name: str) -> layers.Dense:
-        return layers.Dense(units, activation=config.activation,
-                            kernel_initializer=config.initializer,
-                            kernel_regularizer=keras.regularizers.L2(config.l2), name=name)
+        return layers.Dense(
+            units,
+            activation=config.activation,
+            kernel_initializer=config.initializer,
+            kernel_regularizer=keras.regularizers.L2(config.l2),
+            name=name,
+        )
 
     inputs, features = encode_inputs(stats)
     trunk = layers.Dropout(config.dropout)(dense(config.units, "trunk_1")(features))
@@ -143,11 +184,16 @@ def build_wine_model(stats: FeatureStats, config: WineConfig = WineConfig()) -> 
     model = keras.Model(inputs, {"colour": colour, "quality_band": quality}, name="wine_two_heads")
     model.compile(
         optimizer=make_optimizer(config.optimizer, config.learning_rate),
-        loss={"colour": keras.losses.BinaryCrossentropy(),
-              "quality_band": keras.losses.SparseCategoricalCrossentropy()},
+        loss={
+            "colour": keras.losses.BinaryCrossentropy(),
+            "quality_band": keras.losses.SparseCategoricalCrossentropy(),
+        },
         loss_weights={"colour": config.colour_weight, "quality_band": 1.0},
-        metrics={"colour": [keras.metrics.BinaryAccuracy(name="accuracy")],
-                 "quality_band": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]})
+        metrics={
+            "colour": [keras.metrics.BinaryAccuracy(name="accuracy")],
+            "quality_band": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        },
+    )
     return model
 
 
@@ -160,12 +206,19 @@ def build_model(hp: keras_tuner.HyperParameters, stats: FeatureStats) -> keras.M
         dropout=hp.Float("dropout", 0.0, 0.4, step=0.1),
         l2=hp.Float("l2", 1e-6, 1e-3, sampling="log"),
         colour_weight=hp.Choice("colour_weight", [0.2, 0.5, 1.0]),
-        learning_rate=hp.Float("learning_rate", 3e-4, 3e-3, sampling="log"))
+        learning_rate=hp.Float("learning_rate", 3e-4, 3e-3, sampling="log"),
+    )
     return build_wine_model(stats, config)
 
 
-def train_wine(work_dir: Path | str, config: WineConfig = WineConfig(), *, seed: int = 0,
-               splits: WineSplits | None = None, verbose: int = 2) -> TrainResult:
+def train_wine(
+    work_dir: Path | str,
+    config: WineConfig = WineConfig(),
+    *,
+    seed: int = 0,
+    splits: WineSplits | None = None,
+    verbose: int = 2,
+) -> TrainResult:
     """Train (or load) the two-head model; macro-F1 is computed on the quality head.
 
     Returns:
@@ -174,26 +227,56 @@ def train_wine(work_dir: Path | str, config: WineConfig = WineConfig(), *, seed:
         ``wine_colour``/``wine_quality_band`` test splits (red test rows, then white ones).
     """
     splits = splits or load_wine()
-    return train_tabular("wine_two_heads", build_wine_model, splits.tables, WINE_SCHEMA, config,
-                         work_dir, train_labels=splits.train_labels,
-                         val_labels=splits.val_labels, f1_output="quality_band",
-                         f1_labels=splits.val_labels["quality_band"], seed=seed,
-                         verbose=verbose)
+    return train_tabular(
+        "wine_two_heads",
+        build_wine_model,
+        splits.tables,
+        WINE_SCHEMA,
+        config,
+        work_dir,
+        train_labels=splits.train_labels,
+        val_labels=splits.val_labels,
+        f1_output="quality_band",
+        f1_labels=splits.val_labels["quality_band"],
+        seed=seed,
+        verbose=verbose,
+    )
 
 
-def tune_wine(work_dir: Path | str, *, max_trials: int = 10, epochs: int = 60, seed: int = 0,
-              kind: str = "random", splits: WineSplits | None = None,
-              verbose: int = 0) -> SearchResult:
+def tune_wine(
+    work_dir: Path | str,
+    *,
+    max_trials: int = 10,
+    epochs: int = 60,
+    seed: int = 0,
+    kind: str = "random",
+    splits: WineSplits | None = None,
+    verbose: int = 0,
+) -> SearchResult:
     """keras-tuner search on the quality head's validation accuracy (batch size included)."""
     splits = splits or load_wine()
     stats = fit_feature_stats(splits.tables.train_frame, WINE_SCHEMA)
-    datasets = tabular_datasets(splits.tables, stats, train_labels=splits.train_labels,
-                                val_labels=splits.val_labels, seed=seed)
-    hypermodel = TunableModel(lambda hp: build_model(hp, stats), datasets,
-                              batch_sizes=(32, 64, 128))
-    return run_search(hypermodel, work_dir, "wine_two_heads_tuner",
-                      objective="val_quality_band_accuracy", max_trials=max_trials,
-                      epochs=epochs, seed=seed, kind=kind, verbose=verbose)
+    datasets = tabular_datasets(
+        splits.tables,
+        stats,
+        train_labels=splits.train_labels,
+        val_labels=splits.val_labels,
+        seed=seed,
+    )
+    hypermodel = TunableModel(
+        lambda hp: build_model(hp, stats), datasets, batch_sizes=(32, 64, 128)
+    )
+    return run_search(
+        hypermodel,
+        work_dir,
+        "wine_two_heads_tuner",
+        objective="val_quality_band_accuracy",
+        max_trials=max_trials,
+        epochs=epochs,
+        seed=seed,
+        kind=kind,
+        verbose=verbose,
+    )
 
 
 def predict_wine(model: keras.Model, frame: Any) -> dict[str, np.ndarray]:
@@ -208,5 +291,9 @@ def predict_wine(model: keras.Model, frame: Any) -> dict[str, np.ndarray]:
 
 def labels_frame(labels: dict[str, np.ndarray]) -> pd.DataFrame:
     """Per-head labels as a readable DataFrame (``colour``/``quality_band`` names)."""
-    return pd.DataFrame({"colour": np.array(COLOURS)[labels["colour"]],
-                         "quality_band": np.array(QUALITY_BANDS)[labels["quality_band"]]})
+    return pd.DataFrame(
+        {
+            "colour": np.array(COLOURS)[labels["colour"]],
+            "quality_band": np.array(QUALITY_BANDS)[labels["quality_band"]],
+        }
+    )

@@ -16,6 +16,7 @@ Example:
 >>> model.output_shape
 (None, 6)
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -26,22 +27,31 @@ from keras import layers
 ANIMALS_SHAPE = (32, 32, 3)
 
 
-def _standardise(inputs: keras.KerasTensor, channel_mean: Sequence[float] | None,
-                 channel_std: Sequence[float] | None) -> keras.KerasTensor:
+def _standardise(
+    inputs: keras.KerasTensor,
+    channel_mean: Sequence[float] | None,
+    channel_std: Sequence[float] | None,
+) -> keras.KerasTensor:
     if channel_mean is None or channel_std is None:
         return inputs
     if len(channel_mean) != inputs.shape[-1] or len(channel_std) != inputs.shape[-1]:
-        raise ValueError(f"Expected one mean and one std per channel ({inputs.shape[-1]}). "
-                         f"Received: channel_mean={channel_mean}, channel_std={channel_std}")
-    return layers.Normalization(mean=list(channel_mean),
-                                variance=[float(s) ** 2 for s in channel_std],
-                                name="standardise")(inputs)
+        raise ValueError(
+            f"Expected one mean and one std per channel ({inputs.shape[-1]}). "
+            f"Received: channel_mean={channel_mean}, channel_std={channel_std}"
+        )
+    return layers.Normalization(
+        mean=list(channel_mean), variance=[float(s) ** 2 for s in channel_std], name="standardise"
+    )(inputs)
 
 
-def build_default_model(input_shape: Sequence[int] = ANIMALS_SHAPE, num_classes: int = 6, *,
-                        channel_mean: Sequence[float] | None = None,
-                        channel_std: Sequence[float] | None = None,
-                        name: str = "default_model") -> keras.Model:
+def build_default_model(
+    input_shape: Sequence[int] = ANIMALS_SHAPE,
+    num_classes: int = 6,
+    *,
+    channel_mean: Sequence[float] | None = None,
+    channel_std: Sequence[float] | None = None,
+    name: str = "default_model",
+) -> keras.Model:
     """The seed's ``DefaultModel``: two pairs of 3×3 ReLU convs (32, 64), each pair average-pooled.
 
     Example:
@@ -62,9 +72,17 @@ def build_default_model(input_shape: Sequence[int] = ANIMALS_SHAPE, num_classes:
     return keras.Model(inputs, outputs, name=name)
 
 
-def residual_block(x: keras.KerasTensor, filters: int, *, use_skip: bool, batch_norm: bool = True,
-                   drop_rate: float = 0.0, activation: str = "relu", bn_momentum: float = 0.99,
-                   name: str = "block") -> keras.KerasTensor:
+def residual_block(
+    x: keras.KerasTensor,
+    filters: int,
+    *,
+    use_skip: bool,
+    batch_norm: bool = True,
+    drop_rate: float = 0.0,
+    activation: str = "relu",
+    bn_momentum: float = 0.99,
+    name: str = "block",
+) -> keras.KerasTensor:
     """[Conv, BN, act, Conv, BN, (+ projection shortcut), act, mean pool, dropout].
 
     Args:
@@ -85,11 +103,13 @@ def residual_block(x: keras.KerasTensor, filters: int, *, use_skip: bool, batch_
     if batch_norm:
         y = layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_bn2")(y)
     if use_skip:
-        shortcut = layers.Conv2D(filters, 1, use_bias=not batch_norm,
-                                 name=f"{name}_projection")(shortcut)
+        shortcut = layers.Conv2D(filters, 1, use_bias=not batch_norm, name=f"{name}_projection")(
+            shortcut
+        )
         if batch_norm:
-            shortcut = layers.BatchNormalization(momentum=bn_momentum,
-                                                 name=f"{name}_projection_bn")(shortcut)
+            shortcut = layers.BatchNormalization(
+                momentum=bn_momentum, name=f"{name}_projection_bn"
+            )(shortcut)
         y = layers.Add(name=f"{name}_add")([y, shortcut])
     y = layers.Activation(activation, name=f"{name}_act2")(y)
     y = layers.AveragePooling2D(2, padding="same", name=f"{name}_pool")(y)
@@ -98,13 +118,21 @@ def residual_block(x: keras.KerasTensor, filters: int, *, use_skip: bool, batch_
     return y
 
 
-def build_your_model(input_shape: Sequence[int] = ANIMALS_SHAPE, num_classes: int = 6, *,
-                     num_blocks: int = 2, feature_maps: int = 32, drop_rate: float = 0.2,
-                     batch_norm: bool = True, use_skip: bool = True, activation: str = "relu",
-                     bn_momentum: float = 0.99,
-                     channel_mean: Sequence[float] | None = None,
-                     channel_std: Sequence[float] | None = None,
-                     name: str = "your_model") -> keras.Model:
+def build_your_model(
+    input_shape: Sequence[int] = ANIMALS_SHAPE,
+    num_classes: int = 6,
+    *,
+    num_blocks: int = 2,
+    feature_maps: int = 32,
+    drop_rate: float = 0.2,
+    batch_norm: bool = True,
+    use_skip: bool = True,
+    activation: str = "relu",
+    bn_momentum: float = 0.99,
+    channel_mean: Sequence[float] | None = None,
+    channel_std: Sequence[float] | None = None,
+    name: str = "your_model",
+) -> keras.Model:
     """The seed's ``YourModel``: ``num_blocks`` residual blocks, then a linear softmax layer.
 
     Block ``i`` has ``feature_maps * 2**i`` feature maps; the last block's maps are flattened.
@@ -117,8 +145,10 @@ def build_your_model(input_shape: Sequence[int] = ANIMALS_SHAPE, num_classes: in
     True
     """
     if num_blocks < 1 or feature_maps < 1:
-        raise ValueError(f"Expected num_blocks >= 1 and feature_maps >= 1. Received: "
-                         f"num_blocks={num_blocks}, feature_maps={feature_maps}")
+        raise ValueError(
+            f"Expected num_blocks >= 1 and feature_maps >= 1. Received: "
+            f"num_blocks={num_blocks}, feature_maps={feature_maps}"
+        )
     if not 0.0 <= drop_rate < 1.0:
         raise ValueError(f"Expected 0 <= drop_rate < 1. Received: drop_rate={drop_rate}")
     if num_classes < 2:
@@ -126,9 +156,16 @@ def build_your_model(input_shape: Sequence[int] = ANIMALS_SHAPE, num_classes: in
     inputs = keras.Input(tuple(input_shape), name="pixels")
     x = _standardise(inputs, channel_mean, channel_std)
     for block in range(num_blocks):
-        x = residual_block(x, feature_maps * 2 ** block, use_skip=use_skip,
-                           batch_norm=batch_norm, drop_rate=drop_rate, activation=activation,
-                           bn_momentum=bn_momentum, name=f"block{block + 1}")
+        x = residual_block(
+            x,
+            feature_maps * 2**block,
+            use_skip=use_skip,
+            batch_norm=batch_norm,
+            drop_rate=drop_rate,
+            activation=activation,
+            bn_momentum=bn_momentum,
+            name=f"block{block + 1}",
+        )
     x = layers.Flatten()(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name=name)

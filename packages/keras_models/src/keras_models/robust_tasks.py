@@ -21,6 +21,7 @@ Example:
 >>> sorted(result.predictions)  # doctest: +SKIP
 ['clean', 'pgd20']
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -29,10 +30,10 @@ from typing import Any
 
 import keras
 import numpy as np
+
 from a2common.grading import ModelCardText, TaskContext, TaskResult
 from a2common.keras_training import MODEL_FILE, fit_or_load
 from a2common.seeding import seed_everything
-
 from keras_models.adversarial import AdversarialConfig, adversarial_fit
 from keras_models.animals6 import ANIMAL_CLASSES, load_animals6
 from keras_models.attacks import EPSILON, STEP_SIZE, STEPS, attack_dataset
@@ -59,23 +60,48 @@ class Settings:
 # Full variants sized for <= 30 min on a quiet 2-core CPU with one thread (measured under a load
 # of ~6.7: a clean epoch of 27,000 images at 32 feature maps took 438 s, a PGD-10 epoch at 16
 # feature maps 919 s; about a third of that on a quiet machine).
-CLEAN = {False: Settings(num_blocks=3, feature_maps=32, drop_rate=0.2, epochs=10),
-         True: Settings(num_blocks=2, feature_maps=8, drop_rate=0.2, epochs=2,
-                        train_per_class=200, batch_size=64, bn_momentum=0.5)}
-ROBUST = {False: Settings(num_blocks=3, feature_maps=16, drop_rate=0.0, epochs=4),
-          True: Settings(num_blocks=2, feature_maps=4, drop_rate=0.0, epochs=2,
-                         train_per_class=100, batch_size=64, bn_momentum=0.5)}
+CLEAN = {
+    False: Settings(num_blocks=3, feature_maps=32, drop_rate=0.2, epochs=10),
+    True: Settings(
+        num_blocks=2,
+        feature_maps=8,
+        drop_rate=0.2,
+        epochs=2,
+        train_per_class=200,
+        batch_size=64,
+        bn_momentum=0.5,
+    ),
+}
+ROBUST = {
+    False: Settings(num_blocks=3, feature_maps=16, drop_rate=0.0, epochs=4),
+    True: Settings(
+        num_blocks=2,
+        feature_maps=4,
+        drop_rate=0.0,
+        epochs=2,
+        train_per_class=100,
+        batch_size=64,
+        bn_momentum=0.5,
+    ),
+}
 PATIENCE = 3
 """Early stopping: epochs without a better validation accuracy (the seed's three)."""
 
 
-def _build(settings: Settings, channel_mean: list[float], channel_std: list[float],
-           name: str) -> keras.Model:
-    return build_your_model(num_blocks=settings.num_blocks, feature_maps=settings.feature_maps,
-                            drop_rate=settings.drop_rate, use_skip=True,
-                            bn_momentum=settings.bn_momentum,
-                            channel_mean=channel_mean, channel_std=channel_std,
-                            num_classes=len(ANIMAL_CLASSES), name=name)
+def _build(
+    settings: Settings, channel_mean: list[float], channel_std: list[float], name: str
+) -> keras.Model:
+    return build_your_model(
+        num_blocks=settings.num_blocks,
+        feature_maps=settings.feature_maps,
+        drop_rate=settings.drop_rate,
+        use_skip=True,
+        bn_momentum=settings.bn_momentum,
+        channel_mean=channel_mean,
+        channel_std=channel_std,
+        num_classes=len(ANIMAL_CLASSES),
+        name=name,
+    )
 
 
 def _predict(model: keras.Model, images: np.ndarray) -> np.ndarray:
@@ -88,13 +114,19 @@ def _summary(model: keras.Model) -> str:
     return "\n".join(lines)
 
 
-_DATA = ("CIFAR-10 training split restricted to bird, cat, deer, dog, frog, horse (5,000 each; "
-         "decoded from the quality-75 JPEG copy in shared/data), minus a seeded stratified 10% "
-         "validation split (3,000 images) used for early stopping / monitoring.")
-_EVALUATION = ("CIFAR-10 test split restricted to the six animal classes: 6,000 images, never "
-               "used for training or model selection.")
-_FACTORS = ["Animal class: cat/dog and deer/horse are the commonest confusions in CIFAR-10.",
-            "Image quality: 32x32 photos re-encoded as JPEG."]
+_DATA = (
+    "CIFAR-10 training split restricted to bird, cat, deer, dog, frog, horse (5,000 each; "
+    "decoded from the quality-75 JPEG copy in shared/data), minus a seeded stratified 10% "
+    "validation split (3,000 images) used for early stopping / monitoring."
+)
+_EVALUATION = (
+    "CIFAR-10 test split restricted to the six animal classes: 6,000 images, never "
+    "used for training or model selection."
+)
+_FACTORS = [
+    "Animal class: cat/dog and deer/horse are the commonest confusions in CIFAR-10.",
+    "Image quality: 32x32 photos re-encoded as JPEG.",
+]
 
 
 def grade_animals6_resnet(ctx: TaskContext) -> TaskResult:
@@ -103,55 +135,95 @@ def grade_animals6_resnet(ctx: TaskContext) -> TaskResult:
     seed_everything(ctx.seed)
     data = load_animals6(ctx.seed, settings.train_per_class)
     mean, std = data.channel_statistics()
-    train = make_train_dataset(data.train_images, data.train_labels,
-                               num_classes=len(ANIMAL_CLASSES), batch_size=settings.batch_size,
-                               seed=ctx.seed, augment=True)
+    train = make_train_dataset(
+        data.train_images,
+        data.train_labels,
+        num_classes=len(ANIMAL_CLASSES),
+        batch_size=settings.batch_size,
+        seed=ctx.seed,
+        augment=True,
+    )
     val_one_hot = np.eye(len(ANIMAL_CLASSES), dtype=np.float32)[data.val_labels]
 
     def build() -> keras.Model:
         model = _build(settings, mean, std, "animals6_resnet")
-        model.compile(keras.optimizers.Adam(settings.learning_rate),
-                      loss="categorical_crossentropy", metrics=["accuracy"])
+        model.compile(
+            keras.optimizers.Adam(settings.learning_rate),
+            loss="categorical_crossentropy",
+            metrics=["accuracy"],
+        )
         return model
 
-    stop = keras.callbacks.EarlyStopping("val_accuracy", patience=PATIENCE,
-                                         restore_best_weights=True)
+    stop = keras.callbacks.EarlyStopping(
+        "val_accuracy", patience=PATIENCE, restore_best_weights=True
+    )
     work_dir = Path(ctx.work_dir) / "animals6_resnet"
-    model, history, seconds = fit_or_load(build, work_dir, train, epochs=settings.epochs,
-                                          validation_data=(data.val_images, val_one_hot),
-                                          callbacks=[stop], verbose=2)
+    model, history, seconds = fit_or_load(
+        build,
+        work_dir,
+        train,
+        epochs=settings.epochs,
+        validation_data=(data.val_images, val_one_hot),
+        callbacks=[stop],
+        verbose=2,
+    )
     card = ModelCardText(
         overview="The seed's YourModel on six CIFAR-10 animal classes: three blocks [Conv, BN, "
-                 "ReLU, Conv, BN, (+ 1x1 projection shortcut), ReLU, mean pool, dropout] with "
-                 f"{settings.feature_maps}, {2 * settings.feature_maps} and "
-                 f"{4 * settings.feature_maps} feature maps, then a linear softmax layer.",
+        "ReLU, Conv, BN, (+ 1x1 projection shortcut), ReLU, mean pool, dropout] with "
+        f"{settings.feature_maps}, {2 * settings.feature_maps} and "
+        f"{4 * settings.feature_maps} feature maps, then a linear softmax layer.",
         architecture=_summary(model),
-        intended_uses=["Teaching: residual CNNs, augmentation and early stopping in Keras; "
-                       "the undefended baseline of the robustness study (issue 12)."],
+        intended_uses=[
+            "Teaching: residual CNNs, augmentation and early stopping in Keras; "
+            "the undefended baseline of the robustness study (issue 12)."
+        ],
         intended_users=["Students and instructors of an introductory deep-learning course."],
-        out_of_scope_uses=["Any decision about real animals or people; any setting with an "
-                           "adversary (an undefended CNN fails under small perturbations)."],
-        factors=_FACTORS, training_data=_DATA + (
+        out_of_scope_uses=[
+            "Any decision about real animals or people; any setting with an "
+            "adversary (an undefended CNN fails under small perturbations)."
+        ],
+        factors=_FACTORS,
+        training_data=_DATA
+        + (
             f" Adam {settings.learning_rate:g}, batch {settings.batch_size}, at most "
             f"{settings.epochs} epochs, early stopping after {PATIENCE} epochs without a better "
             "validation accuracy (best weights restored); random flips, 4-pixel pad-and-crop "
-            "and brightness/contrast jitter."),
+            "and brightness/contrast jitter."
+        ),
         evaluation_data=_EVALUATION,
-        ethical_considerations=[("Misclassification under adversarial perturbations.",
-                                 "Use the PGD-trained model (keras_animals6_robust) where "
-                                 "robustness matters, and treat both as teaching examples.")],
-        caveats=["Architecture and learning rate follow the seed's defaults (3 blocks, skips, "
-                 "Adam 1e-3); the issue's 12-run tuning grid has not been run yet.",
-                 "One seed; the six classes are CIFAR-10's, not the seed's animal photos."])
+        ethical_considerations=[
+            (
+                "Misclassification under adversarial perturbations.",
+                "Use the PGD-trained model (keras_animals6_robust) where "
+                "robustness matters, and treat both as teaching examples.",
+            )
+        ],
+        caveats=[
+            "Architecture and learning rate follow the seed's defaults (3 blocks, skips, "
+            "Adam 1e-3); the issue's 12-run tuning grid has not been run yet.",
+            "One seed; the six classes are CIFAR-10's, not the seed's animal photos.",
+        ],
+    )
     return TaskResult(
-        predictions=_predict(model, data.test_images), train_seconds=seconds,
-        epochs=len(history.get("loss", [])), parameters=model.count_params(), history=history,
-        model_files=[str((work_dir / MODEL_FILE).relative_to(ctx.work_dir))], card=card,
-        details={"settings": asdict(settings), "quick": ctx.quick, "seed": ctx.seed,
-                 "classes": list(ANIMAL_CLASSES), "train_size": int(len(data.train_labels)),
-                 "val_size": int(len(data.val_labels)), "test_size": int(len(data.test_labels)),
-                 "augmentation": "flip, pad-4 crop, brightness 0.1, contrast 0.8-1.2",
-                 "early_stopping_patience": PATIENCE})
+        predictions=_predict(model, data.test_images),
+        train_seconds=seconds,
+        epochs=len(history.get("loss", [])),
+        parameters=model.count_params(),
+        history=history,
+        model_files=[str((work_dir / MODEL_FILE).relative_to(ctx.work_dir))],
+        card=card,
+        details={
+            "settings": asdict(settings),
+            "quick": ctx.quick,
+            "seed": ctx.seed,
+            "classes": list(ANIMAL_CLASSES),
+            "train_size": int(len(data.train_labels)),
+            "val_size": int(len(data.val_labels)),
+            "test_size": int(len(data.test_labels)),
+            "augmentation": "flip, pad-4 crop, brightness 0.1, contrast 0.8-1.2",
+            "early_stopping_patience": PATIENCE,
+        },
+    )
 
 
 def grade_animals6_robust(ctx: TaskContext) -> TaskResult:
@@ -160,54 +232,105 @@ def grade_animals6_robust(ctx: TaskContext) -> TaskResult:
     seed_everything(ctx.seed)
     data = load_animals6(ctx.seed, settings.train_per_class)
     mean, std = data.channel_statistics()
-    config = AdversarialConfig(epochs=settings.epochs, batch_size=settings.batch_size,
-                               learning_rate=settings.learning_rate, epsilon=EPSILON, steps=10,
-                               monitor_size=100 if ctx.quick else 500)
+    config = AdversarialConfig(
+        epochs=settings.epochs,
+        batch_size=settings.batch_size,
+        learning_rate=settings.learning_rate,
+        epsilon=EPSILON,
+        steps=10,
+        monitor_size=100 if ctx.quick else 500,
+    )
     work_dir = Path(ctx.work_dir) / "animals6_robust"
     model, history, seconds = adversarial_fit(
-        lambda: _build(settings, mean, std, "animals6_robust"), work_dir, data.train_images,
-        data.train_labels, config, seed=ctx.seed, validation=(data.val_images, data.val_labels))
-    attack: dict[str, Any] = {"attack": "pgd", "epsilon": EPSILON, "steps": STEPS,
-                              "step_size": STEP_SIZE, "random_start": True}
-    attacked = attack_dataset(model, data.test_images, data.test_labels, "pgd",
-                              epsilon=EPSILON, steps=STEPS, step_size=STEP_SIZE)
+        lambda: _build(settings, mean, std, "animals6_robust"),
+        work_dir,
+        data.train_images,
+        data.train_labels,
+        config,
+        seed=ctx.seed,
+        validation=(data.val_images, data.val_labels),
+    )
+    attack: dict[str, Any] = {
+        "attack": "pgd",
+        "epsilon": EPSILON,
+        "steps": STEPS,
+        "step_size": STEP_SIZE,
+        "random_start": True,
+    }
+    attacked = attack_dataset(
+        model,
+        data.test_images,
+        data.test_labels,
+        "pgd",
+        epsilon=EPSILON,
+        steps=STEPS,
+        step_size=STEP_SIZE,
+    )
     card = ModelCardText(
         overview="A PGD adversarially trained CNN (Madry et al., 2018) for six CIFAR-10 animal "
-                 f"classes: the seed's YourModel with {settings.num_blocks} blocks and skips, "
-                 f"{settings.feature_maps} feature maps in the first block. Graded twice: on "
-                 "the clean test images and on the same images attacked with PGD-20 (L-inf "
-                 f"eps = {EPSILON}, step {STEP_SIZE}, random start, white-box against this "
-                 "model, true labels).",
+        f"classes: the seed's YourModel with {settings.num_blocks} blocks and skips, "
+        f"{settings.feature_maps} feature maps in the first block. Graded twice: on "
+        "the clean test images and on the same images attacked with PGD-20 (L-inf "
+        f"eps = {EPSILON}, step {STEP_SIZE}, random start, white-box against this "
+        "model, true labels).",
         architecture=_summary(model),
-        intended_uses=["Teaching: how adversarial examples break a CNN and what adversarial "
-                       "training buys and costs (clean accuracy, 11x training time)."],
+        intended_uses=[
+            "Teaching: how adversarial examples break a CNN and what adversarial "
+            "training buys and costs (clean accuracy, 11x training time)."
+        ],
         intended_users=["Students and instructors of an introductory deep-learning course."],
-        out_of_scope_uses=["Security-relevant use: robustness is measured against one L-inf "
-                           "attack at one radius; stronger or different attacks (AutoAttack, "
-                           "L2, patches, corruptions) were not evaluated."],
-        factors=[*_FACTORS, f"Perturbation budget: L-inf eps = {EPSILON} (8/255) in [0, 1] "
-                            "pixel space; larger budgets are not covered."],
-        training_data=_DATA + (
+        out_of_scope_uses=[
+            "Security-relevant use: robustness is measured against one L-inf "
+            "attack at one radius; stronger or different attacks (AutoAttack, "
+            "L2, patches, corruptions) were not evaluated."
+        ],
+        factors=[
+            *_FACTORS,
+            f"Perturbation budget: L-inf eps = {EPSILON} (8/255) in [0, 1] "
+            "pixel space; larger budgets are not covered.",
+        ],
+        training_data=_DATA
+        + (
             f" Every batch replaced by its PGD-{config.steps} copy (eps {EPSILON}, step "
             f"{config.step_size:.4f}, random start) after a random flip; Adam "
             f"{settings.learning_rate:g}, batch {settings.batch_size}, {settings.epochs} "
             "epochs. Width and epochs were cut so the ~11x cost of PGD-10 training fits "
-            "30 min on a 2-core CPU; a wider model trained longer would be more robust."),
+            "30 min on a 2-core CPU; a wider model trained longer would be more robust."
+        ),
         evaluation_data=_EVALUATION + " The pgd20 head holds predictions on their PGD-20 copies.",
-        ethical_considerations=[("Over-trust: a 'robust' label can suggest safety the model "
-                                 "does not have.", "The card names the one attack and radius "
-                                 "measured; use only as a teaching example.")],
-        caveats=["Robust accuracy is an upper bound: a stronger attack can only lower it.",
-                 "Few epochs of adversarial training on a narrow model: clean accuracy is "
-                 "well below the undefended model's."])
+        ethical_considerations=[
+            (
+                "Over-trust: a 'robust' label can suggest safety the model does not have.",
+                "The card names the one attack and radius "
+                "measured; use only as a teaching example.",
+            )
+        ],
+        caveats=[
+            "Robust accuracy is an upper bound: a stronger attack can only lower it.",
+            "Few epochs of adversarial training on a narrow model: clean accuracy is "
+            "well below the undefended model's.",
+        ],
+    )
     return TaskResult(
-        predictions={"clean": _predict(model, data.test_images),
-                     "pgd20": _predict(model, attacked)},
-        train_seconds=seconds, epochs=len(history.get("loss", [])),
-        parameters=model.count_params(), history=history,
-        model_files=[str((work_dir / MODEL_FILE).relative_to(ctx.work_dir))], card=card,
-        details={"settings": asdict(settings), "adversarial_training": asdict(config),
-                 "evaluation_attack": attack, "quick": ctx.quick, "seed": ctx.seed,
-                 "classes": list(ANIMAL_CLASSES), "train_size": int(len(data.train_labels)),
-                 "test_size": int(len(data.test_labels)),
-                 "max_perturbation": float(np.abs(attacked - data.test_images).max())})
+        predictions={
+            "clean": _predict(model, data.test_images),
+            "pgd20": _predict(model, attacked),
+        },
+        train_seconds=seconds,
+        epochs=len(history.get("loss", [])),
+        parameters=model.count_params(),
+        history=history,
+        model_files=[str((work_dir / MODEL_FILE).relative_to(ctx.work_dir))],
+        card=card,
+        details={
+            "settings": asdict(settings),
+            "adversarial_training": asdict(config),
+            "evaluation_attack": attack,
+            "quick": ctx.quick,
+            "seed": ctx.seed,
+            "classes": list(ANIMAL_CLASSES),
+            "train_size": int(len(data.train_labels)),
+            "test_size": int(len(data.test_labels)),
+            "max_perturbation": float(np.abs(attacked - data.test_images).max()),
+        },
+    )

@@ -16,6 +16,7 @@ Example:
 >>> table[0]  # the best row  # doctest: +SKIP
 GridResult(n1=40, n2=40, activation='relu', val_accuracy=0.88...)
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -29,9 +30,9 @@ from typing import Any, Sequence
 import keras
 import keras_tuner
 import numpy as np
+
 from a2common.keras_training import tensorboard_callback
 from a2common.tables import markdown_table
-
 from keras_models.calibration import expected_calibration_error
 from keras_models.data import prepare_images, prepare_labels
 from keras_models.losses import SmoothedCategoricalCrossentropy
@@ -55,8 +56,9 @@ class DNNData:
     class_names: list[str]
 
 
-def load_dnn_data(dataset: Any, val_fraction: float = 0.1, seed: int = 0,
-                  train_size: int | None = None) -> DNNData:
+def load_dnn_data(
+    dataset: Any, val_fraction: float = 0.1, seed: int = 0, train_size: int | None = None
+) -> DNNData:
     """Flatten and scale a (Fashion-)MNIST :class:`a2common.data.Dataset`, holding out
     ``val_fraction`` of the training set (stratified, seeded) for validation.
 
@@ -67,7 +69,6 @@ def load_dnn_data(dataset: Any, val_fraction: float = 0.1, seed: int = 0,
         train_size: keep only this many training examples (a seeded subset, for smoke tests).
     """
     from a2common.data import stratified_split
-
     from keras_models.data import take_subset
 
     num_classes = len(dataset.class_names)
@@ -76,14 +77,22 @@ def load_dnn_data(dataset: Any, val_fraction: float = 0.1, seed: int = 0,
     return DNNData(
         train_x=prepare_images(train.x, FLAT_SHAPE),
         train_y=prepare_labels(train.y, num_classes),
-        val_x=prepare_images(val.x, FLAT_SHAPE), val_y=prepare_labels(val.y, num_classes),
+        val_x=prepare_images(val.x, FLAT_SHAPE),
+        val_y=prepare_labels(val.y, num_classes),
         test_x=prepare_images(dataset.test.x, FLAT_SHAPE),
         test_y=prepare_labels(dataset.test.y, num_classes),
-        class_names=list(dataset.class_names))
+        class_names=list(dataset.class_names),
+    )
 
 
-def build_dnn(n1: int = 20, n2: int = 40, activation: str = "relu", num_classes: int = 10,
-              loss: keras.losses.Loss | None = None, learning_rate: float = 1e-3) -> keras.Model:
+def build_dnn(
+    n1: int = 20,
+    n2: int = 40,
+    activation: str = "relu",
+    num_classes: int = 10,
+    loss: keras.losses.Loss | None = None,
+    learning_rate: float = 1e-3,
+) -> keras.Model:
     """The compiled ``784 → n1 → n2 → 10`` network (Adam; plain cross-entropy by default).
 
     Labels are one-hot (``CategoricalCrossentropy``-style losses), so plain and smoothed losses
@@ -94,11 +103,18 @@ def build_dnn(n1: int = 20, n2: int = 40, activation: str = "relu", num_classes:
     >>> build_dnn(20, 40, "relu").count_params()
     16950
     """
-    model = build_mlp(FLAT_SHAPE, hidden_units=(n1, n2), num_classes=num_classes,
-                      activation=activation, name=f"dnn_{n1}_{n2}_{activation}")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss=loss or keras.losses.CategoricalCrossentropy(),
-                  metrics=["accuracy"])
+    model = build_mlp(
+        FLAT_SHAPE,
+        hidden_units=(n1, n2),
+        num_classes=num_classes,
+        activation=activation,
+        name=f"dnn_{n1}_{n2}_{activation}",
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=loss or keras.losses.CategoricalCrossentropy(),
+        metrics=["accuracy"],
+    )
     return model
 
 
@@ -130,8 +146,13 @@ class DNNHyperModel(keras_tuner.HyperModel):
     3210
     """
 
-    def __init__(self, units: Sequence[int] = UNITS, activations: Sequence[str] = ACTIVATIONS,
-                 num_classes: int = 10, seed: int = 0) -> None:
+    def __init__(
+        self,
+        units: Sequence[int] = UNITS,
+        activations: Sequence[str] = ACTIVATIONS,
+        num_classes: int = 10,
+        seed: int = 0,
+    ) -> None:
         super().__init__(name="fashion_dnn")
         self.units, self.activations = list(units), list(activations)
         self.num_classes, self.seed = num_classes, seed
@@ -145,10 +166,17 @@ class DNNHyperModel(keras_tuner.HyperModel):
         return build_dnn(n1, n2, activation, self.num_classes)
 
 
-def grid_search_dnn(data: DNNData, *, epochs: int = 10, batch_size: int = 128,
-                    units: Sequence[int] = UNITS, activations: Sequence[str] = ACTIVATIONS,
-                    directory: Path | None = None, seed: int = 0,
-                    verbose: int = 0) -> list[GridResult]:
+def grid_search_dnn(
+    data: DNNData,
+    *,
+    epochs: int = 10,
+    batch_size: int = 128,
+    units: Sequence[int] = UNITS,
+    activations: Sequence[str] = ACTIVATIONS,
+    directory: Path | None = None,
+    seed: int = 0,
+    verbose: int = 0,
+) -> list[GridResult]:
     """Try every ``(n1, n2, activation)`` with ``keras_tuner.GridSearch``; best first.
 
     Each model trains ``epochs`` epochs on ``data.train_*`` from the same seed and is scored by
@@ -164,26 +192,46 @@ def grid_search_dnn(data: DNNData, *, epochs: int = 10, batch_size: int = 128,
     """
     num_classes = len(data.class_names)
     project = f"grid_{epochs}ep_bs{batch_size}_seed{seed}_n{len(data.train_y)}"
-    folder = (tempfile.TemporaryDirectory() if directory is None
-              else contextlib.nullcontext(str(directory)))
+    folder = (
+        tempfile.TemporaryDirectory()
+        if directory is None
+        else contextlib.nullcontext(str(directory))
+    )
     with folder as location:
         root = Path(location)
         tuner = keras_tuner.GridSearch(
             DNNHyperModel(units, activations, num_classes, seed),
-            objective=keras_tuner.Objective("val_accuracy", direction="max"), seed=seed,
-            directory=str(root), project_name=project, overwrite=False)
-        tuner.search(data.train_x, _one_hot(data.train_y, num_classes), epochs=epochs,
-                     batch_size=batch_size, verbose=verbose,
-                     callbacks=[tensorboard_callback(root / project / "tensorboard")],
-                     validation_data=(data.val_x, _one_hot(data.val_y, num_classes)))
+            objective=keras_tuner.Objective("val_accuracy", direction="max"),
+            seed=seed,
+            directory=str(root),
+            project_name=project,
+            overwrite=False,
+        )
+        tuner.search(
+            data.train_x,
+            _one_hot(data.train_y, num_classes),
+            epochs=epochs,
+            batch_size=batch_size,
+            verbose=verbose,
+            callbacks=[tensorboard_callback(root / project / "tensorboard")],
+            validation_data=(data.val_x, _one_hot(data.val_y, num_classes)),
+        )
         trials = [t for t in tuner.oracle.trials.values() if t.score is not None]
-    results = [GridResult(int(t.hyperparameters.get("n1")), int(t.hyperparameters.get("n2")),
-                          str(t.hyperparameters.get("activation")), float(t.score))
-               for t in trials]
+    results = [
+        GridResult(
+            int(t.hyperparameters.get("n1")),
+            int(t.hyperparameters.get("n2")),
+            str(t.hyperparameters.get("activation")),
+            float(t.score),
+        )
+        for t in trials
+    ]
     expected = len(units) ** 2 * len(activations)
     if len(results) != expected:
-        raise RuntimeError(f"Expected {expected} finished grid points. Received: {len(results)} "
-                           f"(see the tuner's trials in {root / project})")
+        raise RuntimeError(
+            f"Expected {expected} finished grid points. Received: {len(results)} "
+            f"(see the tuner's trials in {root / project})"
+        )
     # Ties go to the smaller network (fewer parameters), then to grid order.
     return sorted(results, key=lambda r: (-r.val_accuracy, r.n1 * 784 + r.n1 * r.n2 + r.n2 * 10))
 
@@ -202,10 +250,20 @@ class StudyRow:
     train_seconds: float = 0.0
 
 
-def train_and_score(data: DNNData, n1: int, n2: int, activation: str, *, alpha: float = 0.0,
-                    hand_written: bool = True, epochs: int = 20, batch_size: int = 128,
-                    seed: int = 0, verbose: int = 0,
-                    log_dir: Path | None = None) -> tuple[keras.Model, StudyRow]:
+def train_and_score(
+    data: DNNData,
+    n1: int,
+    n2: int,
+    activation: str,
+    *,
+    alpha: float = 0.0,
+    hand_written: bool = True,
+    epochs: int = 20,
+    batch_size: int = 128,
+    seed: int = 0,
+    verbose: int = 0,
+    log_dir: Path | None = None,
+) -> tuple[keras.Model, StudyRow]:
     """Train one DNN (``alpha = 0``: plain cross-entropy) and score it on val and test.
 
     ``hand_written`` selects :class:`SmoothedCategoricalCrossentropy` for ``alpha > 0``
@@ -227,34 +285,52 @@ def train_and_score(data: DNNData, n1: int, n2: int, activation: str, *, alpha: 
     model = build_dnn(n1, n2, activation, num_classes, loss=loss)
     start = time.perf_counter()
     callbacks = [] if log_dir is None else [tensorboard_callback(log_dir)]
-    history = model.fit(data.train_x, _one_hot(data.train_y, num_classes), epochs=epochs,
-                        batch_size=batch_size,
-                        validation_data=(data.val_x, _one_hot(data.val_y, num_classes)),
-                        callbacks=callbacks, verbose=verbose)
+    history = model.fit(
+        data.train_x,
+        _one_hot(data.train_y, num_classes),
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_data=(data.val_x, _one_hot(data.val_y, num_classes)),
+        callbacks=callbacks,
+        verbose=verbose,
+    )
     train_seconds = time.perf_counter() - start
     val_probabilities = model.predict(data.val_x, batch_size=1024, verbose=0)
     test_probabilities = model.predict(data.test_x, batch_size=1024, verbose=0)
     row = StudyRow(
-        name=name, alpha=alpha,
+        name=name,
+        alpha=alpha,
         val_accuracy=float(np.mean(val_probabilities.argmax(-1) == data.val_y)),
         val_ece=expected_calibration_error(val_probabilities, data.val_y),
         test_accuracy=float(np.mean(test_probabilities.argmax(-1) == data.test_y)),
         test_ece=expected_calibration_error(test_probabilities, data.test_y),
         history={k: [float(v) for v in vs] for k, vs in history.history.items()},
-        train_seconds=train_seconds)
+        train_seconds=train_seconds,
+    )
     return model, row
 
 
-def label_smoothing_study(data: DNNData, n1: int, n2: int, activation: str, *,
-                          alphas: Sequence[float] = (0.1, 0.15, 0.2), epochs: int = 20,
-                          seed: int = 0, verbose: int = 0) -> list[StudyRow]:
+def label_smoothing_study(
+    data: DNNData,
+    n1: int,
+    n2: int,
+    activation: str,
+    *,
+    alphas: Sequence[float] = (0.1, 0.15, 0.2),
+    epochs: int = 20,
+    seed: int = 0,
+    verbose: int = 0,
+) -> list[StudyRow]:
     """Plain cross-entropy and hand-written label smoothing for each ``alpha``, same seed.
 
     Returns one :class:`StudyRow` per run, plain cross-entropy first.
     """
-    return [train_and_score(data, n1, n2, activation, alpha=alpha, epochs=epochs, seed=seed,
-                            verbose=verbose)[1]
-            for alpha in (0.0, *alphas)]
+    return [
+        train_and_score(
+            data, n1, n2, activation, alpha=alpha, epochs=epochs, seed=seed, verbose=verbose
+        )[1]
+        for alpha in (0.0, *alphas)
+    ]
 
 
 def rows_to_markdown(rows: Sequence[Any], columns: Sequence[str]) -> str:
@@ -294,9 +370,16 @@ class DNNStudy:
         return self.grid[0]
 
 
-def run_dnn_study(data: DNNData, work_dir: Path, *, search_epochs: int = 10,
-                  final_epochs: int = 20, alphas: Sequence[float] = (0.1, 0.15, 0.2),
-                  seed: int = 0, verbose: int = 0) -> DNNStudy:
+def run_dnn_study(
+    data: DNNData,
+    work_dir: Path,
+    *,
+    search_epochs: int = 10,
+    final_epochs: int = 20,
+    alphas: Sequence[float] = (0.1, 0.15, 0.2),
+    seed: int = 0,
+    verbose: int = 0,
+) -> DNNStudy:
     """Grid search, then retrain the best architecture with and without label smoothing.
 
     Results and models are cached in ``work_dir`` (in a folder named after the settings): a
@@ -308,33 +391,58 @@ def run_dnn_study(data: DNNData, work_dir: Path, *, search_epochs: int = 10,
     >>> study.best.activation, study.rows[0].test_accuracy  # doctest: +SKIP
     ('relu', 0.87...)
     """
-    settings = {"search_epochs": search_epochs, "final_epochs": final_epochs,
-                "alphas": list(alphas), "seed": seed, "train_size": int(len(data.train_y)),
-                "val_size": int(len(data.val_y)), "test_size": int(len(data.test_y))}
+    settings = {
+        "search_epochs": search_epochs,
+        "final_epochs": final_epochs,
+        "alphas": list(alphas),
+        "seed": seed,
+        "train_size": int(len(data.train_y)),
+        "val_size": int(len(data.val_y)),
+        "test_size": int(len(data.test_y)),
+    }
     # "gridsearch": the grid comes from keras_tuner.GridSearch (studies cached by the earlier
     # hand-written grid live in folders named "study_..." and are not re-used).
-    folder = Path(work_dir) / (f"gridsearch_study_{search_epochs}-{final_epochs}ep_seed{seed}"
-                               f"_n{len(data.train_y)}")
+    folder = Path(work_dir) / (
+        f"gridsearch_study_{search_epochs}-{final_epochs}ep_seed{seed}_n{len(data.train_y)}"
+    )
     results_file = folder / "study.json"
     if results_file.is_file():
         saved = json.loads(results_file.read_text())
-        return DNNStudy([GridResult(**r) for r in saved["grid"]],
-                        [StudyRow(**r) for r in saved["rows"]], saved["model_paths"],
-                        saved["settings"])
-    grid = grid_search_dnn(data, epochs=search_epochs, directory=folder, seed=seed,
-                           verbose=verbose)
+        return DNNStudy(
+            [GridResult(**r) for r in saved["grid"]],
+            [StudyRow(**r) for r in saved["rows"]],
+            saved["model_paths"],
+            saved["settings"],
+        )
+    grid = grid_search_dnn(data, epochs=search_epochs, directory=folder, seed=seed, verbose=verbose)
     best = grid[0]
     rows, model_paths = [], {}
     for alpha in (0.0, *alphas):
-        model, row = train_and_score(data, best.n1, best.n2, best.activation, alpha=alpha,
-                                     epochs=final_epochs, seed=seed, verbose=verbose,
-                                     log_dir=folder / "tensorboard" / f"alpha{alpha:g}")
+        model, row = train_and_score(
+            data,
+            best.n1,
+            best.n2,
+            best.activation,
+            alpha=alpha,
+            epochs=final_epochs,
+            seed=seed,
+            verbose=verbose,
+            log_dir=folder / "tensorboard" / f"alpha{alpha:g}",
+        )
         path = folder / f"dnn_alpha{alpha:g}.keras"
         model.save(path)
         rows.append(row)
         model_paths[row.name] = str(path)
     study = DNNStudy(grid, rows, model_paths, settings)
-    results_file.write_text(json.dumps(
-        {"grid": [vars(r) for r in grid], "rows": [vars(r) for r in rows],
-         "model_paths": model_paths, "settings": settings}, indent=1))
+    results_file.write_text(
+        json.dumps(
+            {
+                "grid": [vars(r) for r in grid],
+                "rows": [vars(r) for r in rows],
+                "model_paths": model_paths,
+                "settings": settings,
+            },
+            indent=1,
+        )
+    )
     return study

@@ -26,6 +26,7 @@ Example:
 >>> tuple(encoded.shape)  # age, its missing flag, one-hot sex (1 out-of-vocabulary slot + 2)
 (None, 5)
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -73,8 +74,10 @@ class TabularSchema:
                 raise ValueError(f"Expected {name} to name schema columns. Received: {unknown}")
         not_numeric = sorted(set(self.zero_means_missing + self.log_scale) - set(self.numeric))
         if not_numeric:
-            raise ValueError(f"Expected zero_means_missing/log_scale columns to be numeric. "
-                             f"Received: {not_numeric}")
+            raise ValueError(
+                f"Expected zero_means_missing/log_scale columns to be numeric. "
+                f"Received: {not_numeric}"
+            )
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -92,8 +95,9 @@ def input_name(column: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in column)
 
 
-def split_to_frame(features: np.ndarray, feature_names: Sequence[str],
-                   schema: TabularSchema) -> pd.DataFrame:
+def split_to_frame(
+    features: np.ndarray, feature_names: Sequence[str], schema: TabularSchema
+) -> pd.DataFrame:
     """The schema's columns of a loader split (``dataset.train.x``) as a typed DataFrame.
 
     Numeric columns become ``float64``, categorical ones ``object``; missing values are NA
@@ -109,8 +113,10 @@ def split_to_frame(features: np.ndarray, feature_names: Sequence[str],
     names = list(feature_names)
     missing = [c for c in schema.columns if c not in names]
     if missing:
-        raise ValueError(f"Expected the dataset to have columns {list(schema.columns)}. "
-                         f"Received: feature_names={names} (missing {missing})")
+        raise ValueError(
+            f"Expected the dataset to have columns {list(schema.columns)}. "
+            f"Received: feature_names={names} (missing {missing})"
+        )
     frame = pd.DataFrame({c: features[:, names.index(c)] for c in schema.columns})
     for column in schema.numeric:
         frame[column] = frame[column].astype("float64")
@@ -143,14 +149,20 @@ def tabular_splits(dataset: Any, schema: TabularSchema) -> TabularSplits:
     (959, 138, 275)
     """
     if dataset.val is None or dataset.feature_names is None:
-        raise ValueError(f"Expected a tabular dataset with a validation split and feature names. "
-                         f"Received: dataset {dataset.name!r}")
+        raise ValueError(
+            f"Expected a tabular dataset with a validation split and feature names. "
+            f"Received: dataset {dataset.name!r}"
+        )
     names = dataset.feature_names
     return TabularSplits(
-        split_to_frame(dataset.train.x, names, schema), dataset.train.y.astype(np.int64),
-        split_to_frame(dataset.val.x, names, schema), dataset.val.y.astype(np.int64),
-        split_to_frame(dataset.test.x, names, schema), dataset.test.y.astype(np.int64),
-        list(dataset.class_names))
+        split_to_frame(dataset.train.x, names, schema),
+        dataset.train.y.astype(np.int64),
+        split_to_frame(dataset.val.x, names, schema),
+        dataset.val.y.astype(np.int64),
+        split_to_frame(dataset.test.x, names, schema),
+        dataset.test.y.astype(np.int64),
+        list(dataset.class_names),
+    )
 
 
 def check_frame(frame: Any, schema: TabularSchema) -> pd.DataFrame:
@@ -171,19 +183,25 @@ def check_frame(frame: Any, schema: TabularSchema) -> pd.DataFrame:
     ['age']
     """
     if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"Expected a pandas.DataFrame with columns {list(schema.columns)}. "
-                        f"Received: {type(frame).__name__}")
+        raise TypeError(
+            f"Expected a pandas.DataFrame with columns {list(schema.columns)}. "
+            f"Received: {type(frame).__name__}"
+        )
     absent = [c for c in schema.columns if c not in frame.columns]
     if absent:
-        raise ValueError(f"Expected columns {list(schema.columns)}. Received: columns="
-                         f"{[str(c) for c in frame.columns]} (missing {absent})")
+        raise ValueError(
+            f"Expected columns {list(schema.columns)}. Received: columns="
+            f"{[str(c) for c in frame.columns]} (missing {absent})"
+        )
     if len(frame) == 0:
         raise ValueError("Expected at least one row. Received: an empty DataFrame")
     for column in schema.numeric:
         values = frame[column]
         if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-            raise TypeError(f"Expected numeric values in column {column!r}. Received: "
-                            f"dtype={values.dtype}, e.g. {values.iloc[0]!r}")
+            raise TypeError(
+                f"Expected numeric values in column {column!r}. Received: "
+                f"dtype={values.dtype}, e.g. {values.iloc[0]!r}"
+            )
         numbers = values.to_numpy(dtype="float64", na_value=np.nan)
         if np.isinf(numbers).any():
             raise ValueError(f"Expected finite values in column {column!r}. Received: inf")
@@ -191,14 +209,18 @@ def check_frame(frame: Any, schema: TabularSchema) -> pd.DataFrame:
         values = frame[column]
         wrong = [v for v in values[values.notna()] if not isinstance(v, str)]
         if wrong:
-            raise TypeError(f"Expected strings in categorical column {column!r}. Received: "
-                            f"{type(wrong[0]).__name__} values, e.g. {wrong[0]!r}")
+            raise TypeError(
+                f"Expected strings in categorical column {column!r}. Received: "
+                f"{type(wrong[0]).__name__} values, e.g. {wrong[0]!r}"
+            )
     for column in schema.columns:
         count = int(frame[column].isna().sum())
         if count and column not in schema.may_be_missing:
-            raise ValueError(f"Expected no missing values in column {column!r} (only "
-                             f"{list(schema.may_be_missing)} may be missing). Received: "
-                             f"{count} NaN/None values")
+            raise ValueError(
+                f"Expected no missing values in column {column!r} (only "
+                f"{list(schema.may_be_missing)} may be missing). Received: "
+                f"{count} NaN/None values"
+            )
     return frame.loc[:, list(schema.columns)]
 
 
@@ -218,8 +240,14 @@ def frame_to_inputs(frame: pd.DataFrame, schema: TabularSchema) -> dict[str, np.
     return inputs
 
 
-def make_tabular_dataset(inputs: dict[str, np.ndarray], labels: Any = None, *,
-                         batch_size: int = 256, shuffle: bool = False, seed: int = 0):
+def make_tabular_dataset(
+    inputs: dict[str, np.ndarray],
+    labels: Any = None,
+    *,
+    batch_size: int = 256,
+    shuffle: bool = False,
+    seed: int = 0,
+):
     """A batched ``tf.data.Dataset`` of ``inputs`` (and ``labels``: an array or a dict of them).
 
     Keras cannot take numpy string arrays directly; string columns become ``tf.string``
@@ -233,13 +261,16 @@ def make_tabular_dataset(inputs: dict[str, np.ndarray], labels: Any = None, *,
     """
     import tensorflow as tf
 
-    tensors = {name: tf.constant(values.astype(str)) if values.dtype == object
-               else tf.constant(values) for name, values in inputs.items()}
+    tensors = {
+        name: tf.constant(values.astype(str)) if values.dtype == object else tf.constant(values)
+        for name, values in inputs.items()
+    }
     elements = tensors if labels is None else (tensors, labels)
     dataset = tf.data.Dataset.from_tensor_slices(elements)
     if shuffle:
-        dataset = dataset.shuffle(len(next(iter(inputs.values()))), seed=seed,
-                                  reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(
+            len(next(iter(inputs.values()))), seed=seed, reshuffle_each_iteration=True
+        )
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
@@ -283,8 +314,11 @@ class FillMissing(layers.Layer):
         return keras.ops.where(missing, self.fill_value, inputs)
 
     def get_config(self):
-        return {**super().get_config(), "fill_value": self.fill_value,
-                "zero_means_missing": self.zero_means_missing}
+        return {
+            **super().get_config(),
+            "fill_value": self.fill_value,
+            "zero_means_missing": self.zero_means_missing,
+        }
 
 
 @keras.saving.register_keras_serializable(package="keras_models")
@@ -359,8 +393,10 @@ def fit_feature_stats(frame: pd.DataFrame, schema: TabularSchema) -> FeatureStat
             if column in schema.zero_means_missing:
                 missing |= values == 0.0
             if missing.all():
-                raise ValueError(f"Expected some observed values in column {column!r}. "
-                                 f"Received: all {len(values)} missing")
+                raise ValueError(
+                    f"Expected some observed values in column {column!r}. "
+                    f"Received: all {len(values)} missing"
+                )
             stats.fill_values[column] = float(np.median(values[~missing]))
             values = np.where(missing, stats.fill_values[column], values)
         if column in schema.log_scale:
@@ -397,16 +433,21 @@ def encode_inputs(stats: FeatureStats) -> tuple[dict[str, keras.KerasTensor], ke
             tensor = FillMissing(stats.fill_values[column], zeros, name=f"{name}_fill")(tensor)
         if column in schema.log_scale:
             tensor = Log1p(name=f"{name}_log1p")(tensor)
-        parts.append(layers.Normalization(mean=stats.means[column],
-                                          variance=stats.variances[column],
-                                          name=f"{name}_norm")(tensor))
+        parts.append(
+            layers.Normalization(
+                mean=stats.means[column], variance=stats.variances[column], name=f"{name}_norm"
+            )(tensor)
+        )
         if flag is not None:
             parts.append(flag)
     for column in schema.categorical:
         name = input_name(column)
         tensor = inputs[name] = keras.Input(shape=(1,), dtype="string", name=name)
-        parts.append(layers.StringLookup(vocabulary=stats.vocabularies[column],
-                                         output_mode="one_hot", name=f"{name}_lookup")(tensor))
+        parts.append(
+            layers.StringLookup(
+                vocabulary=stats.vocabularies[column], output_mode="one_hot", name=f"{name}_lookup"
+            )(tensor)
+        )
     encoded = parts[0] if len(parts) == 1 else layers.Concatenate(name="features")(parts)
     return inputs, encoded
 
@@ -428,13 +469,15 @@ def encoded_feature_names(stats: FeatureStats) -> list[str]:
         if _imputes(schema, column):
             names.append(f"{column} missing")
     for column in schema.categorical:
-        names += [f"{column}=[OOV]"] + [f"{column}={v or '[missing]'}"
-                                        for v in stats.vocabularies[column]]
+        names += [f"{column}=[OOV]"] + [
+            f"{column}={v or '[missing]'}" for v in stats.vocabularies[column]
+        ]
     return names
 
 
-def predict_frame(model: keras.Model, frame: Any, schema: TabularSchema,
-                  batch_size: int = 1024) -> Any:
+def predict_frame(
+    model: keras.Model, frame: Any, schema: TabularSchema, batch_size: int = 1024
+) -> Any:
     """Check ``frame`` and return ``model``'s predictions (an array, or a dict for many heads).
 
     Example:

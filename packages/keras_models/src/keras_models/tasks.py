@@ -22,6 +22,7 @@ Example:
 >>> result.predictions.shape  # doctest: +SKIP
 (10000, 10)
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -36,19 +37,28 @@ from typing import Any, Callable
 
 import keras
 import numpy as np
+
 from a2common.data import load_dataset, stratified_split
 from a2common.grading import ModelCardText, TaskContext, TaskResult, is_finished
 from a2common.keras_training import MODEL_FILE, fit_or_load
 from a2common.seeding import seed_everything
 from a2common.tables import keras_layer_table
-
 from keras_models.calibration import expected_calibration_error
-from keras_models.data import (make_dataset, prepare_images, prepare_labels, shuffle_labels,
-                               take_subset)
-from keras_models.models import (build_augmentation, build_mlp, build_resnet_cnn,
-                                 build_simple_cnn, build_vgg_cnn)
+from keras_models.data import (
+    make_dataset,
+    prepare_images,
+    prepare_labels,
+    shuffle_labels,
+    take_subset,
+)
+from keras_models.models import (
+    build_augmentation,
+    build_mlp,
+    build_resnet_cnn,
+    build_simple_cnn,
+    build_vgg_cnn,
+)
 from keras_models.training import Evaluation, evaluate_in_chunks, one_cycle_schedule
-
 
 CPU_TIME_FILE = "cpu_time.json"
 
@@ -100,34 +110,100 @@ class Recipe:
     target: float = 0.0
 
 
-RECIPES: dict[str, Recipe] = {recipe.name: recipe for recipe in [
-    Recipe(name="mnist_mlp", dataset="mnist", image_shape=(28, 28), builder="mlp",
-           architecture={"hidden_units": (256,)}, epochs=6, batch_size=128,
-           learning_rate=1e-3, quick_train_size=6000, quick_test_size=None, quick_epochs=2,
-           target=0.97),
-    Recipe(name="fashion_mlp", dataset="fashion_mnist", image_shape=(28, 28), builder="mlp",
-           architecture={"hidden_units": (256,)}, epochs=6, batch_size=128,
-           learning_rate=1e-3, quick_train_size=6000, quick_test_size=None, quick_epochs=2),
-    Recipe(name="mnist_cnn", dataset="mnist", image_shape=(28, 28, 1), builder="simple",
-           architecture={"filters": (32, 64), "kernel_size": 5, "padding": "valid",
-                         "dense_units": 256, "dropout": 0.4},
-           epochs=8, batch_size=128, optimizer="adam", learning_rate=3e-3, one_cycle=True,
-           augmentation="digits", quick_train_size=6000, quick_epochs=2, target=0.993),
-    # Chosen on a 10% validation hold-out (``--holdout``): flips + shifts up to 10% underfit
-    # (92.7% test); flips only reached 94.02% validation, flips + 5% shifts 93.85% and
-    # 94.17% with the test-time flip.
-    Recipe(name="fashion_cnn", dataset="fashion_mnist", image_shape=(28, 28, 1),
-           builder="simple",
-           architecture={"filters": (32, 64), "dense_units": 256, "dropout": 0.3},
-           epochs=18, batch_size=128, optimizer="adam", learning_rate=3e-3, one_cycle=True,
-           label_smoothing=0.1, augmentation="fashion_small_shift", test_time_flip=True,
-           quick_train_size=6000, quick_epochs=2, target=0.930),
-    Recipe(name="cifar10_cnn", dataset="cifar10", image_shape=(32, 32, 3), builder="resnet",
-           architecture={"widths": (16, 32, 64, 128)}, epochs=18, batch_size=256,
-           optimizer="sgd", learning_rate=0.2, one_cycle=True, weight_decay=5e-3,
-           label_smoothing=0.1, augmentation="cifar", test_time_flip=True,
-           quick_train_size=6000, quick_epochs=3, target=0.85),
-]}
+RECIPES: dict[str, Recipe] = {
+    recipe.name: recipe
+    for recipe in [
+        Recipe(
+            name="mnist_mlp",
+            dataset="mnist",
+            image_shape=(28, 28),
+            builder="mlp",
+            architecture={"hidden_units": (256,)},
+            epochs=6,
+            batch_size=128,
+            learning_rate=1e-3,
+            quick_train_size=6000,
+            quick_test_size=None,
+            quick_epochs=2,
+            target=0.97,
+        ),
+        Recipe(
+            name="fashion_mlp",
+            dataset="fashion_mnist",
+            image_shape=(28, 28),
+            builder="mlp",
+            architecture={"hidden_units": (256,)},
+            epochs=6,
+            batch_size=128,
+            learning_rate=1e-3,
+            quick_train_size=6000,
+            quick_test_size=None,
+            quick_epochs=2,
+        ),
+        Recipe(
+            name="mnist_cnn",
+            dataset="mnist",
+            image_shape=(28, 28, 1),
+            builder="simple",
+            architecture={
+                "filters": (32, 64),
+                "kernel_size": 5,
+                "padding": "valid",
+                "dense_units": 256,
+                "dropout": 0.4,
+            },
+            epochs=8,
+            batch_size=128,
+            optimizer="adam",
+            learning_rate=3e-3,
+            one_cycle=True,
+            augmentation="digits",
+            quick_train_size=6000,
+            quick_epochs=2,
+            target=0.993,
+        ),
+        # Chosen on a 10% validation hold-out (``--holdout``): flips + shifts up to 10% underfit
+        # (92.7% test); flips only reached 94.02% validation, flips + 5% shifts 93.85% and
+        # 94.17% with the test-time flip.
+        Recipe(
+            name="fashion_cnn",
+            dataset="fashion_mnist",
+            image_shape=(28, 28, 1),
+            builder="simple",
+            architecture={"filters": (32, 64), "dense_units": 256, "dropout": 0.3},
+            epochs=18,
+            batch_size=128,
+            optimizer="adam",
+            learning_rate=3e-3,
+            one_cycle=True,
+            label_smoothing=0.1,
+            augmentation="fashion_small_shift",
+            test_time_flip=True,
+            quick_train_size=6000,
+            quick_epochs=2,
+            target=0.930,
+        ),
+        Recipe(
+            name="cifar10_cnn",
+            dataset="cifar10",
+            image_shape=(32, 32, 3),
+            builder="resnet",
+            architecture={"widths": (16, 32, 64, 128)},
+            epochs=18,
+            batch_size=256,
+            optimizer="sgd",
+            learning_rate=0.2,
+            one_cycle=True,
+            weight_decay=5e-3,
+            label_smoothing=0.1,
+            augmentation="cifar",
+            test_time_flip=True,
+            quick_train_size=6000,
+            quick_epochs=3,
+            target=0.85,
+        ),
+    ]
+}
 
 
 def recipe_digest(recipe: Recipe) -> str:
@@ -160,18 +236,21 @@ def _make_optimizer(recipe: Recipe, total_steps: int) -> keras.optimizers.Optimi
     elif recipe.optimizer == "sgd":
         # Keras applies weight decay decoupled (w -= lr * wd * w, outside the momentum), so
         # 5e-3 here is roughly the classic coupled L2 of 5e-4 with momentum 0.9.
-        optimizer = keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True,
-                                         weight_decay=recipe.weight_decay)
+        optimizer = keras.optimizers.SGD(
+            learning_rate, momentum=0.9, nesterov=True, weight_decay=recipe.weight_decay
+        )
     else:
-        raise ValueError(f"Expected optimizer in ('adam', 'adamw', 'sgd'). "
-                         f"Received: {recipe.optimizer!r}")
+        raise ValueError(
+            f"Expected optimizer in ('adam', 'adamw', 'sgd'). Received: {recipe.optimizer!r}"
+        )
     if recipe.weight_decay:
         optimizer.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
     return optimizer
 
 
-def build_recipe_model(recipe: Recipe, num_classes: int,
-                       train_images: np.ndarray | None, quick: bool = False) -> keras.Model:
+def build_recipe_model(
+    recipe: Recipe, num_classes: int, train_images: np.ndarray | None, quick: bool = False
+) -> keras.Model:
     """The uncompiled model of ``recipe`` (``train_images`` give the ResNet's input statistics).
 
     ``quick`` builds the smoke-test variant (CNN BatchNorm momentum ``recipe.quick_bn_momentum``).
@@ -182,26 +261,35 @@ def build_recipe_model(recipe: Recipe, num_classes: int,
     (None, 28, 28, 1)
     """
     if recipe.builder == "mlp":
-        return build_mlp(recipe.image_shape, num_classes=num_classes, name=recipe.name,
-                         **recipe.architecture)
+        return build_mlp(
+            recipe.image_shape, num_classes=num_classes, name=recipe.name, **recipe.architecture
+        )
     architecture = dict(recipe.architecture)
     if quick:
         architecture["bn_momentum"] = recipe.quick_bn_momentum
     if recipe.builder == "simple":
-        return build_simple_cnn(recipe.image_shape, num_classes=num_classes, name=recipe.name,
-                                **architecture)
+        return build_simple_cnn(
+            recipe.image_shape, num_classes=num_classes, name=recipe.name, **architecture
+        )
     if recipe.builder == "vgg":
-        return build_vgg_cnn(recipe.image_shape, num_classes=num_classes, name=recipe.name,
-                             **architecture)
+        return build_vgg_cnn(
+            recipe.image_shape, num_classes=num_classes, name=recipe.name, **architecture
+        )
     if recipe.builder == "resnet":
         # Standardise with the training set's channel statistics (inside the model).
         mean = train_images.mean(axis=(0, 1, 2)).tolist()
         std = train_images.std(axis=(0, 1, 2)).tolist()
-        return build_resnet_cnn(recipe.image_shape, num_classes=num_classes,
-                                channel_mean=mean, channel_std=std, name=recipe.name,
-                                **architecture)
-    raise ValueError(f"Expected builder in ('mlp', 'simple', 'vgg', 'resnet'). "
-                     f"Received: {recipe.builder!r}")
+        return build_resnet_cnn(
+            recipe.image_shape,
+            num_classes=num_classes,
+            channel_mean=mean,
+            channel_std=std,
+            name=recipe.name,
+            **architecture,
+        )
+    raise ValueError(
+        f"Expected builder in ('mlp', 'simple', 'vgg', 'resnet'). Received: {recipe.builder!r}"
+    )
 
 
 @dataclass
@@ -220,9 +308,16 @@ class TrainedModel:
     details: dict[str, Any]
 
 
-def run_recipe(recipe: Recipe, work_dir: Path, *, quick: bool = False, seed: int = 0,
-               shuffle_training_labels: bool = False, holdout: bool = False,
-               verbose: int = 2) -> TrainedModel:
+def run_recipe(
+    recipe: Recipe,
+    work_dir: Path,
+    *,
+    quick: bool = False,
+    seed: int = 0,
+    shuffle_training_labels: bool = False,
+    holdout: bool = False,
+    verbose: int = 2,
+) -> TrainedModel:
     """Train ``recipe`` (or load the finished model cached in ``work_dir``) and evaluate it.
 
     The run is cached in a sub-folder of ``work_dir`` named after the recipe, the variant
@@ -256,10 +351,12 @@ def run_recipe(recipe: Recipe, work_dir: Path, *, quick: bool = False, seed: int
         train_images, train_labels = rest.x, rest.y
         test_images, test_labels = held_out.x, held_out.y
     if quick:
-        train_images, train_labels = take_subset(train_images, train_labels,
-                                                 recipe.quick_train_size, seed)
-        test_images, test_labels = take_subset(test_images, test_labels,
-                                               recipe.quick_test_size, seed)
+        train_images, train_labels = take_subset(
+            train_images, train_labels, recipe.quick_train_size, seed
+        )
+        test_images, test_labels = take_subset(
+            test_images, test_labels, recipe.quick_test_size, seed
+        )
     train_images = prepare_images(train_images, recipe.image_shape)
     train_labels = prepare_labels(train_labels, num_classes)
     test_images = prepare_images(test_images, recipe.image_shape)
@@ -269,39 +366,55 @@ def run_recipe(recipe: Recipe, work_dir: Path, *, quick: bool = False, seed: int
 
     epochs = recipe.quick_epochs if quick else recipe.epochs
     steps_per_epoch = math.ceil(len(train_labels) / recipe.batch_size)
-    augmentation = (build_augmentation(recipe.augmentation, seed=seed)
-                    if recipe.augmentation else None)
-    train_data = make_dataset(train_images, train_labels, batch_size=recipe.batch_size,
-                              shuffle=True, seed=seed, augment=augmentation,
-                              num_classes=num_classes)
+    augmentation = (
+        build_augmentation(recipe.augmentation, seed=seed) if recipe.augmentation else None
+    )
+    train_data = make_dataset(
+        train_images,
+        train_labels,
+        batch_size=recipe.batch_size,
+        shuffle=True,
+        seed=seed,
+        augment=augmentation,
+        num_classes=num_classes,
+    )
 
     def build() -> keras.Model:
         model = build_recipe_model(recipe, num_classes, train_images, quick=quick)
         model.compile(
             optimizer=_make_optimizer(recipe, steps_per_epoch * epochs),
             loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
-            metrics=["accuracy"])
+            metrics=["accuracy"],
+        )
         return model
 
-    variant = (f"{'quick' if quick else 'full'}{'-shuffled' if shuffle_training_labels else ''}"
-               f"{'-holdout' if holdout else ''}")
+    variant = (
+        f"{'quick' if quick else 'full'}{'-shuffled' if shuffle_training_labels else ''}"
+        f"{'-holdout' if holdout else ''}"
+    )
     run_dir = Path(work_dir) / f"{recipe.name}-{variant}-seed{seed}-{recipe_digest(recipe)}"
     from_cache = is_finished(run_dir)
     cpu_start = time.process_time()
     # shuffle=False: the tf.data pipeline already reshuffles every epoch.
-    model, history, train_seconds = fit_or_load(build, run_dir, train_data, epochs=epochs,
-                                                verbose=verbose, shuffle=False)
+    model, history, train_seconds = fit_or_load(
+        build, run_dir, train_data, epochs=epochs, verbose=verbose, shuffle=False
+    )
     cpu_file = run_dir / CPU_TIME_FILE
     if not from_cache:
         # CPU time of all threads: unlike wall time, it barely changes when other processes
         # share the machine, so it tells how long training takes on an idle one.
         cpu_file.write_text(json.dumps({"train_cpu_seconds": time.process_time() - cpu_start}))
-    train_cpu_seconds = (json.loads(cpu_file.read_text())["train_cpu_seconds"]
-                         if cpu_file.is_file() else None)
-    evaluation = evaluate_in_chunks(model, test_images, test_labels,
-                                    flip_average=recipe.test_time_flip)
-    single_view = (evaluate_in_chunks(model, test_images, test_labels).accuracy
-                   if recipe.test_time_flip else evaluation.accuracy)
+    train_cpu_seconds = (
+        json.loads(cpu_file.read_text())["train_cpu_seconds"] if cpu_file.is_file() else None
+    )
+    evaluation = evaluate_in_chunks(
+        model, test_images, test_labels, flip_average=recipe.test_time_flip
+    )
+    single_view = (
+        evaluate_in_chunks(model, test_images, test_labels).accuracy
+        if recipe.test_time_flip
+        else evaluation.accuracy
+    )
     details = {
         "recipe": asdict(recipe),
         "quick": quick,
@@ -323,46 +436,68 @@ def run_recipe(recipe: Recipe, work_dir: Path, *, quick: bool = False, seed: int
         "dataset_sha256": dataset.sha256,
         "run_dir": str(run_dir),
     }
-    return TrainedModel(recipe, model, history, train_seconds, from_cache, evaluation,
-                        test_images, test_labels, list(dataset.class_names), details)
+    return TrainedModel(
+        recipe,
+        model,
+        history,
+        train_seconds,
+        from_cache,
+        evaluation,
+        test_images,
+        test_labels,
+        list(dataset.class_names),
+        details,
+    )
 
 
 _OVERVIEWS = {
     "mnist_mlp": "A Sequential multilayer perceptron (Flatten, one hidden Dense layer of 256 "
-                 "ReLU units, softmax) that classifies 28x28 handwritten digits (MNIST).",
+    "ReLU units, softmax) that classifies 28x28 handwritten digits (MNIST).",
     "mnist_cnn": "A LeNet-shaped convolutional network with BatchNorm and dropout that "
-                 "classifies 28x28x1 handwritten digits (MNIST), trained with small random "
-                 "shifts.",
+    "classifies 28x28x1 handwritten digits (MNIST), trained with small random "
+    "shifts.",
     "fashion_cnn": "A two-stage convolutional network with BatchNorm and dropout that "
-                   "classifies 28x28x1 Fashion-MNIST clothing images into 10 classes. "
-                   "Predictions average each image and its mirror image.",
+    "classifies 28x28x1 Fashion-MNIST clothing images into 10 classes. "
+    "Predictions average each image and its mirror image.",
     "cifar10_cnn": "A small ResNet (D. Page's ResNet-9 layout at a quarter of the width) that "
-                   "classifies 32x32 colour CIFAR-10 photos into 10 classes. Predictions "
-                   "average each image and its mirror image.",
+    "classifies 32x32 colour CIFAR-10 photos into 10 classes. Predictions "
+    "average each image and its mirror image.",
 }
 _DATA_TEXT = {
-    "mnist": ("MNIST training split: 60,000 28x28 grey-scale digits, official order.",
-              "MNIST test split: the official 10,000 digits, never used for training or "
-              "model selection.",
-              ["Digit class.", "Writer population: US Census employees and high-school "
-               "students; other handwriting is not represented."],
-              ["Trained only on centred, size-normalised white-on-black digits: other "
-               "handwriting styles, colours, positions or scanned documents need new data."]),
-    "fashion_mnist": ("Fashion-MNIST training split: 60,000 28x28 grey-scale Zalando product "
-                      "photos (Debian package dataset-fashion-mnist).",
-                      "Fashion-MNIST test split: the official 10,000 images.",
-                      ["Clothing class: shirt, T-shirt/top, pullover and coat are the "
-                       "commonest confusions."],
-                      ["Centred product photos on a plain background only; real-world photos "
-                       "of clothing are out of distribution."]),
-    "cifar10": ("CIFAR-10 training split: 50,000 32x32 colour photos (decoded from the "
-                "quality-75 JPEG copy in shared/data).",
-                "CIFAR-10 test split: the official 10,000 photos.",
-                ["Object class: cat/dog and automobile/truck are the commonest confusions.",
-                 "Image quality: the photos were re-encoded as JPEG, so accuracy on the "
-                 "original PNG-quality images may differ slightly."],
-                ["32x32 images of the 10 CIFAR-10 classes only: anything else is forced into "
-                 "one of them."]),
+    "mnist": (
+        "MNIST training split: 60,000 28x28 grey-scale digits, official order.",
+        "MNIST test split: the official 10,000 digits, never used for training or model selection.",
+        [
+            "Digit class.",
+            "Writer population: US Census employees and high-school "
+            "students; other handwriting is not represented.",
+        ],
+        [
+            "Trained only on centred, size-normalised white-on-black digits: other "
+            "handwriting styles, colours, positions or scanned documents need new data."
+        ],
+    ),
+    "fashion_mnist": (
+        "Fashion-MNIST training split: 60,000 28x28 grey-scale Zalando product "
+        "photos (Debian package dataset-fashion-mnist).",
+        "Fashion-MNIST test split: the official 10,000 images.",
+        ["Clothing class: shirt, T-shirt/top, pullover and coat are the commonest confusions."],
+        [
+            "Centred product photos on a plain background only; real-world photos "
+            "of clothing are out of distribution."
+        ],
+    ),
+    "cifar10": (
+        "CIFAR-10 training split: 50,000 32x32 colour photos (decoded from the "
+        "quality-75 JPEG copy in shared/data).",
+        "CIFAR-10 test split: the official 10,000 photos.",
+        [
+            "Object class: cat/dog and automobile/truck are the commonest confusions.",
+            "Image quality: the photos were re-encoded as JPEG, so accuracy on the "
+            "original PNG-quality images may differ slightly.",
+        ],
+        ["32x32 images of the 10 CIFAR-10 classes only: anything else is forced into one of them."],
+    ),
 }
 
 
@@ -370,22 +505,33 @@ def _card(run: TrainedModel) -> ModelCardText:
     """The model card's prose for a recipe (the autograder adds every number)."""
     recipe = run.recipe
     training, evaluation, factors, caveats = _DATA_TEXT[recipe.dataset]
-    settings = (f" Optimizer {recipe.optimizer}, learning rate {recipe.learning_rate:g}"
-                f"{' (one-cycle peak)' if recipe.one_cycle else ''}, batch {recipe.batch_size},"
-                f" {recipe.epochs} epochs, augmentation {recipe.augmentation or 'none'}, label "
-                f"smoothing {recipe.label_smoothing}.")
+    settings = (
+        f" Optimizer {recipe.optimizer}, learning rate {recipe.learning_rate:g}"
+        f"{' (one-cycle peak)' if recipe.one_cycle else ''}, batch {recipe.batch_size},"
+        f" {recipe.epochs} epochs, augmentation {recipe.augmentation or 'none'}, label "
+        f"smoothing {recipe.label_smoothing}."
+    )
     return ModelCardText(
         overview=_OVERVIEWS.get(recipe.name, recipe.name),
         architecture=keras_layer_table(run.model),
-        intended_uses=["Teaching: a worked example of a Keras image classifier and of how far "
-                       "a small model gets on this dataset."],
+        intended_uses=[
+            "Teaching: a worked example of a Keras image classifier and of how far "
+            "a small model gets on this dataset."
+        ],
         intended_users=["Students and instructors of an introductory deep-learning course."],
         out_of_scope_uses=["Decisions about people, documents or products."],
-        factors=factors, training_data=training + settings, evaluation_data=evaluation,
-        ethical_considerations=[("Not for decisions about people.",
-                                 "Use only as a teaching example.")],
-        caveats=[*caveats, "One seed; differences of a few tenths of a percent between runs "
-                           "are within seed-to-seed noise."])
+        factors=factors,
+        training_data=training + settings,
+        evaluation_data=evaluation,
+        ethical_considerations=[
+            ("Not for decisions about people.", "Use only as a teaching example.")
+        ],
+        caveats=[
+            *caveats,
+            "One seed; differences of a few tenths of a percent between runs "
+            "are within seed-to-seed noise.",
+        ],
+    )
 
 
 _SELF_SCORES = ("test_loss", "test_accuracy_single_view", "test_ece")
@@ -395,15 +541,20 @@ _SELF_SCORES = ("test_loss", "test_accuracy_single_view", "test_ece")
 def _grade(recipe_name: str, ctx: TaskContext, shuffle: bool = False) -> TaskResult:
     # The autograder grades the whole test split, the quick variant included.
     recipe = dataclasses.replace(RECIPES[recipe_name], quick_test_size=None)
-    run = run_recipe(recipe, ctx.work_dir, quick=ctx.quick, seed=ctx.seed,
-                     shuffle_training_labels=shuffle)
+    run = run_recipe(
+        recipe, ctx.work_dir, quick=ctx.quick, seed=ctx.seed, shuffle_training_labels=shuffle
+    )
     run_dir = Path(run.details["run_dir"])
-    return TaskResult(predictions=run.evaluation.probabilities, train_seconds=run.train_seconds,
-                      epochs=len(run.history.get("loss", [])),
-                      parameters=run.details["parameters"], history=run.history,
-                      model_files=[str((run_dir / MODEL_FILE).relative_to(ctx.work_dir))],
-                      card=_card(run),
-                      details={k: v for k, v in run.details.items() if k not in _SELF_SCORES})
+    return TaskResult(
+        predictions=run.evaluation.probabilities,
+        train_seconds=run.train_seconds,
+        epochs=len(run.history.get("loss", [])),
+        parameters=run.details["parameters"],
+        history=run.history,
+        model_files=[str((run_dir / MODEL_FILE).relative_to(ctx.work_dir))],
+        card=_card(run),
+        details={k: v for k, v in run.details.items() if k not in _SELF_SCORES},
+    )
 
 
 def grade_mnist_mlp(ctx: TaskContext) -> TaskResult:

@@ -6,6 +6,7 @@ Example:
 >>> float(schedule(0)) < float(schedule(30)) > float(schedule(99))
 True
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,9 +17,13 @@ import numpy as np
 from keras_models.data import check_same_length
 
 
-def one_cycle_schedule(peak_learning_rate: float, total_steps: int, warmup_fraction: float = 0.25,
-                       start_factor: float = 0.1,
-                       final_factor: float = 1e-3) -> keras.optimizers.schedules.CosineDecay:
+def one_cycle_schedule(
+    peak_learning_rate: float,
+    total_steps: int,
+    warmup_fraction: float = 0.25,
+    start_factor: float = 0.1,
+    final_factor: float = 1e-3,
+) -> keras.optimizers.schedules.CosineDecay:
     """A one-cycle-like schedule with the stock ``CosineDecay``: linear warm-up, cosine decay.
 
     Starts at ``start_factor * peak``, rises linearly to ``peak_learning_rate`` over
@@ -53,8 +58,13 @@ class Evaluation:
     predictions: np.ndarray
 
 
-def evaluate_in_chunks(model: keras.Model, images: np.ndarray, labels: np.ndarray,
-                       chunk_size: int = 1000, flip_average: bool = False) -> Evaluation:
+def evaluate_in_chunks(
+    model: keras.Model,
+    images: np.ndarray,
+    labels: np.ndarray,
+    chunk_size: int = 1000,
+    flip_average: bool = False,
+) -> Evaluation:
     """Evaluate ``model`` on ``(images, labels)`` one chunk at a time.
 
     Keras metrics keep running totals (``update_state`` per chunk, ``result`` at the end), so
@@ -74,16 +84,18 @@ def evaluate_in_chunks(model: keras.Model, images: np.ndarray, labels: np.ndarra
     """
     check_same_length(images, labels)
     if flip_average and np.ndim(images) != 4:
-        raise ValueError(f"Expected images of shape (n, height, width, channels) for "
-                         f"flip_average. Received: images.shape={np.shape(images)}")
+        raise ValueError(
+            f"Expected images of shape (n, height, width, channels) for "
+            f"flip_average. Received: images.shape={np.shape(images)}"
+        )
     if chunk_size < 1:
         raise ValueError(f"Expected chunk_size >= 1. Received: chunk_size={chunk_size}")
     accuracy = keras.metrics.SparseCategoricalAccuracy()
     cross_entropy = keras.metrics.SparseCategoricalCrossentropy()
     chunks = []
     for start in range(0, len(labels), chunk_size):
-        chunk_images = images[start:start + chunk_size]
-        chunk_labels = labels[start:start + chunk_size]
+        chunk_images = images[start : start + chunk_size]
+        chunk_labels = labels[start : start + chunk_size]
         probabilities = np.asarray(model(chunk_images, training=False))
         if flip_average:
             mirrored = np.asarray(model(chunk_images[:, :, ::-1], training=False))
@@ -92,5 +104,9 @@ def evaluate_in_chunks(model: keras.Model, images: np.ndarray, labels: np.ndarra
         cross_entropy.update_state(chunk_labels, probabilities)
         chunks.append(probabilities)
     probabilities = np.concatenate(chunks)
-    return Evaluation(accuracy=float(accuracy.result()), loss=float(cross_entropy.result()),
-                      probabilities=probabilities, predictions=probabilities.argmax(axis=-1))
+    return Evaluation(
+        accuracy=float(accuracy.result()),
+        loss=float(cross_entropy.result()),
+        probabilities=probabilities,
+        predictions=probabilities.argmax(axis=-1),
+    )

@@ -16,6 +16,7 @@ Example:
 >>> search.best_values  # doctest: +SKIP
 {'units': 32, 'dropout': 0.2, ..., 'batch_size': 32}
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -26,6 +27,7 @@ from typing import Any, Callable, Sequence
 
 import keras
 import keras_tuner
+
 from a2common.keras_training import tensorboard_callback
 
 BEST_FILE = "best_hyperparameters.json"
@@ -41,9 +43,13 @@ class TunableModel(keras_tuner.HyperModel):
         batch_sizes: the choices of ``hp.Choice("batch_size", ...)``.
     """
 
-    def __init__(self, build_model: Callable[[keras_tuner.HyperParameters], keras.Model],
-                 make_datasets: Callable[[int], tuple[Any, Any]],
-                 batch_sizes: Sequence[int] = (32, 64, 128), name: str | None = None):
+    def __init__(
+        self,
+        build_model: Callable[[keras_tuner.HyperParameters], keras.Model],
+        make_datasets: Callable[[int], tuple[Any, Any]],
+        batch_sizes: Sequence[int] = (32, 64, 128),
+        name: str | None = None,
+    ):
         super().__init__(name=name)
         self.build_model = build_model
         self.make_datasets = make_datasets
@@ -78,10 +84,20 @@ class SearchResult:
     directory: str
 
 
-def run_search(hypermodel: keras_tuner.HyperModel, work_dir: Path | str, project_name: str, *,
-               objective: str = "val_accuracy", direction: str = "max", kind: str = "random",
-               max_trials: int = 10, epochs: int = 50, patience: int = 8, seed: int = 0,
-               verbose: int = 0) -> SearchResult:
+def run_search(
+    hypermodel: keras_tuner.HyperModel,
+    work_dir: Path | str,
+    project_name: str,
+    *,
+    objective: str = "val_accuracy",
+    direction: str = "max",
+    kind: str = "random",
+    max_trials: int = 10,
+    epochs: int = 50,
+    patience: int = 8,
+    seed: int = 0,
+    verbose: int = 0,
+) -> SearchResult:
     """Run (or resume) a keras-tuner search in ``work_dir/project_name``.
 
     Args:
@@ -100,26 +116,43 @@ def run_search(hypermodel: keras_tuner.HyperModel, work_dir: Path | str, project
         raise ValueError(f"Expected kind='random' or 'hyperband'. Received: kind={kind!r}")
     folder = Path(work_dir) / project_name
     goal = keras_tuner.Objective(objective, direction=direction)
-    common = dict(objective=goal, seed=seed, directory=str(work_dir),
-                  project_name=project_name, overwrite=False, max_consecutive_failed_trials=1)
+    common = dict(
+        objective=goal,
+        seed=seed,
+        directory=str(work_dir),
+        project_name=project_name,
+        overwrite=False,
+        max_consecutive_failed_trials=1,
+    )
     if kind == "random":
         tuner = keras_tuner.RandomSearch(hypermodel, max_trials=max_trials, **common)
     else:
-        tuner = keras_tuner.Hyperband(hypermodel, max_epochs=epochs, factor=3,
-                                      hyperband_iterations=1, **common)
-    callbacks = [keras.callbacks.EarlyStopping(monitor=objective, mode=direction,
-                                               patience=patience),
-                 tensorboard_callback(folder / "tensorboard")]
+        tuner = keras_tuner.Hyperband(
+            hypermodel, max_epochs=epochs, factor=3, hyperband_iterations=1, **common
+        )
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor=objective, mode=direction, patience=patience),
+        tensorboard_callback(folder / "tensorboard"),
+    ]
     tuner.search(epochs=epochs, callbacks=callbacks, verbose=verbose)
     finished = [t for t in tuner.oracle.trials.values() if t.score is not None]
     finished.sort(key=lambda t: t.score, reverse=direction == "max")
     if not finished:
-        raise RuntimeError(f"Expected at least one finished trial in {folder}. Received: none "
-                           f"(see the tuner's log for the failed trials)")
-    trials = [{"trial_id": t.trial_id, "values": dict(t.hyperparameters.values),
-               "score": float(t.score)} for t in finished]
-    result = SearchResult(best_values=trials[0]["values"], best_score=trials[0]["score"],
-                          objective=objective, trials=trials, directory=str(folder))
+        raise RuntimeError(
+            f"Expected at least one finished trial in {folder}. Received: none "
+            f"(see the tuner's log for the failed trials)"
+        )
+    trials = [
+        {"trial_id": t.trial_id, "values": dict(t.hyperparameters.values), "score": float(t.score)}
+        for t in finished
+    ]
+    result = SearchResult(
+        best_values=trials[0]["values"],
+        best_score=trials[0]["score"],
+        objective=objective,
+        trials=trials,
+        directory=str(folder),
+    )
     (folder / BEST_FILE).write_text(json.dumps(dataclasses.asdict(result), indent=1))
     return result
 

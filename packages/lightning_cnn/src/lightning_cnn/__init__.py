@@ -21,6 +21,7 @@ Example:
 >>> classifier.predict_labels(["cat.jpg"])  # doctest: +SKIP
 ['cats']
 """
+
 from __future__ import annotations
 
 from pathlib import Path

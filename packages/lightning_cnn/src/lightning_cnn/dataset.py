@@ -25,6 +25,7 @@ Example:
 >>> info.counts["train"], verify_release(root)
 ({'cats': 2, 'dogs': 2, 'panda': 2}, 20)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,9 +39,9 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
-from a2common.data import sha256_of
 from PIL import Image
 
+from a2common.data import sha256_of
 from lightning_cnn.config import CLASS_NAMES
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
@@ -65,12 +66,16 @@ class SplitImages:
 
     def __post_init__(self) -> None:
         if self.images.ndim != 4 or self.images.shape[-1] != 3 or self.images.dtype != np.uint8:
-            raise ValueError("Expected uint8 images of shape (n, height, width, 3). Received: "
-                             f"dtype={self.images.dtype}, shape={self.images.shape}")
+            raise ValueError(
+                "Expected uint8 images of shape (n, height, width, 3). Received: "
+                f"dtype={self.images.dtype}, shape={self.images.shape}"
+            )
         if not len(self.images) == len(self.labels) == len(self.stems):
-            raise ValueError(f"Expected as many labels and names as images. Received: "
-                             f"{len(self.images)} images, {len(self.labels)} labels, "
-                             f"{len(self.stems)} names")
+            raise ValueError(
+                f"Expected as many labels and names as images. Received: "
+                f"{len(self.images)} images, {len(self.labels)} labels, "
+                f"{len(self.stems)} names"
+            )
         if len(set(self.stems)) != len(self.stems):
             raise ValueError("Expected unique file names within a split.")
 
@@ -91,9 +96,14 @@ def _progress(message: str, quiet: bool) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
-def write_release(out_dir: Path | str, splits: Mapping[str, SplitImages],
-                  class_names: Sequence[str], source: Mapping[str, str] | None = None,
-                  overwrite: bool = False, quiet: bool = True) -> ReleaseInfo:
+def write_release(
+    out_dir: Path | str,
+    splits: Mapping[str, SplitImages],
+    class_names: Sequence[str],
+    source: Mapping[str, str] | None = None,
+    overwrite: bool = False,
+    quiet: bool = True,
+) -> ReleaseInfo:
     """Write ``splits`` as an image-folder release in ``out_dir`` (see the module docstring).
 
     The tree is built in a temporary sibling folder and moved into place at the end, so an
@@ -116,18 +126,23 @@ def write_release(out_dir: Path | str, splits: Mapping[str, SplitImages],
     out_dir = Path(out_dir)
     missing = [name for name in SPLITS if name not in splits]
     if missing:
-        raise ValueError(f"Expected the splits {SPLITS}. Received: {sorted(splits)} "
-                         f"(missing {missing})")
+        raise ValueError(
+            f"Expected the splits {SPLITS}. Received: {sorted(splits)} (missing {missing})"
+        )
     for name, split in splits.items():
         if len(split.labels) and (split.labels.min() < 0 or split.labels.max() >= len(class_names)):
             raise ValueError(f"Split {name!r} has labels outside 0..{len(class_names) - 1}.")
     if out_dir.exists() and any(out_dir.iterdir()):
         if not overwrite:
-            raise FileExistsError(f"{out_dir} exists and is not empty. Choose a new folder or "
-                                  "pass overwrite=True (--force) to replace an earlier release.")
+            raise FileExistsError(
+                f"{out_dir} exists and is not empty. Choose a new folder or "
+                "pass overwrite=True (--force) to replace an earlier release."
+            )
         if not (out_dir / MANIFEST).is_file():
-            raise FileExistsError(f"{out_dir} is not empty and holds no {MANIFEST}: refusing to "
-                                  "delete a folder that is not a release.")
+            raise FileExistsError(
+                f"{out_dir} is not empty and holds no {MANIFEST}: refusing to "
+                "delete a folder that is not a release."
+            )
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
     try:
@@ -155,8 +170,9 @@ def write_release(out_dir: Path | str, splits: Mapping[str, SplitImages],
     return ReleaseInfo(out_dir, list(class_names), counts, files, metadata)
 
 
-def _write_images(root: Path, splits: Mapping[str, SplitImages], class_names: Sequence[str],
-                  quiet: bool) -> dict[str, dict[str, int]]:
+def _write_images(
+    root: Path, splits: Mapping[str, SplitImages], class_names: Sequence[str], quiet: bool
+) -> dict[str, dict[str, int]]:
     counts: dict[str, dict[str, int]] = {}
     for split_name in SPLITS:
         split = splits[split_name]
@@ -165,8 +181,9 @@ def _write_images(root: Path, splits: Mapping[str, SplitImages], class_names: Se
             (root / split_name / name).mkdir(parents=True)
         for image, label, stem in zip(split.images, split.labels, split.stems):
             class_name = class_names[int(label)]
-            Image.fromarray(image, mode="RGB").save(root / split_name / class_name / f"{stem}.png",
-                                                    optimize=False)
+            Image.fromarray(image, mode="RGB").save(
+                root / split_name / class_name / f"{stem}.png", optimize=False
+            )
             counts[split_name][class_name] += 1
         _progress(f"  {split_name}: {len(split.labels)} images {counts[split_name]}", quiet)
     return counts
@@ -179,8 +196,9 @@ def _release_files(root: Path) -> Iterable[Path]:
 
 
 def _write_manifest(root: Path) -> int:
-    lines = [f"{sha256_of(path)}  {path.relative_to(root).as_posix()}"
-             for path in _release_files(root)]
+    lines = [
+        f"{sha256_of(path)}  {path.relative_to(root).as_posix()}" for path in _release_files(root)
+    ]
     (root / MANIFEST).write_text("\n".join(lines) + "\n")
     return len(lines)
 
@@ -195,16 +213,19 @@ def verify_release(root: Path | str) -> int:
     root = Path(root)
     manifest = root / MANIFEST
     if not manifest.is_file():
-        raise ReleaseError(f"{root} is not a release: {MANIFEST} not found. "
-                           "Create one with `python -m lightning_cnn.dataset release DIR`.")
+        raise ReleaseError(
+            f"{root} is not a release: {MANIFEST} not found. "
+            "Create one with `python -m lightning_cnn.dataset release DIR`."
+        )
     listed: dict[str, str] = {}
     for number, line in enumerate(manifest.read_text().splitlines(), start=1):
         if not line.strip():
             continue
         digest, _, relpath = line.partition("  ")
         if len(digest) != 64 or not relpath:
-            raise ReleaseError(f"{manifest}:{number}: expected '<sha256>  <path>'. "
-                               f"Received: {line!r}")
+            raise ReleaseError(
+                f"{manifest}:{number}: expected '<sha256>  <path>'. Received: {line!r}"
+            )
         listed[relpath] = digest
     problems = []
     for relpath, digest in listed.items():
@@ -223,29 +244,35 @@ def verify_release(root: Path | str) -> int:
     return len(listed)
 
 
-def list_split(root: Path | str, split: str,
-               class_names: Sequence[str] = CLASS_NAMES) -> tuple[list[Path], np.ndarray]:
+def list_split(
+    root: Path | str, split: str, class_names: Sequence[str] = CLASS_NAMES
+) -> tuple[list[Path], np.ndarray]:
     """Image paths and integer labels of ``root/split/<class>/*`` (sorted, labels by class)."""
     split_dir = Path(root) / split
     if not split_dir.is_dir():
-        raise ReleaseError(f"Expected a folder {split_dir} (a release split). "
-                           f"Create a release with `python -m lightning_cnn.dataset release DIR`.")
+        raise ReleaseError(
+            f"Expected a folder {split_dir} (a release split). "
+            f"Create a release with `python -m lightning_cnn.dataset release DIR`."
+        )
     found = sorted(p.name for p in split_dir.iterdir() if p.is_dir())
     if found != sorted(class_names):
-        raise ReleaseError(f"Expected class folders {sorted(class_names)} in {split_dir}. "
-                           f"Received: {found}")
+        raise ReleaseError(
+            f"Expected class folders {sorted(class_names)} in {split_dir}. Received: {found}"
+        )
     paths: list[Path] = []
     labels: list[int] = []
     for label, name in enumerate(class_names):
-        files = sorted(p for p in (split_dir / name).iterdir()
-                       if p.suffix.lower() in IMAGE_SUFFIXES)
+        files = sorted(
+            p for p in (split_dir / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES
+        )
         paths += files
         labels += [label] * len(files)
     return paths, np.asarray(labels, dtype=np.int64)
 
 
-def read_split(root: Path | str, split: str,
-               class_names: Sequence[str] = CLASS_NAMES) -> tuple[np.ndarray, np.ndarray]:
+def read_split(
+    root: Path | str, split: str, class_names: Sequence[str] = CLASS_NAMES
+) -> tuple[np.ndarray, np.ndarray]:
     """Decode one split of a release with Pillow: ``(uint8 (n, H, W, 3), int64 labels)``."""
     paths, labels = list_split(root, split, class_names)
     images = []
@@ -255,8 +282,9 @@ def read_split(root: Path | str, split: str,
     return np.stack(images) if images else np.zeros((0, 0, 0, 3), np.uint8), labels
 
 
-def animals3_splits(limit_per_class: int | None = None) -> tuple[dict[str, SplitImages],
-                                                                 dict[str, str]]:
+def animals3_splits(
+    limit_per_class: int | None = None,
+) -> tuple[dict[str, SplitImages], dict[str, str]]:
     """The project's fixed animals3 split, with original file stems where they can be traced.
 
     ``a2common.data.load_dataset("animals3")`` makes the split; its row indices are recovered
@@ -267,21 +295,26 @@ def animals3_splits(limit_per_class: int | None = None) -> tuple[dict[str, Split
 
     dataset = load_dataset("animals3")
     if list(dataset.class_names) != list(CLASS_NAMES):
-        raise ReleaseError(f"Expected classes {list(CLASS_NAMES)}. "
-                           f"Received: {dataset.class_names}")
+        raise ReleaseError(f"Expected classes {list(CLASS_NAMES)}. Received: {dataset.class_names}")
     loaded = {"train": dataset.train, "val": dataset.val, "test": dataset.test}
     stems = _original_stems(dataset, loaded, stratified_split)
     splits = {}
     for name, split in loaded.items():
         keep = np.arange(len(split.y))
         if limit_per_class is not None:
-            keep = np.concatenate([np.flatnonzero(split.y == label)[:limit_per_class]
-                                   for label in range(len(CLASS_NAMES))])
-        splits[name] = SplitImages(split.x[keep], split.y[keep],
-                                   [stems[name][i] for i in keep])
-    source = {"dataset": "animals3", "file": Path(dataset.source[0]).name,
-              "sha256": next(iter(dataset.sha256.values())),
-              "split": f"seeded stratified 70/10/20 (a2common.data.SPLIT_SEED={SPLIT_SEED})"}
+            keep = np.concatenate(
+                [
+                    np.flatnonzero(split.y == label)[:limit_per_class]
+                    for label in range(len(CLASS_NAMES))
+                ]
+            )
+        splits[name] = SplitImages(split.x[keep], split.y[keep], [stems[name][i] for i in keep])
+    source = {
+        "dataset": "animals3",
+        "file": Path(dataset.source[0]).name,
+        "sha256": next(iter(dataset.sha256.values())),
+        "split": f"seeded stratified 70/10/20 (a2common.data.SPLIT_SEED={SPLIT_SEED})",
+    }
     return splits, source
 
 
@@ -301,12 +334,18 @@ def _original_stems(dataset, loaded, stratified_split) -> dict[str, list[str]]:
                 return {k: [names[i] for i in found[k]] for k in loaded}
     except (KeyError, OSError, ValueError):
         pass
-    return {k: [f"{CLASS_NAMES[int(label)]}_{i:05d}" for i, label in enumerate(split.y)]
-            for k, split in loaded.items()}
+    return {
+        k: [f"{CLASS_NAMES[int(label)]}_{i:05d}" for i, label in enumerate(split.y)]
+        for k, split in loaded.items()
+    }
 
 
-def release_animals3(out_dir: Path | str, limit_per_class: int | None = None,
-                     overwrite: bool = False, quiet: bool = True) -> ReleaseInfo:
+def release_animals3(
+    out_dir: Path | str,
+    limit_per_class: int | None = None,
+    overwrite: bool = False,
+    quiet: bool = True,
+) -> ReleaseInfo:
     """Publish animals3 (the project's fixed split) as a release in ``out_dir``.
 
     Args:
@@ -346,15 +385,18 @@ def render_datasheet(metadata: Mapping) -> str:
     counts = metadata["counts"]
     classes = metadata["class_names"]
     table = "\n".join(
-        f"| {split} | " + " | ".join(str(counts[split][c]) for c in classes)
-        + f" | {sum(counts[split].values())} |" for split in SPLITS)
+        f"| {split} | "
+        + " | ".join(str(counts[split][c]) for c in classes)
+        + f" | {sum(counts[split].values())} |"
+        for split in SPLITS
+    )
     source = metadata.get("source", {})
     subset = f"\n**Subset:** {source['subset']}.\n" if "subset" in source else ""
     height, width = metadata["image_size"]
-    return f"""# Datasheet: animals3 (cats / dogs / panda), release {metadata['version']}
+    return f"""# Datasheet: animals3 (cats / dogs / panda), release {metadata["version"]}
 
 Written in the style of Gebru et al., "Datasheets for Datasets" (CACM 2021). Generated by
-`python -m lightning_cnn.dataset release` on {metadata['created_utc']}.
+`python -m lightning_cnn.dataset release` on {metadata["created_utc"]}.
 {subset}
 ## Motivation
 - **Why was it created?** As the custom image dataset of the assignment2 project (seed 001, part b):
@@ -372,7 +414,7 @@ Written in the style of Gebru et al., "Datasheets for Datasets" (CACM 2021). Gen
 | --- | {" | ".join("---" for _ in classes)} | --- |
 {table}
 
-- **Splits:** {source.get('split', 'fixed')}. The split is made once and is part of the release
+- **Splits:** {source.get("split", "fixed")}. The split is made once and is part of the release
   (folders `train/`, `val/`, `test/`); use `val` for model selection and report `test` only.
 - **Labels:** one per image, from the folder the original file was in. No bounding boxes.
 - **Known issues:** images were resized without keeping the aspect ratio, so some animals look
@@ -388,7 +430,7 @@ Written in the style of Gebru et al., "Datasheets for Datasets" (CACM 2021). Gen
   "Dogs vs. Cats" competition (the Asirra CAPTCHA set of Microsoft Research with Petfinder.com);
   panda photos come from ImageNet. The copy used was taken from a public GitHub repository
   snapshot, as documented in the project's `shared/data/PROVENANCE.md`.
-- **Source file:** `{source.get('file', '?')}`, sha256 `{source.get('sha256', '?')}`.
+- **Source file:** `{source.get("file", "?")}`, sha256 `{source.get("sha256", "?")}`.
 - **New images** can be added with the acquisition tool, which downloads from a list of URLs,
   rejects non-images, corrupt files, unsupported modes and tiny images (with a report), removes
   exact duplicates by content hash and resizes to {width} px.
@@ -426,13 +468,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point (``python -m lightning_cnn.dataset --help``)."""
     parser = argparse.ArgumentParser(
         prog="python -m lightning_cnn.dataset",
-        description="Publish the animals3 dataset as an image-folder release, or verify one.")
+        description="Publish the animals3 dataset as an image-folder release, or verify one.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    release = commands.add_parser("release", help="write OUT_DIR/{train,val,test}/<class>/*.png, "
-                                                  "SHA256SUMS and DATASHEET.md")
+    release = commands.add_parser(
+        "release", help="write OUT_DIR/{train,val,test}/<class>/*.png, SHA256SUMS and DATASHEET.md"
+    )
     release.add_argument("out_dir", type=Path, help="folder to create")
-    release.add_argument("--limit-per-class", type=int, default=None, metavar="N",
-                         help="only the first N images per class and split (for quick tests)")
+    release.add_argument(
+        "--limit-per-class",
+        type=int,
+        default=None,
+        metavar="N",
+        help="only the first N images per class and split (for quick tests)",
+    )
     release.add_argument("--force", action="store_true", help="replace an earlier release")
     release.add_argument("--quiet", action="store_true", help="print nothing but errors")
     verify = commands.add_parser("verify", help="check a release against its SHA256SUMS")
@@ -442,8 +491,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "release":
             if args.limit_per_class is not None and args.limit_per_class < 1:
                 parser.error(f"--limit-per-class must be >= 1. Received: {args.limit_per_class}")
-            info = release_animals3(args.out_dir, args.limit_per_class, overwrite=args.force,
-                                    quiet=args.quiet)
+            info = release_animals3(
+                args.out_dir, args.limit_per_class, overwrite=args.force, quiet=args.quiet
+            )
             print(f"{info.files} files written and listed in {info.root / MANIFEST}")
         else:
             print(f"OK: {verify_release(args.out_dir)} files match {args.out_dir / MANIFEST}")

@@ -20,6 +20,7 @@ Example:
 >>> features.grad[0].tolist()
 [-0.5, -0.5, -0.5]
 """
+
 from __future__ import annotations
 
 import json
@@ -32,11 +33,11 @@ import lightning as L
 import numpy as np
 import torch
 import torch.nn.functional as F
-from a2common.data import load_dataset
-from a2common.grading import finished_info, is_finished, mark_finished
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from a2common.data import load_dataset
+from a2common.grading import finished_info, is_finished, mark_finished
 from lightning_cnn.lightning_callbacks import TrainingHistory
 from lightning_cnn.transfer import TransferRun
 
@@ -128,9 +129,13 @@ def conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
     """Two 3x3 conv-BN-ReLU layers and a 2x2 max pooling."""
     return nn.Sequential(
         nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
-        nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
         nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False),
-        nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True), nn.MaxPool2d(2))
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(2),
+    )
 
 
 class DomainAdaptationNet(L.LightningModule):
@@ -154,9 +159,14 @@ class DomainAdaptationNet(L.LightningModule):
     ((2, 2), (2, 1))
     """
 
-    def __init__(self, method: str = "dann", channels: tuple[int, ...] = (16, 32, 64),
-                 learning_rate: float = 2e-3, weight_decay: float = 5e-4,
-                 domain_weight: float = 1.0) -> None:
+    def __init__(
+        self,
+        method: str = "dann",
+        channels: tuple[int, ...] = (16, 32, 64),
+        learning_rate: float = 2e-3,
+        weight_decay: float = 5e-4,
+        domain_weight: float = 1.0,
+    ) -> None:
         super().__init__()
         if method not in METHODS:
             raise ValueError(f"Expected method in {METHODS}. Received: method={method!r}")
@@ -167,17 +177,20 @@ class DomainAdaptationNet(L.LightningModule):
             previous = width
         self.features = nn.Sequential(*blocks, nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.classifier = nn.Sequential(nn.Dropout(0.3), nn.Linear(previous, len(DOMAIN_CLASSES)))
-        self.domain_classifier = nn.Sequential(nn.Linear(previous, 64), nn.ReLU(inplace=True),
-                                               nn.Linear(64, 1))
+        self.domain_classifier = nn.Sequential(
+            nn.Linear(previous, 64), nn.ReLU(inplace=True), nn.Linear(64, 1)
+        )
         self.register_buffer("mean", torch.tensor([0.5, 0.5, 0.5]).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor([0.25, 0.25, 0.25]).view(1, 3, 1, 1))
 
-    def heads(self, images: torch.Tensor,
-              coefficient: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    def heads(
+        self, images: torch.Tensor, coefficient: float = 1.0
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Class logits and domain logits (the latter through gradient reversal)."""
         features = self.features((images - self.mean) / self.std)
-        return self.classifier(features), self.domain_classifier(grad_reverse(features,
-                                                                              coefficient))
+        return self.classifier(features), self.domain_classifier(
+            grad_reverse(features, coefficient)
+        )
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features((images - self.mean) / self.std))
@@ -191,12 +204,14 @@ class DomainAdaptationNet(L.LightningModule):
             (target_images,) = batch["target"]
             progress = self.global_step / max(int(self.trainer.estimated_stepping_batches), 1)
             # one pass over both domains: BatchNorm sees the mixture, as in DANN
-            logits, domain_logits = self.heads(torch.cat([source_images, target_images]),
-                                               dann_coefficient(progress))
-            logits = logits[:len(source_images)]
+            logits, domain_logits = self.heads(
+                torch.cat([source_images, target_images]), dann_coefficient(progress)
+            )
+            logits = logits[: len(source_images)]
             domains = torch.cat([torch.zeros(len(source_images)), torch.ones(len(target_images))])
-            domain_loss = F.binary_cross_entropy_with_logits(domain_logits.squeeze(1),
-                                                             domains.to(domain_logits))
+            domain_loss = F.binary_cross_entropy_with_logits(
+                domain_logits.squeeze(1), domains.to(domain_logits)
+            )
             loss = F.cross_entropy(logits, source_labels) + self.hparams.domain_weight * domain_loss
             self.log("domain_loss", domain_loss, on_step=False, on_epoch=True)
         accuracy = (logits.argmax(-1) == source_labels).float().mean()
@@ -214,12 +229,13 @@ class DomainAdaptationNet(L.LightningModule):
         return self(batch[0]).softmax(-1)
 
     def configure_optimizers(self) -> dict[str, Any]:
-        optimizer = torch.optim.AdamW(self.parameters(), lr=self.hparams.learning_rate,
-                                      weight_decay=self.hparams.weight_decay)
+        optimizer = torch.optim.AdamW(
+            self.parameters(), lr=self.hparams.learning_rate, weight_decay=self.hparams.weight_decay
+        )
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
-            optimizer, T_max=max(int(self.trainer.estimated_stepping_batches), 1))
-        return {"optimizer": optimizer,
-                "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+            optimizer, T_max=max(int(self.trainer.estimated_stepping_batches), 1)
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 
 
 @torch.no_grad()
@@ -245,7 +261,7 @@ def adapt_batchnorm(model: nn.Module, target_images: torch.Tensor, batch_size: i
         bn.momentum = None
         bn.train()
     for start in range(0, len(target_images), batch_size):
-        model(target_images[start:start + batch_size])
+        model(target_images[start : start + batch_size])
     for bn, (momentum, _) in zip(batchnorms, saved):
         bn.momentum = momentum
     model.train(was_training)
@@ -281,10 +297,15 @@ def _flip_augment(batch: list[tuple[torch.Tensor, ...]]) -> tuple[torch.Tensor, 
     return tuple(columns)
 
 
-def train_domain_adaptation(work_dir: Path | str, method: str = "dann",
-                            config: DomainAdaptationConfig | None = None, seed: int = 0,
-                            domains: Domains | None = None, progress: bool = True,
-                            trainer_kwargs: dict[str, Any] | None = None) -> TransferRun:
+def train_domain_adaptation(
+    work_dir: Path | str,
+    method: str = "dann",
+    config: DomainAdaptationConfig | None = None,
+    seed: int = 0,
+    domains: Domains | None = None,
+    progress: bool = True,
+    trainer_kwargs: dict[str, Any] | None = None,
+) -> TransferRun:
     """Train (or resume, or load) one method; return target-test probabilities ``(n, 2)``.
 
     ``adabn`` reuses a finished ``source_only`` model of the same work dir's sibling folder if
@@ -320,45 +341,78 @@ def train_domain_adaptation(work_dir: Path | str, method: str = "dann",
     model_dir = work_dir
     if method == "adabn" and is_finished(work_dir.parent / "source_only"):
         model_dir = work_dir.parent / "source_only"
-    common = dict(accelerator="auto", devices="auto", enable_progress_bar=progress,
-                  enable_model_summary=progress, **(trainer_kwargs or {}))
-    test_set = TensorDataset(to_tensor(domains.target_test_x),
-                             torch.as_tensor(domains.target_test_y, dtype=torch.long))
+    common = dict(
+        accelerator="auto",
+        devices="auto",
+        enable_progress_bar=progress,
+        enable_model_summary=progress,
+        **(trainer_kwargs or {}),
+    )
+    test_set = TensorDataset(
+        to_tensor(domains.target_test_x), torch.as_tensor(domains.target_test_y, dtype=torch.long)
+    )
     test_loader = DataLoader(test_set, batch_size=256)
     final_checkpoint = model_dir / FINAL_CHECKPOINT
     from_cache = is_finished(model_dir) and final_checkpoint.is_file()
     if from_cache:
-        model = DomainAdaptationNet.load_from_checkpoint(final_checkpoint, map_location="cpu",
-                                                         weights_only=True)
+        model = DomainAdaptationNet.load_from_checkpoint(
+            final_checkpoint, map_location="cpu", weights_only=True
+        )
         history = json.loads((model_dir / HISTORY_FILE).read_text())
         train_seconds = float(finished_info(model_dir)["train_seconds"])
     else:
-        model = DomainAdaptationNet(training_method, config.channels, config.learning_rate,
-                                    config.weight_decay, config.domain_weight)
+        model = DomainAdaptationNet(
+            training_method,
+            config.channels,
+            config.learning_rate,
+            config.weight_decay,
+            config.domain_weight,
+        )
         generator = torch.Generator().manual_seed(seed)
-        source = DataLoader(TensorDataset(to_tensor(domains.source_x),
-                                          torch.as_tensor(domains.source_y, dtype=torch.long)),
-                            batch_size=config.batch_size, shuffle=True, drop_last=True,
-                            generator=generator, collate_fn=_flip_augment)
-        target = DataLoader(TensorDataset(to_tensor(domains.target_x)),
-                            batch_size=config.batch_size, shuffle=True, drop_last=True,
-                            generator=torch.Generator().manual_seed(seed + 1),
-                            collate_fn=_flip_augment)
+        source = DataLoader(
+            TensorDataset(
+                to_tensor(domains.source_x), torch.as_tensor(domains.source_y, dtype=torch.long)
+            ),
+            batch_size=config.batch_size,
+            shuffle=True,
+            drop_last=True,
+            generator=generator,
+            collate_fn=_flip_augment,
+        )
+        target = DataLoader(
+            TensorDataset(to_tensor(domains.target_x)),
+            batch_size=config.batch_size,
+            shuffle=True,
+            drop_last=True,
+            generator=torch.Generator().manual_seed(seed + 1),
+            collate_fn=_flip_augment,
+        )
         # "max_size_cycle": an epoch is one pass over the (larger) source; the target cycles
         train_loader = CombinedLoader({"source": source, "target": target}, "max_size_cycle")
         history_callback = TrainingHistory(verbose=not progress)
-        checkpoints = ModelCheckpoint(dirpath=model_dir / "checkpoints", save_last=True,
-                                      save_on_train_epoch_end=True)
-        trainer = L.Trainer(max_epochs=config.epochs, default_root_dir=model_dir, logger=False,
-                            callbacks=[history_callback, checkpoints], **common)
+        checkpoints = ModelCheckpoint(
+            dirpath=model_dir / "checkpoints", save_last=True, save_on_train_epoch_end=True
+        )
+        trainer = L.Trainer(
+            max_epochs=config.epochs,
+            default_root_dir=model_dir,
+            logger=False,
+            callbacks=[history_callback, checkpoints],
+            **common,
+        )
         last = model_dir / "checkpoints" / "last.ckpt"
-        trainer.fit(model, train_dataloaders=train_loader, val_dataloaders=test_loader,
-                    ckpt_path="last" if last.is_file() else None)
+        trainer.fit(
+            model,
+            train_dataloaders=train_loader,
+            val_dataloaders=test_loader,
+            ckpt_path="last" if last.is_file() else None,
+        )
         history, train_seconds = history_callback.history, history_callback.train_seconds
         trainer.save_checkpoint(final_checkpoint)
         (model_dir / HISTORY_FILE).write_text(json.dumps(history))
-        mark_finished(model_dir, train_seconds, epochs=len(history.get("loss", [])),
-                      method=training_method)
+        mark_finished(
+            model_dir, train_seconds, epochs=len(history.get("loss", [])), method=training_method
+        )
     if method == "adabn":
         adapt_batchnorm(model, to_tensor(domains.target_x))
     model.eval()

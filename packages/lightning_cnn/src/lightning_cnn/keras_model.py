@@ -11,6 +11,7 @@ Example:
 >>> model.output_shape
 (None, 3)
 """
+
 from __future__ import annotations
 
 import json
@@ -19,15 +20,21 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import a2common.tf_env  # noqa: F401  (must precede the first TensorFlow import)
-from a2common.keras_training import tensorboard_callback  # noqa: E402
 
+# isort: split
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import layers  # noqa: E402
 
-from lightning_cnn.config import CLASS_NAMES, IMAGE_SIZE, CNNConfig, TrainConfig  # noqa: E402
-from lightning_cnn.config import WARMUP_START_DIVISOR  # noqa: E402
+from a2common.keras_training import tensorboard_callback  # noqa: E402
+from lightning_cnn.config import (  # noqa: E402
+    CLASS_NAMES,
+    IMAGE_SIZE,
+    WARMUP_START_DIVISOR,  # noqa: E402
+    CNNConfig,
+    TrainConfig,
+)
 from lightning_cnn.dataset import list_split  # noqa: E402
 from lightning_cnn.keras_pooling import GeneralizedMeanPooling2D  # noqa: E402
 
@@ -36,8 +43,14 @@ BN_EPSILON = 1e-5  # PyTorch's default
 ADAM_EPSILON = 1e-8  # PyTorch's default
 
 
-def load_split(release_root: Path | str, split: str, batch_size: int | None = None,
-               shuffle: bool = False, seed: int = 0, take: int | None = None) -> tf.data.Dataset:
+def load_split(
+    release_root: Path | str,
+    split: str,
+    batch_size: int | None = None,
+    shuffle: bool = False,
+    seed: int = 0,
+    take: int | None = None,
+) -> tf.data.Dataset:
     """One split of a release as a ``tf.data.Dataset`` of ``(float32 images 0..255, one-hot)``.
 
     Built on ``keras.utils.image_dataset_from_directory``; decoded images are cached in memory
@@ -57,9 +70,16 @@ def load_split(release_root: Path | str, split: str, batch_size: int | None = No
     """
     list_split(release_root, split)  # clear error if the folder is not a release split
     dataset = keras.utils.image_dataset_from_directory(
-        Path(release_root) / split, labels="inferred", label_mode="categorical",
-        class_names=list(CLASS_NAMES), color_mode="rgb", batch_size=None,
-        image_size=(IMAGE_SIZE, IMAGE_SIZE), shuffle=False, verbose=False)
+        Path(release_root) / split,
+        labels="inferred",
+        label_mode="categorical",
+        class_names=list(CLASS_NAMES),
+        color_mode="rgb",
+        batch_size=None,
+        image_size=(IMAGE_SIZE, IMAGE_SIZE),
+        shuffle=False,
+        verbose=False,
+    )
     count = int(dataset.cardinality())
     if take is not None and take < count:
         dataset = dataset.shuffle(count, seed=seed, reshuffle_each_iteration=False).take(take)
@@ -91,10 +111,10 @@ def channel_stats(dataset: tf.data.Dataset) -> tuple[list[float], list[float]]:
     for images, _ in dataset.as_numpy_iterator():
         pixels = images.reshape(-1, 3).astype(np.float64) / 255.0
         total += pixels.sum(axis=0)
-        total_sq += (pixels ** 2).sum(axis=0)
+        total_sq += (pixels**2).sum(axis=0)
         count += len(pixels)
     mean = total / count
-    return mean.tolist(), (total_sq / count - mean ** 2).tolist()
+    return mean.tolist(), (total_sq / count - mean**2).tolist()
 
 
 def conv_bn_relu(x: Any, filters: int, name: str) -> Any:
@@ -112,13 +132,21 @@ def augmentation(shift_px: int, seed: int = 0) -> keras.Sequential:
     factor = shift_px / IMAGE_SIZE
     steps: list[layers.Layer] = [layers.RandomFlip("horizontal", seed=seed)]
     if shift_px:
-        steps.append(layers.RandomTranslation(factor, factor, fill_mode="reflect",
-                                              interpolation="nearest", seed=seed + 1))
+        steps.append(
+            layers.RandomTranslation(
+                factor, factor, fill_mode="reflect", interpolation="nearest", seed=seed + 1
+            )
+        )
     return keras.Sequential(steps, name="augmentation")
 
 
-def build_keras_cnn(config: CNNConfig, mean: Sequence[float], variance: Sequence[float],
-                    shift_px: int = 0, seed: int = 0) -> keras.Model:
+def build_keras_cnn(
+    config: CNNConfig,
+    mean: Sequence[float],
+    variance: Sequence[float],
+    shift_px: int = 0,
+    seed: int = 0,
+) -> keras.Model:
     """The project's CNN as a functional Keras model taking 0..255 RGB ``(64, 64, 3)`` images.
 
     Args:
@@ -136,8 +164,10 @@ def build_keras_cnn(config: CNNConfig, mean: Sequence[float], variance: Sequence
     4
     """
     if len(mean) != 3 or len(variance) != 3 or min(variance) <= 0:
-        raise ValueError(f"Expected 3 channel means and 3 positive variances. Received: "
-                         f"mean={list(mean)}, variance={list(variance)}")
+        raise ValueError(
+            f"Expected 3 channel means and 3 positive variances. Received: "
+            f"mean={list(mean)}, variance={list(variance)}"
+        )
     inputs = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3), name="image")
     x = layers.Rescaling(1.0 / 255.0, name="rescale")(inputs)
     x = layers.Normalization(mean=list(mean), variance=list(variance), name="normalize")(x)
@@ -156,26 +186,37 @@ def build_keras_cnn(config: CNNConfig, mean: Sequence[float], variance: Sequence
     return keras.Model(inputs, logits, name=f"animals3_cnn_{config.pooling}")
 
 
-def learning_rate_schedule(config: TrainConfig,
-                           steps_per_epoch: int) -> keras.optimizers.schedules.CosineDecay:
+def learning_rate_schedule(
+    config: TrainConfig, steps_per_epoch: int
+) -> keras.optimizers.schedules.CosineDecay:
     """Linear warm-up from ``lr / 25`` to ``lr``, then cosine decay to 0 (per optimizer step)."""
     total_steps = max(config.epochs * steps_per_epoch, 1)
     warmup_steps = int(config.warmup_fraction * total_steps)
     return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=config.learning_rate / WARMUP_START_DIVISOR,
-        decay_steps=max(total_steps - warmup_steps, 1), alpha=0.0,
-        warmup_target=config.learning_rate, warmup_steps=warmup_steps)
+        decay_steps=max(total_steps - warmup_steps, 1),
+        alpha=0.0,
+        warmup_target=config.learning_rate,
+        warmup_steps=warmup_steps,
+    )
 
 
 def compile_model(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> keras.Model:
     """AdamW + label-smoothed cross-entropy on logits + accuracy (the PyTorch recipe)."""
     optimizer = keras.optimizers.AdamW(
         learning_rate=learning_rate_schedule(config, steps_per_epoch),
-        weight_decay=config.weight_decay, epsilon=ADAM_EPSILON)
-    loss = keras.losses.CategoricalCrossentropy(from_logits=True,
-                                                label_smoothing=config.label_smoothing)
-    model.compile(optimizer=optimizer, loss=loss,
-                  metrics=[keras.metrics.CategoricalAccuracy(name="acc")], jit_compile=False)
+        weight_decay=config.weight_decay,
+        epsilon=ADAM_EPSILON,
+    )
+    loss = keras.losses.CategoricalCrossentropy(
+        from_logits=True, label_smoothing=config.label_smoothing
+    )
+    model.compile(
+        optimizer=optimizer,
+        loss=loss,
+        metrics=[keras.metrics.CategoricalAccuracy(name="acc")],
+        jit_compile=False,
+    )
     return model
 
 
@@ -213,8 +254,10 @@ class EpochTimer(keras.callbacks.Callback):
             logs["epoch_cpu_seconds"] = cpu_seconds
         if self.log_path is not None:
             with open(self.log_path, "a") as stream:
-                stream.write(json.dumps({"epoch": epoch, "seconds": seconds,
-                                         "cpu_seconds": cpu_seconds}) + "\n")
+                stream.write(
+                    json.dumps({"epoch": epoch, "seconds": seconds, "cpu_seconds": cpu_seconds})
+                    + "\n"
+                )
 
     @staticmethod
     def read(log_path: Path | str) -> dict[str, list[float]]:
@@ -227,8 +270,10 @@ class EpochTimer(keras.callbacks.Callback):
                     entry = json.loads(line)
                     by_epoch[entry["epoch"]] = entry
         epochs = sorted(by_epoch)
-        return {"seconds": [by_epoch[e]["seconds"] for e in epochs],
-                "cpu_seconds": [by_epoch[e]["cpu_seconds"] for e in epochs]}
+        return {
+            "seconds": [by_epoch[e]["seconds"] for e in epochs],
+            "cpu_seconds": [by_epoch[e]["cpu_seconds"] for e in epochs],
+        }
 
 
 EPOCH_TIMES_FILE = "epoch_times.jsonl"
@@ -238,10 +283,10 @@ def training_callbacks(work_dir: Path, config: TrainConfig) -> list[keras.callba
     """TensorBoard, best-model checkpoint, early stopping and the epoch timer."""
     return [
         tensorboard_callback(work_dir / "tensorboard"),
-        keras.callbacks.ModelCheckpoint(str(work_dir / "best.keras"), monitor="val_loss",
-                                        save_best_only=True),
-        keras.callbacks.EarlyStopping(monitor="val_loss",
-                                      patience=config.early_stopping_patience),
+        keras.callbacks.ModelCheckpoint(
+            str(work_dir / "best.keras"), monitor="val_loss", save_best_only=True
+        ),
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.early_stopping_patience),
         EpochTimer(work_dir / EPOCH_TIMES_FILE),
     ]
 

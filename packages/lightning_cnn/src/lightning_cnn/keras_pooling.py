@@ -13,11 +13,14 @@ Example:
 >>> tuple(pool(np.random.rand(8, 32, 32, 16).astype("float32")).shape)
 (8, 16, 16, 16)
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 import a2common.tf_env  # noqa: F401  (must precede the first TensorFlow import)
+
+# isort: split
 
 import keras  # noqa: E402
 from keras import ops  # noqa: E402
@@ -58,17 +61,26 @@ class GeneralizedMeanPooling2D(keras.layers.Layer):
     (None, 32, 32, 8)
     """
 
-    def __init__(self, pool_size: int = 2, strides: int | None = None, p: float = 3.0,
-                 eps: float = 1e-6, trainable_p: bool = True,
-                 data_format: str = "channels_last", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        pool_size: int = 2,
+        strides: int | None = None,
+        p: float = 3.0,
+        eps: float = 1e-6,
+        trainable_p: bool = True,
+        data_format: str = "channels_last",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         if pool_size < 1:
             raise ValueError(f"Expected pool_size >= 1. Received: pool_size={pool_size}")
         if not P_MIN <= p <= P_MAX:
             raise ValueError(f"Expected {P_MIN} <= p <= {P_MAX}. Received: p={p}")
         if data_format not in ("channels_last", "channels_first"):
-            raise ValueError("Expected data_format 'channels_last' or 'channels_first'. "
-                             f"Received: data_format={data_format!r}")
+            raise ValueError(
+                "Expected data_format 'channels_last' or 'channels_first'. "
+                f"Received: data_format={data_format!r}"
+            )
         self.pool_size = int(pool_size)
         self.strides = int(strides or pool_size)
         self.initial_p = float(p)
@@ -78,15 +90,23 @@ class GeneralizedMeanPooling2D(keras.layers.Layer):
         self.input_spec = keras.layers.InputSpec(ndim=4)
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
-        self.p = self.add_weight(name="p", shape=(),
-                                 initializer=keras.initializers.Constant(self.initial_p),
-                                 trainable=self.trainable_p)
+        self.p = self.add_weight(
+            name="p",
+            shape=(),
+            initializer=keras.initializers.Constant(self.initial_p),
+            trainable=self.trainable_p,
+        )
 
     def call(self, inputs: Any) -> Any:
         p = ops.clip(ops.cast(self.p, inputs.dtype), P_MIN, P_MAX)
         powered = ops.power(ops.maximum(inputs, self.eps), p)
-        pooled = ops.average_pool(powered, pool_size=self.pool_size, strides=self.strides,
-                                  padding="valid", data_format=self.data_format)
+        pooled = ops.average_pool(
+            powered,
+            pool_size=self.pool_size,
+            strides=self.strides,
+            padding="valid",
+            data_format=self.data_format,
+        )
         return ops.power(pooled, 1.0 / p)
 
     def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
@@ -101,7 +121,14 @@ class GeneralizedMeanPooling2D(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update({"pool_size": self.pool_size, "strides": self.strides,
-                       "p": self.initial_p, "eps": self.eps, "trainable_p": self.trainable_p,
-                       "data_format": self.data_format})
+        config.update(
+            {
+                "pool_size": self.pool_size,
+                "strides": self.strides,
+                "p": self.initial_p,
+                "eps": self.eps,
+                "trainable_p": self.trainable_p,
+                "data_format": self.data_format,
+            }
+        )
         return config

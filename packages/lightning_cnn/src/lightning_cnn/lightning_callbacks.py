@@ -11,17 +11,23 @@ Example:
 >>> trainer.fit(model, datamodule=datamodule)  # doctest: +SKIP
 >>> history.history["val_acc"][-1], history.train_seconds  # doctest: +SKIP
 """
+
 from __future__ import annotations
 
 import time
 from typing import Any
 
 import lightning as L
+
 from a2common.progress import report_epoch
 
 # Lightning metric name -> Keras history name (so both frameworks' curves line up).
-HISTORY_KEYS = {"train_loss": "loss", "train_acc": "acc", "val_loss": "val_loss",
-                "val_acc": "val_acc"}
+HISTORY_KEYS = {
+    "train_loss": "loss",
+    "train_acc": "acc",
+    "val_loss": "val_loss",
+    "val_acc": "val_acc",
+}
 
 
 class TrainingHistory(L.Callback):
@@ -62,17 +68,29 @@ class TrainingHistory(L.Callback):
                 self.history.setdefault(target, []).append(float(metrics[source]))
         self.history.setdefault("epoch_seconds", []).append(seconds)
         self._epoch_start = None
-        report_epoch(trainer.current_epoch + 1, trainer.max_epochs or 0,
-                     {name: values[-1] for name, values in self.history.items()})
+        report_epoch(
+            trainer.current_epoch + 1,
+            trainer.max_epochs or 0,
+            {name: values[-1] for name, values in self.history.items()},
+        )
         if self.verbose:  # one line per epoch, like Keras' verbose=2
-            values = " - ".join(f"{name}: {values[-1]:.4f}" for name, values in self.history.items()
-                                if name != "epoch_seconds")
-            print(f"Epoch {trainer.current_epoch + 1}/{trainer.max_epochs} - {seconds:.0f}s - "
-                  f"{values}", flush=True)
+            values = " - ".join(
+                f"{name}: {values[-1]:.4f}"
+                for name, values in self.history.items()
+                if name != "epoch_seconds"
+            )
+            print(
+                f"Epoch {trainer.current_epoch + 1}/{trainer.max_epochs} - {seconds:.0f}s - "
+                f"{values}",
+                flush=True,
+            )
 
     def state_dict(self) -> dict[str, Any]:
-        return {"history": self.history, "train_seconds": self.train_seconds,
-                "train_cpu_seconds": self.train_cpu_seconds}
+        return {
+            "history": self.history,
+            "train_seconds": self.train_seconds,
+            "train_cpu_seconds": self.train_cpu_seconds,
+        }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.history = {k: list(v) for k, v in state_dict["history"].items()}

@@ -16,6 +16,7 @@ Example:
 >>> tuple(images.shape), images.dtype
 ((4, 3, 64, 64), torch.float32)
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -52,8 +53,13 @@ class ImageFolderDataset(Dataset):
     >>> image, label = dataset[0]  # doctest: +SKIP
     """
 
-    def __init__(self, release_root: Path | str, split: str, transform: Transform | None = None,
-                 class_names: Sequence[str] = CLASS_NAMES) -> None:
+    def __init__(
+        self,
+        release_root: Path | str,
+        split: str,
+        transform: Transform | None = None,
+        class_names: Sequence[str] = CLASS_NAMES,
+    ) -> None:
         self.paths, labels = list_split(release_root, split, class_names)
         if not self.paths:
             raise ValueError(f"Expected images in {Path(release_root) / split}. Received: none")
@@ -99,8 +105,9 @@ class RandomFlipShift:
     torch.Size([3, 64, 64])
     """
 
-    def __init__(self, shift_px: int = 6, flip: bool = True,
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self, shift_px: int = 6, flip: bool = True, generator: torch.Generator | None = None
+    ) -> None:
         if shift_px < 0:
             raise ValueError(f"Expected shift_px >= 0. Received: shift_px={shift_px}")
         self.shift_px = shift_px
@@ -117,7 +124,7 @@ class RandomFlipShift:
             height, width = image.shape[-2:]
             padded = F.pad(image[None], (pad, pad, pad, pad), mode="reflect")[0]
             top, left = torch.randint(0, 2 * pad + 1, (2,), generator=self.generator).tolist()
-            image = padded[:, top:top + height, left:left + width]
+            image = padded[:, top : top + height, left : left + width]
         return image
 
     def __repr__(self) -> str:
@@ -146,9 +153,16 @@ class Animals3DataModule(L.LightningDataModule):
     >>> trainer.fit(model, datamodule=datamodule)  # doctest: +SKIP
     """
 
-    def __init__(self, release_root: Path | str, batch_size: int = 64, shift_px: int = 6,
-                 num_workers: int = 0, train_subset: int | None = None, seed: int = 0,
-                 shuffle_labels: bool = False) -> None:
+    def __init__(
+        self,
+        release_root: Path | str,
+        batch_size: int = 64,
+        shift_px: int = 6,
+        num_workers: int = 0,
+        train_subset: int | None = None,
+        seed: int = 0,
+        shuffle_labels: bool = False,
+    ) -> None:
         super().__init__()
         if batch_size < 1:
             raise ValueError(f"Expected batch_size >= 1. Received: batch_size={batch_size}")
@@ -161,10 +175,16 @@ class Animals3DataModule(L.LightningDataModule):
         self.shuffle_labels = shuffle_labels
         self.class_names = list(CLASS_NAMES)
         # plain types only, so checkpoints load with torch.load(weights_only=True)
-        self.save_hyperparameters({"release_root": str(self.release_root),
-                                   "batch_size": batch_size, "shift_px": shift_px,
-                                   "train_subset": train_subset, "seed": seed,
-                                   "shuffle_labels": shuffle_labels})
+        self.save_hyperparameters(
+            {
+                "release_root": str(self.release_root),
+                "batch_size": batch_size,
+                "shift_px": shift_px,
+                "train_subset": train_subset,
+                "seed": seed,
+                "shuffle_labels": shuffle_labels,
+            }
+        )
         self.train_set: ImageFolderDataset | None = None
         self.val_set: ImageFolderDataset | None = None
         self.test_set: ImageFolderDataset | None = None
@@ -174,8 +194,9 @@ class Animals3DataModule(L.LightningDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         if stage in ("fit", None) and self.train_set is None:
-            self.train_set = ImageFolderDataset(self.release_root, "train",
-                                                RandomFlipShift(self.shift_px))
+            self.train_set = ImageFolderDataset(
+                self.release_root, "train", RandomFlipShift(self.shift_px)
+            )
             if self.shuffle_labels:
                 generator = torch.Generator().manual_seed(self.seed)
                 order = torch.randperm(len(self.train_set.labels), generator=generator)
@@ -195,13 +216,17 @@ class Animals3DataModule(L.LightningDataModule):
         if self.train_subset is None or self.train_subset >= len(self.train_set):
             return self.train_set
         generator = torch.Generator().manual_seed(self.seed)
-        indices = torch.randperm(len(self.train_set), generator=generator)[:self.train_subset]
+        indices = torch.randperm(len(self.train_set), generator=generator)[: self.train_subset]
         return torch.utils.data.Subset(self.train_set, indices.tolist())
 
     def train_dataloader(self) -> DataLoader:
-        return DataLoader(self._train_dataset(), batch_size=self.batch_size, shuffle=True,
-                          num_workers=self.num_workers,
-                          generator=torch.Generator().manual_seed(self.seed))
+        return DataLoader(
+            self._train_dataset(),
+            batch_size=self.batch_size,
+            shuffle=True,
+            num_workers=self.num_workers,
+            generator=torch.Generator().manual_seed(self.seed),
+        )
 
     def val_dataloader(self) -> DataLoader:
         assert self.val_set is not None, "call setup('fit') or setup('validate') first"

@@ -12,6 +12,7 @@ Example:
 >>> model(torch.rand(2, 3, 64, 64)).shape
 torch.Size([2, 3])
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -58,8 +59,12 @@ def build_torch_cnn(config: CNNConfig = CNNConfig()) -> nn.Sequential:
             layers.append(pooling_layer(config))
         layers.append(conv_bn_relu(in_channels, out_channels))
         in_channels = out_channels
-    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(config.dropout),
-               nn.Linear(in_channels, config.num_classes)]
+    layers += [
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Dropout(config.dropout),
+        nn.Linear(in_channels, config.num_classes),
+    ]
     return nn.Sequential(*layers)
 
 
@@ -84,20 +89,35 @@ class Animals3Classifier(L.LightningModule):
     0.003
     """
 
-    def __init__(self, cnn: CNNConfig | dict[str, Any] = CNNConfig(),
-                 mean: Sequence[float] = (0.5, 0.5, 0.5), std: Sequence[float] = (0.25, 0.25, 0.25),
-                 learning_rate: float = 3e-3, weight_decay: float = 5e-2,
-                 warmup_fraction: float = 0.2, label_smoothing: float = 0.1) -> None:
+    def __init__(
+        self,
+        cnn: CNNConfig | dict[str, Any] = CNNConfig(),
+        mean: Sequence[float] = (0.5, 0.5, 0.5),
+        std: Sequence[float] = (0.25, 0.25, 0.25),
+        learning_rate: float = 3e-3,
+        weight_decay: float = 5e-2,
+        warmup_fraction: float = 0.2,
+        label_smoothing: float = 0.1,
+    ) -> None:
         super().__init__()
         if isinstance(cnn, dict):
             cnn = CNNConfig(**{**cnn, "channels": tuple(cnn["channels"])})
         if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
-            raise ValueError(f"Expected 3 channel means and 3 positive stds. Received: "
-                             f"mean={list(mean)}, std={list(std)}")
-        self.save_hyperparameters({"cnn": asdict(cnn), "mean": list(mean), "std": list(std),
-                                   "learning_rate": learning_rate, "weight_decay": weight_decay,
-                                   "warmup_fraction": warmup_fraction,
-                                   "label_smoothing": label_smoothing})
+            raise ValueError(
+                f"Expected 3 channel means and 3 positive stds. Received: "
+                f"mean={list(mean)}, std={list(std)}"
+            )
+        self.save_hyperparameters(
+            {
+                "cnn": asdict(cnn),
+                "mean": list(mean),
+                "std": list(std),
+                "learning_rate": learning_rate,
+                "weight_decay": weight_decay,
+                "warmup_fraction": warmup_fraction,
+                "label_smoothing": label_smoothing,
+            }
+        )
         self.config = cnn
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
@@ -108,17 +128,26 @@ class Animals3Classifier(L.LightningModule):
         self.test_accuracy = MulticlassAccuracy(num_classes=cnn.num_classes, average="micro")
 
     @classmethod
-    def from_train_config(cls, config: TrainConfig, mean: Sequence[float],
-                          std: Sequence[float]) -> "Animals3Classifier":
+    def from_train_config(
+        cls, config: TrainConfig, mean: Sequence[float], std: Sequence[float]
+    ) -> "Animals3Classifier":
         """Build the module from the framework-neutral :class:`TrainConfig`."""
-        return cls(config.cnn, mean, std, config.learning_rate, config.weight_decay,
-                   config.warmup_fraction, config.label_smoothing)
+        return cls(
+            config.cnn,
+            mean,
+            std,
+            config.learning_rate,
+            config.weight_decay,
+            config.warmup_fraction,
+            config.label_smoothing,
+        )
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Logits for images scaled to [0, 1], shape ``(N, 3, 64, 64)``."""
         if images.ndim != 4 or images.shape[1] != 3:
-            raise ValueError(f"Expected images of shape (N, 3, H, W). "
-                             f"Received: shape={tuple(images.shape)}")
+            raise ValueError(
+                f"Expected images of shape (N, 3, H, W). Received: shape={tuple(images.shape)}"
+            )
         normalised = (images - self.mean) / self.std
         return self.network(normalised.contiguous(memory_format=torch.channels_last))
 
@@ -148,22 +177,27 @@ class Animals3Classifier(L.LightningModule):
         self.log("test_loss", self._loss(logits, labels))
         self.log("test_acc", self.test_accuracy)
 
-    def predict_step(self, batch: tuple[torch.Tensor, torch.Tensor],
-                     batch_idx: int) -> torch.Tensor:
+    def predict_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
         images, _ = batch
         return self(images).softmax(dim=-1)
 
     def configure_optimizers(self) -> dict[str, Any]:
-        optimizer = torch.optim.AdamW(self.parameters(), lr=self.hparams.learning_rate,
-                                      weight_decay=self.hparams.weight_decay)
+        optimizer = torch.optim.AdamW(
+            self.parameters(), lr=self.hparams.learning_rate, weight_decay=self.hparams.weight_decay
+        )
         total_steps = max(int(self.trainer.estimated_stepping_batches), 1)
         warmup_steps = int(self.hparams.warmup_fraction * total_steps)
         schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: warmup_cosine_factor(step, total_steps, warmup_steps))
-        return {"optimizer": optimizer,
-                "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+            optimizer, lambda step: warmup_cosine_factor(step, total_steps, warmup_steps)
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 
     def gem_exponents(self) -> list[float]:
         """The learned ``p`` of every GeM pooling layer (empty with max pooling)."""
-        return [module.p.item() for module in self.modules()
-                if isinstance(module, GeneralizedMeanPool2d)]
+        return [
+            module.p.item()
+            for module in self.modules()
+            if isinstance(module, GeneralizedMeanPool2d)
+        ]

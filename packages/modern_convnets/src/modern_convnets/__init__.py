@@ -10,4 +10,5 @@ Modules:
 
 Submodules import TensorFlow; import them explicitly (this package module does not).
 """
+
 __version__ = "0.1.0"

@@ -26,6 +26,7 @@ Example:
 >>> count_multiply_adds(model)  # 8*8 positions * 4 filters * 3*3*3
 6912
 """
+
 from __future__ import annotations
 
 import os
@@ -36,6 +37,8 @@ from pathlib import Path
 from typing import Sequence
 
 import a2common.tf_env  # noqa: F401  (before keras)
+
+# isort: split
 import keras
 import numpy as np
 
@@ -57,8 +60,15 @@ def layer_multiply_adds(layer: keras.layers.Layer) -> int:
     """
     if isinstance(layer, keras.Model):
         return count_multiply_adds(layer)
-    if not isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D,
-                              keras.layers.SeparableConv2D, keras.layers.Dense)):
+    if not isinstance(
+        layer,
+        (
+            keras.layers.Conv2D,
+            keras.layers.DepthwiseConv2D,
+            keras.layers.SeparableConv2D,
+            keras.layers.Dense,
+        ),
+    ):
         return 0
     in_shape, out_shape = tuple(layer.input.shape), tuple(layer.output.shape)
     in_channels, out_channels, positions = in_shape[-1], out_shape[-1], _positions(out_shape)
@@ -103,14 +113,21 @@ def limit_to_one_thread() -> int:
     except RuntimeError as error:
         threads = tf.config.threading.get_intra_op_parallelism_threads()
         if threads != 1 and os.environ.get("TF_NUM_INTRAOP_THREADS") != "1":
-            raise RuntimeError(f"Expected TensorFlow limited to one thread before its first "
-                               f"operation. Received: intra-op threads={threads} ({error}). "
-                               f"Fix: set TF_NUM_INTRAOP_THREADS=1 OMP_NUM_THREADS=1.") from None
+            raise RuntimeError(
+                f"Expected TensorFlow limited to one thread before its first "
+                f"operation. Received: intra-op threads={threads} ({error}). "
+                f"Fix: set TF_NUM_INTRAOP_THREADS=1 OMP_NUM_THREADS=1."
+            ) from None
     return 1
 
 
-def measure_latency(model: keras.Model, batch_sizes: Sequence[int] = (1, 64),
-                    repetitions: int = 20, warmup: int = 3, seed: int = 0) -> list[Latency]:
+def measure_latency(
+    model: keras.Model,
+    batch_sizes: Sequence[int] = (1, 64),
+    repetitions: int = 20,
+    warmup: int = 3,
+    seed: int = 0,
+) -> list[Latency]:
     """Milliseconds per image of ``model``'s compiled forward pass at each batch size.
 
     Example:
@@ -122,8 +139,10 @@ def measure_latency(model: keras.Model, batch_sizes: Sequence[int] = (1, 64),
     import tensorflow as tf
 
     if repetitions < 1 or warmup < 1:
-        raise ValueError(f"Expected repetitions >= 1 and warmup >= 1 (the first call traces). "
-                         f"Received: repetitions={repetitions}, warmup={warmup}")
+        raise ValueError(
+            f"Expected repetitions >= 1 and warmup >= 1 (the first call traces). "
+            f"Received: repetitions={repetitions}, warmup={warmup}"
+        )
     forward = tf.function(lambda images: model(images, training=False))
     rng = np.random.default_rng(seed)
     results = []
@@ -137,13 +156,15 @@ def measure_latency(model: keras.Model, batch_sizes: Sequence[int] = (1, 64),
             forward(images).numpy()
             seconds.append(time.perf_counter() - start)
         per_image_ms = [1000.0 * s / batch_size for s in seconds]
-        results.append(Latency(batch_size, min(per_image_ms), statistics.median(per_image_ms),
-                               repetitions))
+        results.append(
+            Latency(batch_size, min(per_image_ms), statistics.median(per_image_ms), repetitions)
+        )
     return results
 
 
-def profile_model(model: keras.Model, batch_sizes: Sequence[int] = (1, 64),
-                  repetitions: int = 20, warmup: int = 3) -> dict:
+def profile_model(
+    model: keras.Model, batch_sizes: Sequence[int] = (1, 64), repetitions: int = 20, warmup: int = 3
+) -> dict:
     """Parameters, multiply-adds per image and latency of ``model`` as one JSON-ready dict.
 
     Example:
@@ -172,8 +193,9 @@ def _named_models() -> dict:
     from modern_convnets.training import CONFIGS, build_model
     from modern_convnets.xception import build_xception
 
-    builders = {name: (lambda config=config: build_model(config))
-                for name, config in CONFIGS.items()}
+    builders = {
+        name: (lambda config=config: build_model(config)) for name, config in CONFIGS.items()
+    }
     builders["squeezenet_v1_0_imagenet"] = lambda: build_squeezenet("1.0")
     builders["squeezenet_v1_1_imagenet"] = lambda: build_squeezenet("1.1")
     builders["xception_imagenet"] = build_xception
@@ -190,13 +212,22 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     builders = _named_models()
     parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("names", nargs="*", metavar="NAME",
-                        help=f"one of {', '.join(sorted(builders))} (default: the training "
-                             f"configs)")
+    parser.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help=f"one of {', '.join(sorted(builders))} (default: the training configs)",
+    )
     parser.add_argument("--repetitions", type=int, default=20)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 64])
-    parser.add_argument("--model-file", type=Path, nargs="+", default=[], metavar="PATH",
-                        help="saved .keras models to profile (loaded without compiling)")
+    parser.add_argument(
+        "--model-file",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="PATH",
+        help="saved .keras models to profile (loaded without compiling)",
+    )
     args = parser.parse_args(argv)
     unknown = sorted(set(args.names) - set(builders))
     if unknown:
@@ -207,13 +238,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     limit_to_one_thread()
     from modern_convnets.training import CONFIGS
 
-    models = [(name, builders[name]) for name in args.names
-              or ([] if args.model_file else sorted(CONFIGS))]
-    models += [(str(path), lambda path=path: keras.saving.load_model(path, compile=False))
-               for path in args.model_file]
+    models = [
+        (name, builders[name])
+        for name in args.names or ([] if args.model_file else sorted(CONFIGS))
+    ]
+    models += [
+        (str(path), lambda path=path: keras.saving.load_model(path, compile=False))
+        for path in args.model_file
+    ]
     for name, make in models:
-        print(json.dumps({"name": name, **profile_model(make(), args.batch_sizes,
-                                                        args.repetitions)}), flush=True)
+        print(
+            json.dumps({"name": name, **profile_model(make(), args.batch_sizes, args.repetitions)}),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

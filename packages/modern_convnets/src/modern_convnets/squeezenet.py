@@ -20,23 +20,26 @@ Example:
 >>> model.count_params()
 1248424
 """
+
 from __future__ import annotations
 
 from typing import Sequence
 
 import a2common.tf_env  # noqa: F401  (before keras)
+
+# isort: split
 import keras
 from keras import layers
 
 FIRE_MODULES: tuple[tuple[int, int, int], ...] = (
-    (16, 64, 64),     # fire2: squeeze 1x1, expand 1x1, expand 3x3 filters
-    (16, 64, 64),     # fire3
-    (32, 128, 128),   # fire4
-    (32, 128, 128),   # fire5
-    (48, 192, 192),   # fire6
-    (48, 192, 192),   # fire7
-    (64, 256, 256),   # fire8
-    (64, 256, 256),   # fire9
+    (16, 64, 64),  # fire2: squeeze 1x1, expand 1x1, expand 3x3 filters
+    (16, 64, 64),  # fire3
+    (32, 128, 128),  # fire4
+    (32, 128, 128),  # fire5
+    (48, 192, 192),  # fire6
+    (48, 192, 192),  # fire7
+    (64, 256, 256),  # fire8
+    (64, 256, 256),  # fire9
 )
 """Filters of fire2..fire9, identical in v1.0 and v1.1 (the paper's Table 1)."""
 
@@ -48,8 +51,14 @@ VERSIONS: dict[str, dict] = {
 """What distinguishes the two versions; a max-pool always follows conv1 as well."""
 
 
-def fire_module(x, squeeze_filters: int, expand1x1_filters: int, expand3x3_filters: int,
-                name: str, batch_norm: bool = False):
+def fire_module(
+    x,
+    squeeze_filters: int,
+    expand1x1_filters: int,
+    expand3x3_filters: int,
+    name: str,
+    batch_norm: bool = False,
+):
     """A Fire module: squeeze 1x1 → ReLU → [expand 1x1 → ReLU, expand 3x3 → ReLU] → concatenate.
 
     Args:
@@ -74,32 +83,51 @@ def fire_module(x, squeeze_filters: int, expand1x1_filters: int, expand3x3_filte
     11920
     """
     if len(x.shape) != 4:
-        raise ValueError(f"Expected a 4-D input (batch, height, width, channels). "
-                         f"Received: x.shape={x.shape}")
+        raise ValueError(
+            f"Expected a 4-D input (batch, height, width, channels). Received: x.shape={x.shape}"
+        )
     if min(squeeze_filters, expand1x1_filters, expand3x3_filters) < 1:
-        raise ValueError(f"Expected positive filter counts. Received: squeeze_filters="
-                         f"{squeeze_filters}, expand1x1_filters={expand1x1_filters}, "
-                         f"expand3x3_filters={expand3x3_filters}")
+        raise ValueError(
+            f"Expected positive filter counts. Received: squeeze_filters="
+            f"{squeeze_filters}, expand1x1_filters={expand1x1_filters}, "
+            f"expand3x3_filters={expand3x3_filters}"
+        )
     squeezed = _conv_relu(x, squeeze_filters, 1, f"{name}_squeeze1x1", batch_norm)
     expanded1x1 = _conv_relu(squeezed, expand1x1_filters, 1, f"{name}_expand1x1", batch_norm)
     expanded3x3 = _conv_relu(squeezed, expand3x3_filters, 3, f"{name}_expand3x3", batch_norm)
     return layers.Concatenate(axis=-1, name=f"{name}_concat")([expanded1x1, expanded3x3])
 
 
-def _conv_relu(x, filters: int, kernel_size: int, name: str, batch_norm: bool,
-               strides: int = 1, padding: str = "same"):
-    x = layers.Conv2D(filters, kernel_size, strides=strides, padding=padding,
-                      use_bias=not batch_norm, name=name)(x)
+def _conv_relu(
+    x,
+    filters: int,
+    kernel_size: int,
+    name: str,
+    batch_norm: bool,
+    strides: int = 1,
+    padding: str = "same",
+):
+    x = layers.Conv2D(
+        filters, kernel_size, strides=strides, padding=padding, use_bias=not batch_norm, name=name
+    )(x)
     if batch_norm:
         x = layers.BatchNormalization(name=f"{name}_bn")(x)
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
-def build_squeezenet(version: str = "1.0", input_shape: Sequence[int] = (224, 224, 3),
-                     num_classes: int = 1000, *, width_multiplier: float = 1.0,
-                     stem_strides: int = 2, padding: str = "valid", batch_norm: bool = False,
-                     bypass: bool = False, dropout: float = 0.5,
-                     name: str | None = None) -> keras.Model:
+def build_squeezenet(
+    version: str = "1.0",
+    input_shape: Sequence[int] = (224, 224, 3),
+    num_classes: int = 1000,
+    *,
+    width_multiplier: float = 1.0,
+    stem_strides: int = 2,
+    padding: str = "valid",
+    batch_norm: bool = False,
+    bypass: bool = False,
+    dropout: float = 0.5,
+    name: str | None = None,
+) -> keras.Model:
     """SqueezeNet v1.0 or v1.1, optionally narrowed and adapted to small images.
 
     Layout (v1.0; v1.1 has a 3x3/64 conv1 and pools after fire3 and fire5)::
@@ -141,11 +169,14 @@ def build_squeezenet(version: str = "1.0", input_shape: Sequence[int] = (224, 22
     if version not in VERSIONS:
         raise ValueError(f"Expected version in {tuple(VERSIONS)}. Received: version={version!r}")
     if len(input_shape) != 3:
-        raise ValueError(f"Expected input_shape (height, width, channels). "
-                         f"Received: input_shape={tuple(input_shape)}")
+        raise ValueError(
+            f"Expected input_shape (height, width, channels). "
+            f"Received: input_shape={tuple(input_shape)}"
+        )
     if width_multiplier <= 0:
-        raise ValueError(f"Expected width_multiplier > 0. "
-                         f"Received: width_multiplier={width_multiplier}")
+        raise ValueError(
+            f"Expected width_multiplier > 0. Received: width_multiplier={width_multiplier}"
+        )
     if padding not in ("valid", "same"):
         raise ValueError(f"Expected padding in ('valid', 'same'). Received: padding={padding!r}")
     config = VERSIONS[version]
@@ -154,13 +185,21 @@ def build_squeezenet(version: str = "1.0", input_shape: Sequence[int] = (224, 22
         return max(1, int(round(filters * width_multiplier)))
 
     inputs = keras.Input(shape=tuple(input_shape), name="images")
-    x = _conv_relu(inputs, scaled(config["stem_filters"]), config["stem_kernel_size"], "conv1",
-                   batch_norm, strides=stem_strides, padding=padding)
+    x = _conv_relu(
+        inputs,
+        scaled(config["stem_filters"]),
+        config["stem_kernel_size"],
+        "conv1",
+        batch_norm,
+        strides=stem_strides,
+        padding=padding,
+    )
     x = layers.MaxPooling2D(3, strides=2, padding=padding, name="maxpool1")(x)
     for number, filters in enumerate(FIRE_MODULES, start=2):
         fire_input = x
-        x = fire_module(x, *(scaled(f) for f in filters), name=f"fire{number}",
-                        batch_norm=batch_norm)
+        x = fire_module(
+            x, *(scaled(f) for f in filters), name=f"fire{number}", batch_norm=batch_norm
+        )
         if bypass and number % 2 == 1 and fire_input.shape[-1] == x.shape[-1]:
             x = layers.Add(name=f"fire{number}_bypass")([fire_input, x])
         if number in config["pool_after"]:

@@ -13,6 +13,7 @@ Example:
 >>> run.test_probabilities.shape  # doctest: +SKIP
 (10000, 10)
 """
+
 from __future__ import annotations
 
 import math
@@ -23,14 +24,16 @@ from pathlib import Path
 from typing import Any
 
 import a2common.tf_env  # noqa: F401  (before keras)
+
+# isort: split
 import keras
 import numpy as np
+from keras import layers
+
 from a2common.data import Dataset, load_dataset
 from a2common.grading import is_finished
 from a2common.keras_training import fit_or_load
 from a2common.seeding import seed_everything
-from keras import layers
-
 from modern_convnets.squeezenet import build_squeezenet
 from modern_convnets.xception import build_xception
 
@@ -82,20 +85,27 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.architecture not in BUILDERS:
-            raise ValueError(f"Expected architecture in {tuple(BUILDERS)}. "
-                             f"Received: architecture={self.architecture!r}")
+            raise ValueError(
+                f"Expected architecture in {tuple(BUILDERS)}. "
+                f"Received: architecture={self.architecture!r}"
+            )
         if self.dataset not in IMAGE_SHAPES:
-            raise ValueError(f"Expected dataset in {tuple(IMAGE_SHAPES)}. "
-                             f"Received: dataset={self.dataset!r}")
+            raise ValueError(
+                f"Expected dataset in {tuple(IMAGE_SHAPES)}. Received: dataset={self.dataset!r}"
+            )
         if self.optimizer not in ("sgd", "adamw"):
-            raise ValueError(f"Expected optimizer in ('sgd', 'adamw'). "
-                             f"Received: optimizer={self.optimizer!r}")
+            raise ValueError(
+                f"Expected optimizer in ('sgd', 'adamw'). Received: optimizer={self.optimizer!r}"
+            )
         if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError(f"Expected epochs >= 1 and batch_size >= 1. Received: "
-                             f"epochs={self.epochs}, batch_size={self.batch_size}")
+            raise ValueError(
+                f"Expected epochs >= 1 and batch_size >= 1. Received: "
+                f"epochs={self.epochs}, batch_size={self.batch_size}"
+            )
         if self.bn_momentum is not None and not 0.0 <= self.bn_momentum < 1.0:
-            raise ValueError(f"Expected 0 <= bn_momentum < 1. "
-                             f"Received: bn_momentum={self.bn_momentum}")
+            raise ValueError(
+                f"Expected 0 <= bn_momentum < 1. Received: bn_momentum={self.bn_momentum}"
+            )
 
 
 CONFIGS: dict[str, TrainConfig] = {
@@ -103,20 +113,41 @@ CONFIGS: dict[str, TrainConfig] = {
     # Measured on one thread of the shared machine: one epoch took 250 CPU-seconds in all
     # (loading, tracing, test predictions included), so about 6-7 epochs fit 25 minutes.
     "squeezenet_cifar10": TrainConfig(
-        "squeezenet", "cifar10",
-        {"version": "1.1", "width_multiplier": 0.5, "stem_strides": 1, "padding": "same",
-         "batch_norm": True, "bypass": True, "dropout": 0.2},
-        epochs=7, peak_learning_rate=0.1),
+        "squeezenet",
+        "cifar10",
+        {
+            "version": "1.1",
+            "width_multiplier": 0.5,
+            "stem_strides": 1,
+            "padding": "same",
+            "batch_norm": True,
+            "bypass": True,
+            "dropout": 0.2,
+        },
+        epochs=7,
+        peak_learning_rate=0.1,
+    ),
     # A narrow, shallow Xception: stride-2 stem and two pooling entry blocks (32 → 16 → 8 → 4),
     # four middle blocks and the exit flow at 4x4 (the paper's middle flow is at 1/16 of the
     # input too). Estimated 250 CPU-seconds per CIFAR-10 epoch on one thread from 10 steps
     # (the same estimate said 130 for the SqueezeNet above, which measured 1.6-1.9x that).
     "xception_cifar10": TrainConfig(
-        "xception", "cifar10",
-        {"stem_widths": (16, 32), "stem_strides": 2, "stem_padding": "same",
-         "entry_widths": (64, 128), "middle_blocks": 4, "exit_widths": (128, 256),
-         "head_widths": (256, 384), "exit_pool": False, "dropout": 0.2},
-        epochs=4, peak_learning_rate=0.1),
+        "xception",
+        "cifar10",
+        {
+            "stem_widths": (16, 32),
+            "stem_strides": 2,
+            "stem_padding": "same",
+            "entry_widths": (64, 128),
+            "middle_blocks": 4,
+            "exit_widths": (128, 256),
+            "head_widths": (256, 384),
+            "exit_pool": False,
+            "dropout": 0.2,
+        },
+        epochs=4,
+        peak_learning_rate=0.1,
+    ),
     # animals3 (2,100 training images of 64x64), the graded tasks of modern_convnets.tasks.
     # Sized to train in under 30 min on one thread of the shared 2-core machine. Measured
     # there (load average 5-7, validation split only): this SqueezeNet for 40 epochs took
@@ -126,20 +157,44 @@ CONFIGS: dict[str, TrainConfig] = {
     # epoch, the validation accuracy stayed at chance for the first 6 epochs (the moving
     # statistics lag the weights).
     "squeezenet_animals3": TrainConfig(
-        "squeezenet", "animals3",
-        {"version": "1.1", "width_multiplier": 0.75, "stem_strides": 2, "padding": "same",
-         "batch_norm": True, "bypass": True, "dropout": 0.3},
-        epochs=32, batch_size=64, peak_learning_rate=0.05, bn_momentum=0.9),
+        "squeezenet",
+        "animals3",
+        {
+            "version": "1.1",
+            "width_multiplier": 0.75,
+            "stem_strides": 2,
+            "padding": "same",
+            "batch_norm": True,
+            "bypass": True,
+            "dropout": 0.3,
+        },
+        epochs=32,
+        batch_size=64,
+        peak_learning_rate=0.05,
+        bn_momentum=0.9,
+    ),
     # The paper's downsampling scaled to 64x64: stride-2 stem and three pooling entry blocks
     # (64 → 32 → 16 → 8 → 4), the middle flow at 1/16 of the input side (the paper's 19x19
     # of 299x299), the exit block halving once more. 30 epochs took 526 CPU-s (1,707 s wall)
     # and reached 0.78 validation accuracy.
     "xception_animals3": TrainConfig(
-        "xception", "animals3",
-        {"stem_widths": (16, 32), "stem_strides": 2, "stem_padding": "same",
-         "entry_widths": (32, 64, 128), "middle_blocks": 4, "exit_widths": (128, 256),
-         "head_widths": (256, 384), "dropout": 0.3},
-        epochs=24, batch_size=64, peak_learning_rate=0.05, bn_momentum=0.9),
+        "xception",
+        "animals3",
+        {
+            "stem_widths": (16, 32),
+            "stem_strides": 2,
+            "stem_padding": "same",
+            "entry_widths": (32, 64, 128),
+            "middle_blocks": 4,
+            "exit_widths": (128, 256),
+            "head_widths": (256, 384),
+            "dropout": 0.3,
+        },
+        epochs=24,
+        batch_size=64,
+        peak_learning_rate=0.05,
+        bn_momentum=0.9,
+    ),
 }
 """Named CPU-sized configurations (see the package README for measured times)."""
 
@@ -155,8 +210,9 @@ def build_model(config: TrainConfig, num_classes: int | None = None) -> keras.Mo
     if num_classes is None:
         num_classes = NUM_CLASSES[config.dataset]
     builder = BUILDERS[config.architecture]
-    model = builder(input_shape=IMAGE_SHAPES[config.dataset], num_classes=num_classes,
-                    **config.model_kwargs)
+    model = builder(
+        input_shape=IMAGE_SHAPES[config.dataset], num_classes=num_classes, **config.model_kwargs
+    )
     if config.bn_momentum is not None:
         # read when the training step is traced and saved in the layer's config
         for layer in model.layers:
@@ -177,14 +233,28 @@ def build_augmentation(config: TrainConfig, seed: int = 0) -> keras.Sequential |
     if config.flip:
         stack.append(layers.RandomFlip("horizontal", seed=seed, name="flip"))
     if config.shift_fraction:
-        stack.append(layers.RandomTranslation(config.shift_fraction, config.shift_fraction,
-                                              fill_mode="reflect", seed=seed + 1, name="shift"))
+        stack.append(
+            layers.RandomTranslation(
+                config.shift_fraction,
+                config.shift_fraction,
+                fill_mode="reflect",
+                seed=seed + 1,
+                name="shift",
+            )
+        )
     return keras.Sequential(stack, name="augmentation") if stack else None
 
 
-def make_pipeline(images: np.ndarray, labels: np.ndarray, batch_size: int, *,
-                  training: bool = False, augmentation: keras.Layer | None = None,
-                  seed: int = 0, num_classes: int | None = None):
+def make_pipeline(
+    images: np.ndarray,
+    labels: np.ndarray,
+    batch_size: int,
+    *,
+    training: bool = False,
+    augmentation: keras.Layer | None = None,
+    seed: int = 0,
+    num_classes: int | None = None,
+):
     """A batched ``tf.data.Dataset`` of ``(float32 images in [0, 1], int64 labels)``.
 
     Training pipelines reshuffle every epoch (seeded) and apply ``augmentation`` per batch;
@@ -200,27 +270,34 @@ def make_pipeline(images: np.ndarray, labels: np.ndarray, batch_size: int, *,
     import tensorflow as tf
 
     if images.dtype != np.uint8 or images.ndim != 4:
-        raise ValueError(f"Expected uint8 images of shape (n, height, width, channels). "
-                         f"Received: images.dtype={images.dtype}, images.shape={images.shape}")
+        raise ValueError(
+            f"Expected uint8 images of shape (n, height, width, channels). "
+            f"Received: images.dtype={images.dtype}, images.shape={images.shape}"
+        )
     if len(images) != len(labels):
-        raise ValueError(f"Expected one label per image. Received {len(images)} images and "
-                         f"{len(labels)} labels")
+        raise ValueError(
+            f"Expected one label per image. Received {len(images)} images and {len(labels)} labels"
+        )
     dataset = tf.data.Dataset.from_tensor_slices((images, np.asarray(labels, np.int64)))
     if training:
         dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size).map(
-        lambda x, y: (tf.cast(x, tf.float32) / 255.0, y), num_parallel_calls=tf.data.AUTOTUNE)
+        lambda x, y: (tf.cast(x, tf.float32) / 255.0, y), num_parallel_calls=tf.data.AUTOTUNE
+    )
     if training and augmentation is not None:
-        dataset = dataset.map(lambda x, y: (augmentation(x, training=True), y),
-                              num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = dataset.map(
+            lambda x, y: (augmentation(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE
+        )
     if num_classes is not None:
-        dataset = dataset.map(lambda x, y: (x, tf.one_hot(y, num_classes)),
-                              num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = dataset.map(
+            lambda x, y: (x, tf.one_hot(y, num_classes)), num_parallel_calls=tf.data.AUTOTUNE
+        )
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def learning_rate_schedule(config: TrainConfig,
-                           steps_per_epoch: int) -> keras.optimizers.schedules.CosineDecay:
+def learning_rate_schedule(
+    config: TrainConfig, steps_per_epoch: int
+) -> keras.optimizers.schedules.CosineDecay:
     """Linear warm-up from ``peak / 10`` to the peak, then a cosine to ``peak / 1000``.
 
     Example:
@@ -233,26 +310,31 @@ def learning_rate_schedule(config: TrainConfig,
     warmup_steps = min(total_steps - 1, int(round(config.warmup_epochs * steps_per_epoch)))
     return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=config.peak_learning_rate / 10.0,
-        decay_steps=total_steps - warmup_steps, alpha=1e-3,
-        warmup_target=config.peak_learning_rate, warmup_steps=warmup_steps)
+        decay_steps=total_steps - warmup_steps,
+        alpha=1e-3,
+        warmup_target=config.peak_learning_rate,
+        warmup_steps=warmup_steps,
+    )
 
 
 def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
     """SGD with Nesterov momentum or AdamW, on :func:`learning_rate_schedule`."""
     schedule = learning_rate_schedule(config, steps_per_epoch)
     if config.optimizer == "sgd":
-        return keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True,
-                                    weight_decay=config.weight_decay)
+        return keras.optimizers.SGD(
+            schedule, momentum=0.9, nesterov=True, weight_decay=config.weight_decay
+        )
     return keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay or 0.0)
 
 
 def compile_model(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> keras.Model:
     """Compile ``model`` with ``config``'s optimizer and schedule, label-smoothed cross-entropy
     (on one-hot labels) and accuracy; returns the same model."""
-    model.compile(optimizer=make_optimizer(config, steps_per_epoch),
-                  loss=keras.losses.CategoricalCrossentropy(
-                      label_smoothing=config.label_smoothing),
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=make_optimizer(config, steps_per_epoch),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        metrics=["accuracy"],
+    )
     return model
 
 
@@ -281,8 +363,13 @@ class TrainingRun:
     details: dict[str, Any]
 
 
-def train(config: TrainConfig, work_dir: Path, seed: int = 0, verbose: int = 2,
-          data: Dataset | None = None) -> TrainingRun:
+def train(
+    config: TrainConfig,
+    work_dir: Path,
+    seed: int = 0,
+    verbose: int = 2,
+    data: Dataset | None = None,
+) -> TrainingRun:
     """Train ``config`` (or resume it, or load it when finished) and predict the test set.
 
     Args:
@@ -307,30 +394,46 @@ def train(config: TrainConfig, work_dir: Path, seed: int = 0, verbose: int = 2,
     train_images, train_labels = dataset.train.x, dataset.train.y.reshape(-1)
     expected_shape = IMAGE_SHAPES[config.dataset]
     if train_images.shape[1:] != expected_shape:
-        raise ValueError(f"Expected {config.dataset} images of shape {expected_shape}. "
-                         f"Received: {train_images.shape[1:]}")
+        raise ValueError(
+            f"Expected {config.dataset} images of shape {expected_shape}. "
+            f"Received: {train_images.shape[1:]}"
+        )
     if config.train_size is not None and config.train_size < len(train_labels):
-        chosen = np.sort(np.random.default_rng(seed).choice(len(train_labels), config.train_size,
-                                                            replace=False))
+        chosen = np.sort(
+            np.random.default_rng(seed).choice(len(train_labels), config.train_size, replace=False)
+        )
         train_images, train_labels = train_images[chosen], train_labels[chosen]
     num_classes = dataset.num_classes
     steps_per_epoch = math.ceil(len(train_labels) / config.batch_size)
-    train_data = make_pipeline(train_images, train_labels, config.batch_size, training=True,
-                               augmentation=build_augmentation(config, seed), seed=seed,
-                               num_classes=num_classes)
+    train_data = make_pipeline(
+        train_images,
+        train_labels,
+        config.batch_size,
+        training=True,
+        augmentation=build_augmentation(config, seed),
+        seed=seed,
+        num_classes=num_classes,
+    )
     fit_kwargs: dict[str, Any] = {}
     if dataset.val is not None:
         fit_kwargs["validation_data"] = make_pipeline(
-            dataset.val.x, dataset.val.y.reshape(-1), 256, num_classes=num_classes)
+            dataset.val.x, dataset.val.y.reshape(-1), 256, num_classes=num_classes
+        )
 
     def build() -> keras.Model:
         return compile_model(build_model(config, num_classes), config, steps_per_epoch)
 
     from_cache = is_finished(Path(work_dir))
     # shuffle=False: the tf.data pipeline already reshuffles every epoch
-    model, history, train_seconds = fit_or_load(build, Path(work_dir), train_data,
-                                                epochs=config.epochs, verbose=verbose,
-                                                shuffle=False, **fit_kwargs)
+    model, history, train_seconds = fit_or_load(
+        build,
+        Path(work_dir),
+        train_data,
+        epochs=config.epochs,
+        verbose=verbose,
+        shuffle=False,
+        **fit_kwargs,
+    )
     test_data = make_pipeline(dataset.test.x, dataset.test.y.reshape(-1), 256)
     probabilities = model.predict(test_data, verbose=0)
     details = {
@@ -343,8 +446,15 @@ def train(config: TrainConfig, work_dir: Path, seed: int = 0, verbose: int = 2,
         "seconds_per_epoch": train_seconds / config.epochs,
         "dataset_sha256": dataset.sha256,
     }
-    return TrainingRun(model, history, np.asarray(probabilities, dtype=np.float64),
-                       list(dataset.class_names), train_seconds, from_cache, details)
+    return TrainingRun(
+        model,
+        history,
+        np.asarray(probabilities, dtype=np.float64),
+        list(dataset.class_names),
+        train_seconds,
+        from_cache,
+        details,
+    )
 
 
 TRAIN_SIZES = {"cifar10": 50_000, "animals3": 2_100}
@@ -367,8 +477,9 @@ class _StepTimer(keras.callbacks.Callback):
         self.cpu.append(time.process_time() - self._start[1])
 
 
-def measure_epoch_seconds(config: TrainConfig, steps: int = 12, skip: int = 2,
-                          seed: int = 0) -> dict[str, float]:
+def measure_epoch_seconds(
+    config: TrainConfig, steps: int = 12, skip: int = 2, seed: int = 0
+) -> dict[str, float]:
     """Estimate one training epoch's seconds for ``config`` from a few steps on random images.
 
     Runs ``steps`` training steps (the same pipeline, augmentation, model and optimizer as
@@ -395,13 +506,26 @@ def measure_epoch_seconds(config: TrainConfig, steps: int = 12, skip: int = 2,
     steps_per_epoch = math.ceil(train_size / config.batch_size)
     model = compile_model(build_model(config, num_classes), config, steps_per_epoch)
     timer = _StepTimer()
-    model.fit(make_pipeline(images, labels, config.batch_size, training=True,
-                            augmentation=build_augmentation(config, seed), seed=seed,
-                            num_classes=num_classes),
-              epochs=1, verbose=0, callbacks=[timer], shuffle=False)
-    return {"steps_per_epoch": steps_per_epoch,
-            "epoch_wall_seconds": steps_per_epoch * statistics.median(timer.wall[skip:]),
-            "epoch_cpu_seconds": steps_per_epoch * statistics.median(timer.cpu[skip:])}
+    model.fit(
+        make_pipeline(
+            images,
+            labels,
+            config.batch_size,
+            training=True,
+            augmentation=build_augmentation(config, seed),
+            seed=seed,
+            num_classes=num_classes,
+        ),
+        epochs=1,
+        verbose=0,
+        callbacks=[timer],
+        shuffle=False,
+    )
+    return {
+        "steps_per_epoch": steps_per_epoch,
+        "epoch_wall_seconds": steps_per_epoch * statistics.median(timer.wall[skip:]),
+        "epoch_cpu_seconds": steps_per_epoch * statistics.median(timer.cpu[skip:]),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -433,9 +557,18 @@ def main(argv: list[str] | None = None) -> None:
     run = train(config, args.work_dir, seed=args.seed)
     test_labels = load_dataset(config.dataset).test.y.reshape(-1)
     accuracy = float(np.mean(run.test_probabilities.argmax(axis=1) == test_labels))
-    print(json.dumps({"config": args.config, "test_accuracy": accuracy,
-                      "train_seconds": run.train_seconds, "from_cache": run.from_cache,
-                      "history": run.history, **run.details}))
+    print(
+        json.dumps(
+            {
+                "config": args.config,
+                "test_accuracy": accuracy,
+                "train_seconds": run.train_seconds,
+                "from_cache": run.from_cache,
+                "history": run.history,
+                **run.details,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

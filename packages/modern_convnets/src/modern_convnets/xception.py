@@ -24,11 +24,14 @@ Example:
 >>> build_xception().count_params()
 22910480
 """
+
 from __future__ import annotations
 
 from typing import Sequence
 
 import a2common.tf_env  # noqa: F401  (before keras)
+
+# isort: split
 import keras
 from keras import layers
 
@@ -40,11 +43,18 @@ def _separable_bn(x, filters: int, name: str, relu_first: bool):
     return layers.BatchNormalization(name=f"{name}_bn")(x)
 
 
-def _projected_block(x, widths: Sequence[int], name: str, relu_first: bool = True,
-                     pool: bool = True):
+def _projected_block(
+    x, widths: Sequence[int], name: str, relu_first: bool = True, pool: bool = True
+):
     """Two separable convolutions, a 3x3/2 max-pool and a strided 1x1 projection shortcut."""
-    shortcut = layers.Conv2D(widths[-1], 1, strides=2 if pool else 1, padding="same",
-                             use_bias=False, name=f"{name}_shortcut")(x)
+    shortcut = layers.Conv2D(
+        widths[-1],
+        1,
+        strides=2 if pool else 1,
+        padding="same",
+        use_bias=False,
+        name=f"{name}_shortcut",
+    )(x)
     shortcut = layers.BatchNormalization(name=f"{name}_shortcut_bn")(shortcut)
     x = _separable_bn(x, widths[0], f"{name}_sepconv1", relu_first=relu_first)
     x = _separable_bn(x, widths[1], f"{name}_sepconv2", relu_first=True)
@@ -61,14 +71,22 @@ def _middle_block(x, width: int, name: str):
     return layers.Add(name=f"{name}_add")([x, shortcut])
 
 
-def build_xception(input_shape: Sequence[int] = (299, 299, 3), num_classes: int = 1000, *,
-                   stem_widths: Sequence[int] = (32, 64), stem_strides: int = 2,
-                   stem_padding: str = "valid",
-                   entry_widths: Sequence[int] = (128, 256, 728), middle_blocks: int = 8,
-                   exit_widths: Sequence[int] = (728, 1024),
-                   head_widths: Sequence[int] = (1536, 2048), entry_pools: Sequence[bool] = (),
-                   exit_pool: bool = True, dropout: float = 0.0,
-                   name: str = "xception") -> keras.Model:
+def build_xception(
+    input_shape: Sequence[int] = (299, 299, 3),
+    num_classes: int = 1000,
+    *,
+    stem_widths: Sequence[int] = (32, 64),
+    stem_strides: int = 2,
+    stem_padding: str = "valid",
+    entry_widths: Sequence[int] = (128, 256, 728),
+    middle_blocks: int = 8,
+    exit_widths: Sequence[int] = (728, 1024),
+    head_widths: Sequence[int] = (1536, 2048),
+    entry_pools: Sequence[bool] = (),
+    exit_pool: bool = True,
+    dropout: float = 0.0,
+    name: str = "xception",
+) -> keras.Model:
     """Xception, or a narrower, shallower variant of it for small images on a CPU.
 
     The defaults are the paper's ImageNet network. The middle flow's width is the last entry
@@ -105,25 +123,39 @@ def build_xception(input_shape: Sequence[int] = (299, 299, 3), num_classes: int 
     (None, 10)
     """
     if len(input_shape) != 3:
-        raise ValueError(f"Expected input_shape (height, width, channels). "
-                         f"Received: input_shape={tuple(input_shape)}")
+        raise ValueError(
+            f"Expected input_shape (height, width, channels). "
+            f"Received: input_shape={tuple(input_shape)}"
+        )
     if len(stem_widths) != 2 or len(exit_widths) != 2 or len(head_widths) != 2:
-        raise ValueError(f"Expected two stem, exit and head widths each. Received: "
-                         f"stem_widths={tuple(stem_widths)}, exit_widths={tuple(exit_widths)}, "
-                         f"head_widths={tuple(head_widths)}")
+        raise ValueError(
+            f"Expected two stem, exit and head widths each. Received: "
+            f"stem_widths={tuple(stem_widths)}, exit_widths={tuple(exit_widths)}, "
+            f"head_widths={tuple(head_widths)}"
+        )
     if not entry_widths or middle_blocks < 0:
-        raise ValueError(f"Expected at least one entry block and middle_blocks >= 0. Received: "
-                         f"entry_widths={tuple(entry_widths)}, middle_blocks={middle_blocks}")
+        raise ValueError(
+            f"Expected at least one entry block and middle_blocks >= 0. Received: "
+            f"entry_widths={tuple(entry_widths)}, middle_blocks={middle_blocks}"
+        )
     pools = tuple(entry_pools) or (True,) * len(entry_widths)
     if len(pools) != len(entry_widths):
-        raise ValueError(f"Expected one entry_pools flag per entry width. Received: "
-                         f"entry_pools={tuple(entry_pools)}, entry_widths={tuple(entry_widths)}")
+        raise ValueError(
+            f"Expected one entry_pools flag per entry width. Received: "
+            f"entry_pools={tuple(entry_pools)}, entry_widths={tuple(entry_widths)}"
+        )
 
     inputs = keras.Input(shape=tuple(input_shape), name="images")
     x = layers.Rescaling(2.0, offset=-1.0, name="to_plus_minus_one")(inputs)
     for index, (width, strides) in enumerate(zip(stem_widths, (stem_strides, 1)), start=1):
-        x = layers.Conv2D(width, 3, strides=strides, padding=stem_padding, use_bias=False,
-                          name=f"stem_conv{index}")(x)
+        x = layers.Conv2D(
+            width,
+            3,
+            strides=strides,
+            padding=stem_padding,
+            use_bias=False,
+            name=f"stem_conv{index}",
+        )(x)
         x = layers.BatchNormalization(name=f"stem_conv{index}_bn")(x)
         x = layers.ReLU(name=f"stem_conv{index}_relu")(x)
     for index, (width, pool) in enumerate(zip(entry_widths, pools), start=1):
@@ -132,8 +164,9 @@ def build_xception(input_shape: Sequence[int] = (299, 299, 3), num_classes: int 
         x = _middle_block(x, entry_widths[-1], f"middle{index}")
     x = _projected_block(x, exit_widths, "exit", pool=exit_pool)
     for index, width in enumerate(head_widths, start=1):
-        x = layers.SeparableConv2D(width, 3, padding="same", use_bias=False,
-                                   name=f"exit_sepconv{index + 2}")(x)
+        x = layers.SeparableConv2D(
+            width, 3, padding="same", use_bias=False, name=f"exit_sepconv{index + 2}"
+        )(x)
         x = layers.BatchNormalization(name=f"exit_sepconv{index + 2}_bn")(x)
         x = layers.ReLU(name=f"exit_sepconv{index + 2}_relu")(x)
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
@@ -151,6 +184,9 @@ def block_names(entry_blocks: int = 3, middle_blocks: int = 8) -> list[str]:
     >>> block_names(3, 8)[:2], block_names(3, 8)[-2:]
     (['stem_conv2_relu', 'entry1_add'], ['exit_add', 'exit_sepconv4_relu'])
     """
-    return (["stem_conv2_relu"] + [f"entry{i}_add" for i in range(1, entry_blocks + 1)]
-            + [f"middle{i}_add" for i in range(1, middle_blocks + 1)]
-            + ["exit_add", "exit_sepconv4_relu"])
+    return (
+        ["stem_conv2_relu"]
+        + [f"entry{i}_add" for i in range(1, entry_blocks + 1)]
+        + [f"middle{i}_add" for i in range(1, middle_blocks + 1)]
+        + ["exit_add", "exit_sepconv4_relu"]
+    )
