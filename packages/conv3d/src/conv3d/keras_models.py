@@ -17,6 +17,7 @@ Example:
 >>> model.output_shape
 (None, 1)
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -26,6 +27,8 @@ from typing import Any, Sequence
 import numpy as np
 
 import a2common.tf_env  # noqa: F401  (TensorFlow log level and oneDNN before keras)
+
+# isort: split
 import keras
 import tensorflow as tf
 
@@ -63,10 +66,19 @@ class KerasTrainConfig:
     seed: int = 0
 
 
+def _batch_norm(name: str) -> keras.layers.BatchNormalization:
+    """PyTorch's ``BatchNorm3d`` settings (momentum 0.1 there is 0.9 here, epsilon 1e-5), so
+    that both frameworks train the same model. Keras' default momentum 0.99 averages the
+    moving statistics over ~100 steps, a sixth of a 15-epoch run of 38 steps per epoch, and
+    the evaluation then normalises with statistics of much earlier weights."""
+    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
+
+
 def _conv_bn_relu(inputs: Any, filters: int, strides: int = 1, name: str = "") -> Any:
-    x = keras.layers.Conv3D(filters, 3, strides=strides, padding="same", use_bias=False,
-                            name=f"{name}_conv")(inputs)
-    x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = keras.layers.Conv3D(
+        filters, 3, strides=strides, padding="same", use_bias=False, name=f"{name}_conv"
+    )(inputs)
+    x = _batch_norm(f"{name}_bn")(x)
     return keras.layers.ReLU(name=f"{name}_relu")(x)
 
 
@@ -76,9 +88,12 @@ def _head(features: Any, dropout: float) -> Any:
     return keras.layers.Dense(1, activation="sigmoid", name="probability")(x)
 
 
-def build_keras_cnn(input_shape: Sequence[int] = (28, 28, 28, 1),
-                    channels: Sequence[int] = (16, 32, 64), dropout: float = 0.3,
-                    stem_stride: int = 2) -> keras.Model:
+def build_keras_cnn(
+    input_shape: Sequence[int] = (28, 28, 28, 1),
+    channels: Sequence[int] = (16, 32, 64),
+    dropout: float = 0.3,
+    stem_stride: int = 2,
+) -> keras.Model:
     """A VGG-style 3D CNN (uncompiled): per stage two Conv3D-BN-ReLU, then max-pooling.
 
     Args:
@@ -102,19 +117,24 @@ def build_keras_cnn(input_shape: Sequence[int] = (28, 28, 28, 1),
 def _residual_block(inputs: Any, filters: int, strides: int, name: str) -> Any:
     x = _conv_bn_relu(inputs, filters, strides, name=f"{name}a")
     x = keras.layers.Conv3D(filters, 3, padding="same", use_bias=False, name=f"{name}b_conv")(x)
-    x = keras.layers.BatchNormalization(name=f"{name}b_bn")(x)
+    x = _batch_norm(f"{name}b_bn")(x)
     shortcut = inputs
     if strides != 1 or inputs.shape[-1] != filters:
-        shortcut = keras.layers.Conv3D(filters, 1, strides=strides, use_bias=False,
-                                       name=f"{name}_proj")(inputs)
-        shortcut = keras.layers.BatchNormalization(name=f"{name}_proj_bn")(shortcut)
-    return keras.layers.ReLU(name=f"{name}_out")(keras.layers.Add(name=f"{name}_add")(
-        [x, shortcut]))
+        shortcut = keras.layers.Conv3D(
+            filters, 1, strides=strides, use_bias=False, name=f"{name}_proj"
+        )(inputs)
+        shortcut = _batch_norm(f"{name}_proj_bn")(shortcut)
+    return keras.layers.ReLU(name=f"{name}_out")(
+        keras.layers.Add(name=f"{name}_add")([x, shortcut])
+    )
 
 
-def build_keras_resnet(input_shape: Sequence[int] = (28, 28, 28, 1),
-                       channels: Sequence[int] = (16, 32, 64), dropout: float = 0.3,
-                       stem_stride: int = 2) -> keras.Model:
+def build_keras_resnet(
+    input_shape: Sequence[int] = (28, 28, 28, 1),
+    channels: Sequence[int] = (16, 32, 64),
+    dropout: float = 0.3,
+    stem_stride: int = 2,
+) -> keras.Model:
     """A small 3D ResNet (uncompiled): stem, one basic block per stage, stride 2 between stages.
 
     Input shape: ``(N, D, H, W, C)``. Output shape: ``(N, 1)`` probabilities.
@@ -129,24 +149,34 @@ def build_keras_resnet(input_shape: Sequence[int] = (28, 28, 28, 1),
 BUILDERS = {"cnn": build_keras_cnn, "resnet": build_keras_resnet}
 
 
-def compile_model(model: keras.Model, config: KerasTrainConfig, steps_per_epoch: int
-                  ) -> keras.Model:
+def compile_model(
+    model: keras.Model, config: KerasTrainConfig, steps_per_epoch: int
+) -> keras.Model:
     """AdamW with linear warm-up and cosine decay, binary cross-entropy, accuracy and AUC."""
     warmup_steps = config.warmup_epochs * steps_per_epoch
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=config.learning_rate / max(1, warmup_steps),
         decay_steps=max(1, config.epochs * steps_per_epoch - warmup_steps),
-        warmup_target=config.learning_rate, warmup_steps=warmup_steps)
-    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay),
-                  loss="binary_crossentropy",
-                  metrics=[keras.metrics.BinaryAccuracy(name="accuracy"),
-                           keras.metrics.AUC(name="auc")])
+        warmup_target=config.learning_rate,
+        warmup_steps=warmup_steps,
+    )
+    model.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay),
+        loss="binary_crossentropy",
+        metrics=[keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")],
+    )
     return model
 
 
-def make_dataset(volumes: np.ndarray, labels: np.ndarray | None, batch_size: int, *,
-                 seed: int = 0, augment: AugmentConfig | None = None,
-                 shuffle: bool = False) -> tf.data.Dataset:
+def make_dataset(
+    volumes: np.ndarray,
+    labels: np.ndarray | None,
+    batch_size: int,
+    *,
+    seed: int = 0,
+    augment: AugmentConfig | None = None,
+    shuffle: bool = False,
+) -> tf.data.Dataset:
     """A ``tf.data`` pipeline of ``(N, D, H, W, 1)`` batches (and labels, if given).
 
     Args:
@@ -165,10 +195,14 @@ def make_dataset(volumes: np.ndarray, labels: np.ndarray | None, batch_size: int
     """
     volumes = np.asarray(volumes, dtype=np.float32)
     if volumes.ndim != 4:
-        raise ValueError("Expected volumes of shape (N, D, H, W). "
-                         f"Received: volumes.shape={volumes.shape}")
-    items = volumes if labels is None else (
-        volumes, np.asarray(labels, dtype=np.float32).reshape(-1, 1))
+        raise ValueError(
+            f"Expected volumes of shape (N, D, H, W). Received: volumes.shape={volumes.shape}"
+        )
+    items = (
+        volumes
+        if labels is None
+        else (volumes, np.asarray(labels, dtype=np.float32).reshape(-1, 1))
+    )
     dataset = tf.data.Dataset.from_tensor_slices(items)
     if shuffle:
         dataset = dataset.shuffle(len(volumes), seed=seed, reshuffle_each_iteration=True)
@@ -178,23 +212,28 @@ def make_dataset(volumes: np.ndarray, labels: np.ndarray | None, batch_size: int
         spatial = volumes.shape[1:]
 
         def augment_volumes(batch: Any) -> Any:
-            out = tf.numpy_function(lambda v: augment_batch(v, rng, augment), [batch],
-                                    tf.float32)
+            out = tf.numpy_function(lambda v: augment_batch(v, rng, augment), [batch], tf.float32)
             out.set_shape((None, *spatial))
             return out
 
         dataset = dataset.map(
-            (lambda x, y: (augment_volumes(x), y)) if labels is not None else augment_volumes)
-    add_channel = (lambda x, y: (x[..., None], y)) if labels is not None else (
-        lambda x: x[..., None])
+            (lambda x, y: (augment_volumes(x), y)) if labels is not None else augment_volumes
+        )
+    add_channel = (
+        (lambda x, y: (x[..., None], y)) if labels is not None else (lambda x: x[..., None])
+    )
     return dataset.map(add_channel).prefetch(1)
 
 
-def predict_probabilities(model: keras.Model, volumes: np.ndarray, batch_size: int = 64,
-                          tta_flips: bool = True) -> np.ndarray:
+def predict_probabilities(
+    model: keras.Model, volumes: np.ndarray, batch_size: int = 64, tta_flips: bool = True
+) -> np.ndarray:
     """Positive-class probabilities ``(N,)`` for float volumes, flip-averaged if asked."""
-    flip_sets = [()] if not tta_flips else [
-        tuple(1 + axis for axis in range(3) if (mask >> axis) & 1) for mask in range(8)]
+    flip_sets = (
+        [()]
+        if not tta_flips
+        else [tuple(1 + axis for axis in range(3) if (mask >> axis) & 1) for mask in range(8)]
+    )
     total = np.zeros(len(volumes))
     for axes in flip_sets:
         flipped = np.ascontiguousarray(np.flip(volumes, axis=axes)) if axes else volumes
@@ -202,9 +241,17 @@ def predict_probabilities(model: keras.Model, volumes: np.ndarray, batch_size: i
     return total / len(flip_sets)
 
 
-def train_keras(config: KerasTrainConfig, work_dir: Path, train_x: np.ndarray,
-                train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray,
-                test_x: np.ndarray, *, progress: bool = True) -> TrainResult:
+def train_keras(
+    config: KerasTrainConfig,
+    work_dir: Path,
+    train_x: np.ndarray,
+    train_y: np.ndarray,
+    val_x: np.ndarray,
+    val_y: np.ndarray,
+    test_x: np.ndarray,
+    *,
+    progress: bool = True,
+) -> TrainResult:
     """Train (or resume, or load) a Keras model on volumes and predict the test set.
 
     Args:
@@ -234,21 +281,40 @@ def train_keras(config: KerasTrainConfig, work_dir: Path, train_x: np.ndarray,
     input_shape = (*train_volumes.shape[1:], 1)
 
     def build() -> keras.Model:
-        model = BUILDERS[config.model](input_shape, config.channels, config.dropout,
-                                       config.stem_stride)
+        model = BUILDERS[config.model](
+            input_shape, config.channels, config.dropout, config.stem_stride
+        )
         return compile_model(model, config, steps_per_epoch)
 
-    train_data = make_dataset(train_volumes, train_y, config.batch_size, seed=config.seed,
-                              augment=config.augment, shuffle=True)
+    train_data = make_dataset(
+        train_volumes,
+        train_y,
+        config.batch_size,
+        seed=config.seed,
+        augment=config.augment,
+        shuffle=True,
+    )
     val_data = make_dataset(val_volumes, val_y, 64)
     finished_before = (Path(work_dir) / "FINISHED.json").is_file()
     model, history, seconds = fit_or_load(
-        build, Path(work_dir), train_data, epochs=config.epochs, validation_data=val_data,
+        build,
+        Path(work_dir),
+        train_data,
+        epochs=config.epochs,
+        validation_data=val_data,
         verbose=2 if progress else 0,  # fit_or_load reports each epoch to the autograder
-        shuffle=False)  # tf.data shuffles itself
+        shuffle=False,
+    )  # tf.data shuffles itself
     probabilities = predict_probabilities(model, to_volumes(test_x), tta_flips=config.tta_flips)
-    return TrainResult(model, history, probabilities, seconds, len(history.get("loss", [])),
-                       int(model.count_params()), from_cache=finished_before)
+    return TrainResult(
+        model,
+        history,
+        probabilities,
+        seconds,
+        len(history.get("loss", [])),
+        int(model.count_params()),
+        from_cache=finished_before,
+    )
 
 
 def config_dict(config: KerasTrainConfig) -> dict[str, Any]:
