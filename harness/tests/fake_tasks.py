@@ -117,7 +117,7 @@ def grade_slow(ctx: TaskContext) -> TaskResult:
 
 
 def grade_missing_data(ctx: TaskContext) -> TaskResult:
-    data.search_roots = lambda: [Path(ctx.params["empty_dir"])]
+    data.files.search_roots = lambda: [Path(ctx.params["empty_dir"])]
     data.load_dataset("mnist")
     raise AssertionError("unreachable")
 

@@ -72,7 +72,7 @@ def test_unknown_name_lists_known_and_suggests():
 
 
 def test_missing_file_names_file_roots_and_fix(monkeypatch, tmp_path):
-    monkeypatch.setattr(data, "search_roots", lambda: [tmp_path])
+    monkeypatch.setattr(data.files, "search_roots", lambda: [tmp_path])
     with pytest.raises(DatasetNotFoundError) as error:
         load_dataset("fashion_mnist")
     message = str(error.value)
@@ -112,10 +112,10 @@ def test_idx_reader_rejects_truncated_files(tmp_path):
     header = bytes([0, 0, 8, 1]) + (10).to_bytes(4, "big")
     path = tmp_path / "labels-idx1-ubyte"
     path.write_bytes(header + bytes(range(10)))
-    assert data._read_idx(path).tolist() == list(range(10))
+    assert data.readers._read_idx(path).tolist() == list(range(10))
     path.write_bytes(header + bytes(range(5)))
     with pytest.raises(data.DatasetError, match="holds 5 values"):
-        data._read_idx(path)
+        data.readers._read_idx(path)
 
 
 def test_tabular_targets_and_missing_values():
@@ -170,10 +170,10 @@ def test_decoded_cifar_cache_is_verified_and_rebuilt_when_damaged(monkeypatch, t
     arrays["x_test"] = arrays["x_test"].copy()
     arrays["x_test"][0] = 0
     np.savez(cache, **arrays)
-    assert data._read_decoded_cache(cache) is None
+    assert data.readers._read_decoded_cache(cache) is None
     again = load_dataset("cifar10")
     assert np.array_equal(again.test.x, first.test.x)
-    assert data._read_decoded_cache(cache) is not None  # rebuilt
+    assert data.readers._read_decoded_cache(cache) is not None  # rebuilt
     cache.write_bytes(cache.read_bytes()[:1000])  # truncated
     assert np.array_equal(load_dataset("cifar10").test.x[:5], first.test.x[:5])
 
