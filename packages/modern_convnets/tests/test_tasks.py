@@ -69,7 +69,12 @@ def test_quick_task_returns_whole_test_split_probabilities_and_loads_from_cache(
     assert result.epochs == tasks.QUICK_EPOCHS == len(result.history["val_loss"])
     assert result.model_files == ["model.keras"] and (tmp_path / "model.keras").is_file()
     assert result.parameters == keras.saving.load_model(tmp_path / "model.keras").count_params()
-    assert result.card.missing_sections() == [] and "Total params" in result.card.architecture
+    assert result.card.missing_sections() == []
+    # the card lists every layer, whole: its parameter total and the output layer's inputs
+    architecture = result.card.architecture
+    assert f"{result.parameters:,} parameters" in architecture
+    model = keras.saving.load_model(tmp_path / "model.keras")
+    assert all(f"{layer.name} ({type(layer).__name__})" in architecture for layer in model.layers)
     details = result.details
     assert details["task"] == task and details["quick"] and not details["from_cache"]
     assert details["multiply_adds_per_image"] > 0 and details["train_cpu_seconds"] > 0
