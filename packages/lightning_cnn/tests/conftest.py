@@ -32,7 +32,7 @@ def tiny_limit_per_class() -> int:
 @pytest.fixture(scope="session")
 def tiny_release(tmp_path_factory) -> Path:
     """A real animals3 release with the first 4 images per class of every split (36 images)."""
-    from lightning_cnn.dataset import release_animals3
+    from lightning_cnn.release import release_animals3
 
     root = tmp_path_factory.mktemp("release") / "animals3_tiny"
     release_animals3(root, limit_per_class=LIMIT_PER_CLASS)

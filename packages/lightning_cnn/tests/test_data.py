@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from lightning_cnn.dataset import ReleaseError, read_split
 from lightning_cnn.lightning_data import Animals3DataModule, ImageFolderDataset, RandomFlipShift
+from lightning_cnn.release import ReleaseError, read_split
 
 
 def test_datamodule_batches_have_the_expected_shapes(tiny_release, tiny_limit_per_class):

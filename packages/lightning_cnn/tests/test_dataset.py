@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 
 from a2common.data import load_dataset
+from lightning_cnn import dataset, release
 from lightning_cnn.config import CLASS_NAMES
-from lightning_cnn.dataset import (
+from lightning_cnn.dataset import main
+from lightning_cnn.release import (
     DATASHEET,
     MANIFEST,
     METADATA,
@@ -20,7 +22,6 @@ from lightning_cnn.dataset import (
     ReleaseError,
     SplitImages,
     list_split,
-    main,
     read_split,
     verify_release,
     write_release,
@@ -124,3 +125,13 @@ def test_bad_inputs_raise_clear_errors(tmp_path):
     with pytest.raises(ReleaseError, match="Expected a folder"):
         list_split(tmp_path / "nothing", "train")
     assert not (tmp_path / "r1").exists() and not list(tmp_path.glob(".r*.partial-*"))
+
+
+def test_old_import_path_still_works():
+    """Notebooks and users import from ``lightning_cnn.dataset``: the same objects as release."""
+    for name in dataset.__all__:
+        if name != "main":
+            assert getattr(dataset, name) is getattr(release, name)
+    assert {"ensure_release", "verify_release", "list_split", "render_datasheet"} <= set(
+        dataset.__all__
+    )

@@ -2,7 +2,8 @@
 
 Modules (frameworks are imported only by the modules that need them):
 
-* ``dataset``: publish animals3 as an image-folder release (PNG tree, SHA256SUMS, DATASHEET.md);
+* ``release``: write, verify and read the animals3 image-folder release (PNG tree, SHA256SUMS,
+  DATASHEET.md from ``templates/datasheet.md.jinja``); ``dataset``: its command line;
 * ``acquire``: download images from a list of URLs into a clean, deduplicated class folder;
 * ``config``: the framework-neutral network and training configuration;
 * ``torch_pooling`` / ``keras_pooling``: generalized-mean pooling with a learnable exponent;

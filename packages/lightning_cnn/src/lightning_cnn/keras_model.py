@@ -35,8 +35,8 @@ from lightning_cnn.config import (  # noqa: E402
     CNNConfig,
     TrainConfig,
 )
-from lightning_cnn.dataset import list_split  # noqa: E402
 from lightning_cnn.keras_pooling import GeneralizedMeanPooling2D  # noqa: E402
+from lightning_cnn.release import list_split  # noqa: E402
 
 BN_MOMENTUM = 0.9  # PyTorch's momentum=0.1 written the Keras way
 BN_EPSILON = 1e-5  # PyTorch's default
@@ -57,7 +57,7 @@ def load_split(
     after the first pass; training data is reshuffled every epoch.
 
     Args:
-        release_root: a release folder (see :mod:`lightning_cnn.dataset`).
+        release_root: a release folder (see :mod:`lightning_cnn.release`).
         split: ``"train"``, ``"val"`` or ``"test"``.
         batch_size: batch the dataset (``None``: single examples).
         shuffle: reshuffle every epoch (training).

@@ -8,7 +8,7 @@ padding followed by a random crop) -- the same ideas as the Keras pipeline's ``R
 Example:
 
 >>> import tempfile, pathlib
->>> from lightning_cnn.dataset import release_animals3
+>>> from lightning_cnn.release import release_animals3
 >>> root = release_animals3(pathlib.Path(tempfile.mkdtemp()) / "r", limit_per_class=2).root
 >>> datamodule = Animals3DataModule(root, batch_size=4)
 >>> datamodule.setup("fit")
@@ -30,7 +30,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 from lightning_cnn.config import CLASS_NAMES
-from lightning_cnn.dataset import ensure_release, list_split
+from lightning_cnn.release import ensure_release, list_split
 
 Transform = Callable[[torch.Tensor], torch.Tensor]
 
@@ -42,7 +42,7 @@ class ImageFolderDataset(Dataset):
     64x64x3 take 37 MB), so later epochs cost no decoding.
 
     Args:
-        release_root: a release folder (see :mod:`lightning_cnn.dataset`).
+        release_root: a release folder (see :mod:`lightning_cnn.release`).
         split: ``"train"``, ``"val"`` or ``"test"``.
         transform: applied to each image tensor (e.g. :class:`RandomFlipShift`).
         class_names: expected class folders, in label order.

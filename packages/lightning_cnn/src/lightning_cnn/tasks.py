@@ -4,7 +4,7 @@
 :mod:`a2common.grading`: train (or resume, or load the finished model) in ``ctx.work_dir``, then
 return the class probabilities of the 600 **test** images (the autograder computes the
 accuracy). Both read the same image-folder release, written into the work dir (or read from
-``ctx.params["release_dir"]``) by :func:`lightning_cnn.dataset.ensure_release`.
+``ctx.params["release_dir"]``) by :func:`lightning_cnn.release.ensure_release`.
 
 ``ctx.params`` (all optional):
 
@@ -45,7 +45,7 @@ from a2common.grading import (
 )
 from a2common.seeding import seed_everything
 from lightning_cnn.config import CNNConfig, TrainConfig
-from lightning_cnn.dataset import ensure_release, list_split, verify_release
+from lightning_cnn.release import ensure_release, list_split, verify_release
 
 QUICK_EPOCHS = 4
 QUICK_TRAIN_IMAGES = 640
