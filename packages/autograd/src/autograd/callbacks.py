@@ -26,7 +26,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Iterator, Sequence, TextIO
 
 import numpy as np
 
@@ -55,8 +55,17 @@ class Callback:
         self.model: Sequential | None = None
         self.params: dict[str, Any] = {}
 
-    def set_model(self, model: "Sequential") -> None:
+    def set_model(self, model: Sequential | None) -> None:
         self.model = model
+
+    def _attached_model(self) -> Sequential:
+        """``self.model``, or a clear error when a hook needs it before ``fit`` has set it."""
+        if self.model is None:
+            raise RuntimeError(
+                f"{type(self).__name__} is not attached to a model. "
+                "Sequential.fit sets it; call set_model(model) to use the hooks directly."
+            )
+        return self.model
 
     def set_params(self, params: dict[str, Any]) -> None:
         self.params = params
@@ -96,7 +105,7 @@ class CallbackList:
     """
 
     def __init__(
-        self, callbacks: Sequence[Callback], model: "Sequential", params: dict[str, Any]
+        self, callbacks: Sequence[Callback], model: Sequential | None, params: dict[str, Any]
     ) -> None:
         self.callbacks = list(callbacks)
         for callback in self.callbacks:
@@ -105,7 +114,7 @@ class CallbackList:
             callback.set_model(model)
             callback.set_params(params)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Callback]:
         return iter(self.callbacks)
 
     def call(self, hook: str, *args: Any) -> None:
@@ -335,23 +344,23 @@ class EarlyStopping(Callback):
             return
         value = float(logs[self.monitor])
         if self.restore_best_weights and self.best_weights is None:
-            self.best_weights = self.model.get_weights()
+            self.best_weights = self._attached_model().get_weights()
             self.best_epoch = epoch
         self.wait += 1
         if self.best is None or self._improves_on(value, self.best):
             self.best, self.best_epoch = value, epoch
             if self.restore_best_weights:
-                self.best_weights = self.model.get_weights()
+                self.best_weights = self._attached_model().get_weights()
             if self.baseline is None or self._improves_on(value, self.baseline):
                 self.wait = 0
             return
         if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
-            self.model.stop_training = True
+            self._attached_model().stop_training = True
 
     def on_train_end(self, logs: Logs | None = None) -> None:
         if self.restore_best_weights and self.best_weights is not None:
-            self.model.set_weights(self.best_weights)
+            self._attached_model().set_weights(self.best_weights)
 
     def get_state(self) -> dict[str, np.ndarray]:
         best = math.nan if self.best is None else self.best
@@ -414,7 +423,7 @@ class ModelCheckpoint(Callback):
             if not better:
                 return
             self.best = value
-        self.model.save_weights(path)
+        self._attached_model().save_weights(path)
 
     def get_state(self) -> dict[str, np.ndarray]:
         return {"best": np.array(self.best)}
@@ -454,20 +463,21 @@ class BackupAndRestore(Callback):
         self.resumed_from_epoch = None
         if not self.backup_path.is_file():
             return
-        state = self.model.load_training_state(self.backup_path)
+        model = self._attached_model()
+        state = model.load_training_state(self.backup_path)
         for i, callback in enumerate(self._other_callbacks()):
             prefix = f"callback/{i}/"
             own = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
             if own:
                 callback.set_state(own)
-        self.resumed_from_epoch = self.model._initial_epoch
+        self.resumed_from_epoch = model._initial_epoch
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         extra = {}
         for i, callback in enumerate(self._other_callbacks()):
             for key, value in callback.get_state().items():
                 extra[f"callback/{i}/{key}"] = value
-        self.model.save_training_state(self.backup_path, epoch=epoch, extra=extra)
+        self._attached_model().save_training_state(self.backup_path, epoch=epoch, extra=extra)
 
     def on_train_end(self, logs: Logs | None = None) -> None:
         if self.delete_checkpoint and self.backup_path.is_file():

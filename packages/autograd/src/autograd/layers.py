@@ -474,7 +474,10 @@ class Flatten(Layer):
         return reshape(inputs, (inputs.shape[0], -1))
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        return (input_shape[0], math.prod(input_shape[1:]))
+        known = [size for size in input_shape[1:] if size is not None]
+        if len(known) < len(input_shape) - 1:
+            return (input_shape[0], None)  # Keras: unknown when any flattened axis is
+        return (input_shape[0], math.prod(known))
 
 
 class Reshape(Layer):
@@ -625,6 +628,11 @@ class BatchNormalization(Layer):
         self.momentum, self.epsilon = float(momentum), float(epsilon)
 
     def build(self, input_shape: Shape) -> None:
+        if not input_shape or input_shape[-1] is None:
+            raise ValueError(
+                f"Layer {self.name!r} expected inputs with a known last (feature) axis. "
+                f"Received: input_shape={tuple(input_shape)}"
+            )
         features = (input_shape[-1],)
         self.gamma = self.add_weight("gamma", features, "ones")
         self.beta = self.add_weight("beta", features, "zeros")
@@ -723,7 +731,7 @@ class Conv2D(Layer):
         self.seed = seed
 
     def build(self, input_shape: Shape) -> None:
-        if len(input_shape) != 4:
+        if len(input_shape) != 4 or input_shape[-1] is None:
             raise ValueError(
                 f"Layer {self.name!r} expected inputs of shape (batch, height, "
                 f"width, channels). Received: input_shape={tuple(input_shape)}"
@@ -767,9 +775,11 @@ class Conv2D(Layer):
         )
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        sizes = []
+        sizes: list[int | None] = []
         for size, span, stride in zip(input_shape[1:3], self._kernel_span, self.strides):
-            if self.padding == "same":
+            if size is None:
+                sizes.append(None)  # Keras: an unknown size stays unknown
+            elif self.padding == "same":
                 sizes.append(-(-size // stride))
             else:
                 sizes.append((size - span) // stride + 1)
@@ -839,13 +849,14 @@ class MaxPool2D(Layer):
         return max_pool2d(inputs, self.pool_size, self.strides, self.padding)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        if self.padding == "same":
-            sizes = [-(-size // stride) for size, stride in zip(input_shape[1:3], self.strides)]
-        else:
-            sizes = [
-                (size - pool) // stride + 1
-                for size, pool, stride in zip(input_shape[1:3], self.pool_size, self.strides)
-            ]
+        sizes: list[int | None] = []
+        for size, pool, stride in zip(input_shape[1:3], self.pool_size, self.strides):
+            if size is None:
+                sizes.append(None)  # Keras: an unknown size stays unknown
+            elif self.padding == "same":
+                sizes.append(-(-size // stride))
+            else:
+                sizes.append((size - pool) // stride + 1)
         return (input_shape[0], *sizes, input_shape[3])
 
     def get_config(self) -> dict[str, Any]:

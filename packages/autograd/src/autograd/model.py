@@ -32,7 +32,7 @@ import tempfile
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Literal, Sequence, overload
 
 import numpy as np
 
@@ -42,7 +42,7 @@ from autograd import losses as losses_module
 from autograd import metrics as metrics_module
 from autograd import optimizers as optimizers_module
 from autograd import rng
-from autograd.tensor import GradientTape, Tensor, TensorLike
+from autograd.tensor import GradientTape, Tensor, TensorLike, Variable
 
 _FORMAT_VERSION = 1
 
@@ -62,7 +62,10 @@ def save_npz(path: str | os.PathLike[str], arrays: dict[str, np.ndarray]) -> Non
     handle, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **arrays)
+            # numpy's stub of savez(file, *args, allow_pickle=..., **kwds) reads **arrays as
+            # possibly holding allow_pickle: no key here is a keyword name. (unused-ignore: the
+            # tox lint environment has no numpy, so np is Any there.)
+            np.savez(stream, **arrays)  # type: ignore[arg-type, unused-ignore]
         os.replace(tmp_name, path)
     except BaseException:
         if os.path.exists(tmp_name):
@@ -177,38 +180,37 @@ class Sequential:
 
     @property
     def output_shape(self) -> tuple[int | None, ...]:
-        self._require_built("output_shape")
-        return self.compute_output_shape(self.input_shape)
+        return self.compute_output_shape(self._require_built("output_shape"))
 
     def __call__(self, inputs: TensorLike, training: bool = False) -> Tensor:
         """Run the layers in order (``training`` switches dropout and batch-norm behaviour)."""
         if not self.layers:
             raise ValueError("The model has no layers. Add layers with model.add(layer).")
         if not self.built:
-            shape = np.shape(inputs.data if isinstance(inputs, Tensor) else inputs)
+            shape = np.asarray(inputs.data if isinstance(inputs, Tensor) else inputs).shape
             self.build((None, *shape[1:]))
-        out = inputs
-        for layer in self.layers:
+        out = self.layers[0](inputs, training=training)
+        for layer in self.layers[1:]:
             out = layer(out, training=training)
         return out
 
     call = __call__
 
     @property
-    def weights(self) -> list[Tensor]:
+    def weights(self) -> list[Variable]:
         """All variables, layer by layer (the order used by checkpoints)."""
         return [w for layer in self.layers for w in layer.weights]
 
     variables = weights
 
     @property
-    def trainable_variables(self) -> list[Tensor]:
+    def trainable_variables(self) -> list[Variable]:
         return [w for layer in self.layers for w in layer.trainable_weights]
 
     trainable_weights = trainable_variables
 
     @property
-    def non_trainable_variables(self) -> list[Tensor]:
+    def non_trainable_variables(self) -> list[Variable]:
         return [w for layer in self.layers for w in layer.non_trainable_weights]
 
     def get_weights(self) -> list[np.ndarray]:
@@ -232,9 +234,8 @@ class Sequential:
 
     def summary(self, print_fn: Callable[[str], None] = print) -> None:
         """Print one row per layer: name, type, output shape and parameter count."""
-        self._require_built("summary")
+        shape = self._require_built("summary")
         rows = [("Layer (type)", "Output shape", "Params")]
-        shape = self.input_shape
         for layer in self.layers:
             shape = layer.compute_output_shape(shape)
             rows.append(
@@ -291,17 +292,21 @@ class Sequential:
             return metrics_module.BinaryAccuracy(threshold=0.0 if self.loss.from_logits else 0.5)
         return metrics_module.get(metric, sparse_labels=sparse)
 
-    def _require_compiled(self, method: str) -> None:
+    def _require_compiled(self, method: str) -> optimizers_module.Optimizer:
+        """The optimizer, or a clear error when ``compile`` has not been called."""
         if self.optimizer is None or self.loss is None:
             raise RuntimeError(f"You must call compile(optimizer, loss) before {method}().")
+        return self.optimizer
 
-    def _require_built(self, what: str) -> None:
-        if not self.built:
+    def _require_built(self, what: str) -> tuple[int | None, ...]:
+        """The input shape, or a clear error when the model is not built."""
+        if self.input_shape is None:
             raise ValueError(
                 f"The model is not built yet, so {what} is unknown. Call "
                 "model.build(input_shape), start it with layers.Input(shape), or "
                 "call it on data first."
             )
+        return self.input_shape
 
     def reset_metrics(self) -> None:
         self.loss_tracker.reset_state()
@@ -323,14 +328,14 @@ class Sequential:
         Returns:
             The loss and metrics **of this batch**, e.g. ``{"loss": 0.3, "accuracy": 0.9}``.
         """
-        self._require_compiled("batch_step")
+        optimizer = self._require_compiled("batch_step")
         if training:
             with GradientTape() as tape:
                 y_pred = self(x, training=True)
                 loss = self.loss(y, y_pred)
             variables = self.trainable_variables
             grads = tape.gradient(loss, variables)
-            self.optimizer.apply_gradients(zip(grads, variables))
+            optimizer.apply_gradients(zip(grads, variables))
         else:
             y_pred = self(x, training=False)
             loss = self.loss(y, y_pred)
@@ -338,7 +343,7 @@ class Sequential:
         if not math.isfinite(loss_value):
             raise ValueError(
                 f"Expected a finite loss. Received: loss={loss_value} at optimizer "
-                f"step {self.optimizer.iterations}; the training diverged (try a "
+                f"step {optimizer.iterations}; the training diverged (try a "
                 "lower learning rate) or the inputs contain extreme values."
             )
         batch_size = len(y_pred.data)
@@ -363,7 +368,7 @@ class Sequential:
             raise ValueError(
                 f"Expected {name} with at least one example. Received: {name}.shape={array.shape}"
             )
-        if self.built and tuple(array.shape[1:]) != tuple(self.input_shape[1:]):
+        if self.input_shape is not None and tuple(array.shape[1:]) != self.input_shape[1:]:
             expected = ("batch", *self.input_shape[1:])
             raise ValueError(
                 f"Expected {name} of shape ({', '.join(map(str, expected))}) to "
@@ -523,6 +528,22 @@ class Sequential:
         return self.history
 
     # ------------------------------------------------------------------------ inference
+    @overload
+    def evaluate(
+        self,
+        x: Any,
+        y: Any,
+        batch_size: int = ...,
+        verbose: int = ...,
+        *,
+        return_dict: Literal[True],
+    ) -> dict[str, float]: ...
+
+    @overload
+    def evaluate(
+        self, x: Any, y: Any, batch_size: int = ..., verbose: int = ..., return_dict: bool = ...
+    ) -> float | list[float] | dict[str, float]: ...
+
     def evaluate(
         self, x: Any, y: Any, batch_size: int = 32, verbose: int = 0, return_dict: bool = False
     ) -> float | list[float] | dict[str, float]:
@@ -568,7 +589,8 @@ class Sequential:
         for i, layer in enumerate(self.layers):
             for key, value in layer.get_extra_state().items():
                 arrays[f"layer_state/{i}/{key}"] = np.asarray(value)
-        arrays["input_shape"] = np.array([-1 if n is None else n for n in self.input_shape])
+        input_shape = self._require_built("the weight layout")
+        arrays["input_shape"] = np.array([-1 if n is None else n for n in input_shape])
         arrays["format_version"] = np.array(_FORMAT_VERSION)
         return arrays
 
@@ -657,7 +679,8 @@ class Sequential:
     ) -> None:
         """Everything needed to resume ``fit`` after ``epoch`` (used by BackupAndRestore)."""
         arrays = self._weight_arrays()
-        arrays.update({f"optimizer/{k}": v for k, v in self.optimizer.get_state().items()})
+        optimizer = self._require_compiled("save_training_state")
+        arrays.update({f"optimizer/{k}": v for k, v in optimizer.get_state().items()})
         arrays.update(extra or {})
         meta = {
             "epoch": epoch,
@@ -680,7 +703,7 @@ class Sequential:
             )
         self._restore_weights(arrays, str(path))
         prefix = "optimizer/"
-        self.optimizer.set_state(
+        self._require_compiled("load_training_state").set_state(
             {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)},
             self.weights,
             saved_names=arrays.get("variable_names"),
@@ -725,17 +748,16 @@ def load_model(path: str | os.PathLike[str], compile: bool = True) -> Sequential
     model._restore_weights(arrays, str(path))
     compile_config = saved.get("compile")
     if compile and compile_config and compile_config.get("loss"):
+        optimizer = optimizers_module.get(compile_config["optimizer"])
         model.compile(
-            optimizer=optimizers_module.get(compile_config["optimizer"]),
+            optimizer=optimizer,
             loss=losses_module.get(compile_config["loss"]),
             metrics=compile_config["metrics"],
         )
         prefix = "optimizer/"
         state = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
         if state:
-            model.optimizer.set_state(
-                state, model.weights, saved_names=arrays.get("variable_names")
-            )
+            optimizer.set_state(state, model.weights, saved_names=arrays.get("variable_names"))
     return model
 
 

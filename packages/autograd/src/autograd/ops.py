@@ -117,10 +117,15 @@ def batch_norm(
     """
     axes = tuple(range(x.ndim - 1))
     training = mean is None
-    if training:
+    if mean is None:
         mean = x.data.mean(axis=axes)
         centered = x.data - mean
         variance = np.mean(centered * centered, axis=axes)
+    elif variance is None:
+        raise ValueError(
+            "Expected both mean and variance (inference) or neither (training). "
+            "Received: mean without variance"
+        )
     else:
         centered = x.data - mean
     inv_std = 1.0 / np.sqrt(variance + epsilon)

@@ -314,9 +314,9 @@ class Optimizer:
         self.build(variables)
         lr = self.learning_rate
         self.iterations += 1
-        decay = self.weight_decay and (self.update_rule == "keras" or self._decoupled_weight_decay)
+        decoupled = self.update_rule == "keras" or self._decoupled_weight_decay
         for grad, variable in zip(grads, variables):
-            if decay:
+            if self.weight_decay and decoupled:
                 variable.data *= 1.0 - lr * self.weight_decay
             self._update(variable.data, grad, self._slots[self._keys[id(variable)]], lr)
             variable.mark_modified()
@@ -379,7 +379,7 @@ class Optimizer:
         self,
         state: dict[str, np.ndarray],
         variables: Sequence[Variable],
-        saved_names: Sequence[str] | None = None,
+        saved_names: Sequence[str] | np.ndarray | None = None,
     ) -> None:
         """Restore :meth:`get_state` output; each slot goes to the variable of its name.
 
@@ -444,9 +444,12 @@ class Optimizer:
         self.iterations = int(state["iterations"])
 
     def get_config(self) -> dict[str, Any]:
-        rate = self._learning_rate
-        if isinstance(rate, LearningRateSchedule):
-            rate = {"class_name": type(rate).__name__, "config": rate.get_config()}
+        rate: float | dict[str, Any]
+        if isinstance(self._learning_rate, LearningRateSchedule):
+            schedule = self._learning_rate
+            rate = {"class_name": type(schedule).__name__, "config": schedule.get_config()}
+        else:
+            rate = self._learning_rate
         return {
             "learning_rate": rate,
             "weight_decay": self.weight_decay,
@@ -479,7 +482,7 @@ class SGD(Optimizer):
     0.9
     """
 
-    _slot_names = ("momentum",)
+    _slot_names: tuple[str, ...] = ("momentum",)
 
     def __init__(
         self,
@@ -545,7 +548,7 @@ class RMSprop(Optimizer):
     0.9
     """
 
-    _slot_names = ("square_avg", "grad_avg", "momentum")
+    _slot_names: tuple[str, ...] = ("square_avg", "grad_avg", "momentum")
 
     def __init__(
         self,
@@ -627,7 +630,7 @@ class Adam(Optimizer):
     0.0003
     """
 
-    _slot_names = ("m", "v", "v_max")
+    _slot_names: tuple[str, ...] = ("m", "v", "v_max")
 
     def __init__(
         self,

@@ -44,8 +44,7 @@ class OneHotEncoder:
 
     @property
     def num_classes(self) -> int:
-        self._check_fitted()
-        return len(self.uniq)
+        return len(self._fitted_classes())
 
     def fit(self, labels: Any) -> "OneHotEncoder":
         """Learn the classes (sorted unique labels)."""
@@ -64,30 +63,31 @@ class OneHotEncoder:
         """One-hot rows of shape ``(n, num_classes)`` for ``labels`` of shape ``(n,)``."""
         if self.uniq is None:
             self.fit(labels)
+        classes = self._fitted_classes()
         labels = self._as_labels(labels)
-        positions = np.searchsorted(self.uniq, labels)
-        positions = np.clip(positions, 0, len(self.uniq) - 1)
-        unknown = self.uniq[positions] != labels
+        positions = np.searchsorted(classes, labels)
+        positions = np.clip(positions, 0, len(classes) - 1)
+        unknown = classes[positions] != labels
         if np.any(unknown):
             bad = np.unique(labels[unknown])[:10].tolist()
             raise ValueError(
                 f"Expected labels among the encoder's classes "
-                f"{self.uniq.tolist()[:20]}. Received: unknown labels {bad}"
+                f"{classes.tolist()[:20]}. Received: unknown labels {bad}"
             )
-        return np.eye(len(self.uniq), dtype=self.dtype)[positions]
+        return np.eye(len(classes), dtype=self.dtype)[positions]
 
     __call__ = forward
     transform = forward
 
     def inverse(self, one_hot: Any) -> np.ndarray:
         """Labels for rows of shape ``(n, num_classes)`` (arg-max of each row)."""
-        self._check_fitted()
+        classes = self._fitted_classes()
         rows = np.asarray(getattr(one_hot, "data", one_hot))
-        if rows.ndim != 2 or rows.shape[1] != len(self.uniq):
+        if rows.ndim != 2 or rows.shape[1] != len(classes):
             raise ValueError(
-                f"Expected an array of shape (n, {len(self.uniq)}). Received: shape={rows.shape}"
+                f"Expected an array of shape (n, {len(classes)}). Received: shape={rows.shape}"
             )
-        return self.uniq[np.argmax(rows, axis=1)]
+        return classes[np.argmax(rows, axis=1)]
 
     def _as_labels(self, labels: Any) -> np.ndarray:
         labels = np.asarray(labels)
@@ -99,11 +99,13 @@ class OneHotEncoder:
             )
         return labels
 
-    def _check_fitted(self) -> None:
+    def _fitted_classes(self) -> np.ndarray:
+        """``uniq``, or a ``RuntimeError`` when the encoder has not been fitted."""
         if self.uniq is None:
             raise RuntimeError(
                 "This OneHotEncoder is not fitted yet. Call fit(labels) or forward(labels) first."
             )
+        return self.uniq
 
 
 __all__ = ["OneHotEncoder"]

@@ -30,7 +30,8 @@ from typing import Any, Callable, Iterator, Sequence, Union
 import numpy as np
 
 Backward = Callable[[np.ndarray], tuple[Union[np.ndarray, None], ...]]
-TensorLike = Union["Tensor", np.ndarray, numbers.Number, Sequence[Any]]
+# float (int included) is listed apart: mypy does not see the builtin numbers as numbers.Number.
+TensorLike = Union["Tensor", np.ndarray, float, numbers.Number, Sequence[Any]]
 
 DEFAULT_DTYPE = np.dtype(np.float32)
 """Dtype of tensors made from Python numbers, lists and integer arrays."""

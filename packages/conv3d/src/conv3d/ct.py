@@ -89,7 +89,9 @@ def read_nifti(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def resample_to_spacing(
-    volume: np.ndarray, spacing_mm: Sequence[float], target_spacing_mm: Sequence[float]
+    volume: np.ndarray,
+    spacing_mm: Sequence[float] | np.ndarray,
+    target_spacing_mm: Sequence[float],
 ) -> np.ndarray:
     """Trilinear resampling from ``spacing_mm`` to ``target_spacing_mm`` (same physical extent).
 

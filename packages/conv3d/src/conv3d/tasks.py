@@ -102,6 +102,10 @@ def keras_config(ctx: TaskContext) -> Any:
 def _training_data(ctx: TaskContext) -> tuple[Dataset, tuple[np.ndarray, ...]]:
     """The dataset and ``(train_x, train_y, val_x, val_y, test_x)`` for the training function."""
     data = load_dataset(ctx.params.get("dataset", DATASETS[0]))
+    if data.val is None:
+        raise ValueError(
+            f"Expected a dataset with a validation split. Received: {data.name!r} without one"
+        )
     train_x, train_y = data.train.x, np.asarray(data.train.y)
     rng = np.random.default_rng(ctx.seed)
     if ctx.quick:

@@ -73,7 +73,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     options.update(model=args.model, seed=args.seed, augment=augment, tta_flips=not args.no_tta)
     data = load_dataset(args.dataset)
-    split_args = (data.train.x, data.train.y, data.val.x, data.val.y, data.test.x)
+    if data.val is None:
+        raise ValueError(
+            f"Expected a dataset with a validation split. Received: {args.dataset!r} without one"
+        )
+    val_split = data.val
+    split_args = (data.train.x, data.train.y, val_split.x, val_split.y, data.test.x)
+    config: TorchTrainConfig | KerasTrainConfig
     if args.framework == "torch":
         from conv3d.torch_models import TorchTrainConfig, predict_probabilities, train_torch
 
@@ -96,10 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = KerasTrainConfig(**options)
         result = train_keras(config, args.work_dir, *split_args)
     val_probabilities = predict_probabilities(
-        result.model, to_volumes(data.val.x), tta_flips=config.tta_flips
+        result.model, to_volumes(val_split.x), tta_flips=config.tta_flips
     )
     val, test = (
-        binary_metrics(data.val.y, val_probabilities),
+        binary_metrics(val_split.y, val_probabilities),
         binary_metrics(data.test.y, result.test_probabilities),
     )
     record = {

@@ -187,7 +187,9 @@ def gradient_saliency_torch(model: Any, volume: np.ndarray) -> np.ndarray:
     inputs.requires_grad_(True)
     model(inputs).reshape(-1)[0].backward()
     model.train(was_training)
-    return _normalise_map(inputs.grad[0, 0].abs().numpy())
+    gradient = inputs.grad
+    assert gradient is not None  # backward() fills the gradient of a leaf that requires it
+    return _normalise_map(gradient[0, 0].abs().numpy())
 
 
 def grad_cam_keras(model: Any, volume: np.ndarray, layer_name: str) -> np.ndarray:

@@ -27,7 +27,10 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:  # the CLI imports Keras only for the commands that need it
+    from keras_models.tuning import SearchResult
 
 TUNE_PROBLEMS = ("pima", "cifar7", "adult", "wine")
 """The seed-000 problems with a keras-tuner search (``python -m keras_models tune``)."""
@@ -128,16 +131,16 @@ def main(argv: list[str] | None = None) -> int:
             if isinstance(overrides[field], list):
                 overrides[field] = tuple(overrides[field])
         recipe = dataclasses.replace(recipe, **overrides)
-    run = run_recipe(recipe, args.work_dir, quick=args.quick, seed=args.seed, holdout=True)
+    trained = run_recipe(recipe, args.work_dir, quick=args.quick, seed=args.seed, holdout=True)
     summary = {
         "recipe": args.recipe,
-        "holdout_accuracy": run.evaluation.accuracy,
-        "train_seconds": run.train_seconds,
-        "from_cache": run.from_cache,
-        **{k: v for k, v in run.details.items() if k != "recipe"},
+        "holdout_accuracy": trained.evaluation.accuracy,
+        "train_seconds": trained.train_seconds,
+        "from_cache": trained.from_cache,
+        **{k: v for k, v in trained.details.items() if k != "recipe"},
     }
     text = json.dumps(summary, indent=2, default=str)
-    (Path(run.details["run_dir"]) / "summary.json").write_text(text)
+    (Path(trained.details["run_dir"]) / "summary.json").write_text(text)
     print(text)
     return 0
 
@@ -174,7 +177,7 @@ def _tune(args: argparse.Namespace) -> int:
     from a2common.tables import markdown_table
     from keras_models import binary, cifar7, logistic, multihead
 
-    searches = {
+    searches: dict[str, Callable[..., SearchResult]] = {
         "pima": binary.tune_pima,
         "cifar7": cifar7.tune_cifar7,
         "adult": logistic.tune_logistic,

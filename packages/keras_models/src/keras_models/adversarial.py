@@ -88,8 +88,8 @@ def adversarial_fit(
     work_dir.mkdir(parents=True, exist_ok=True)
     if is_finished(work_dir) and (work_dir / MODEL_FILE).is_file():
         model = keras.saving.load_model(work_dir / MODEL_FILE)
-        history = json.loads((work_dir / HISTORY_FILE).read_text())
-        return model, history, float(finished_info(work_dir)["train_seconds"])
+        cached_history = json.loads((work_dir / HISTORY_FILE).read_text())
+        return model, cached_history, float(finished_info(work_dir)["train_seconds"])
 
     state = _load_state(work_dir, config)
     if state["epochs_done"] and (work_dir / CHECKPOINT_FILE).is_file():

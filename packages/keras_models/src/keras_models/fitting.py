@@ -63,7 +63,8 @@ class TrainResult:
 
 def config_dict(config: Any) -> dict[str, Any]:
     """A dataclass config (or a dict) as a JSON-able dict (tuples become lists)."""
-    values = asdict(config) if is_dataclass(config) else dict(config)
+    is_dataclass_instance = is_dataclass(config) and not isinstance(config, type)
+    values = asdict(config) if is_dataclass_instance else dict(config)
     return json.loads(json.dumps(values))
 
 

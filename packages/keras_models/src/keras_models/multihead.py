@@ -106,6 +106,12 @@ def load_wine(colour: Any = None, quality_band: Any = None) -> WineSplits:
         "colour": colour or load_dataset(DATASETS["colour"]),
         "quality_band": quality_band or load_dataset(DATASETS["quality_band"]),
     }
+    feature_names = datasets["colour"].feature_names
+    if feature_names is None:
+        raise ValueError(
+            f"Expected the column names of the tabular dataset {DATASETS['colour']!r}. "
+            "Received: feature_names=None"
+        )
     frames, labels = {}, {}
     for split in ("train", "val", "test"):
         parts = {head: getattr(dataset, split) for head, dataset in datasets.items()}
@@ -115,9 +121,7 @@ def load_wine(colour: Any = None, quality_band: Any = None) -> WineSplits:
                 f"{DATASETS['quality_band']!r} to be the same wines. Received: "
                 f"different feature rows"
             )
-        frames[split] = split_to_frame(
-            parts["colour"].x, datasets["colour"].feature_names, WINE_SCHEMA
-        )
+        frames[split] = split_to_frame(parts["colour"].x, feature_names, WINE_SCHEMA)
         labels[split] = {head: part.y.astype(np.int64) for head, part in parts.items()}
     tables = TabularSplits(
         frames["train"],

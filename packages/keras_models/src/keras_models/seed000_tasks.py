@@ -63,8 +63,8 @@ def graded_config(problem: str, quick: bool = False) -> Any:
     if problem == "pima":
         from keras_models.binary import PimaConfig
 
-        full = PimaConfig()
-        return dataclasses.replace(full, epochs=8) if quick else full
+        pima = PimaConfig()
+        return dataclasses.replace(pima, epochs=8) if quick else pima
     if problem == "cifar7":
         from keras_models.cifar7 import Cifar7Config
 
@@ -76,13 +76,13 @@ def graded_config(problem: str, quick: bool = False) -> Any:
     if problem == "adult":
         from keras_models.logistic import LogisticConfig
 
-        full = LogisticConfig()
-        return dataclasses.replace(full, epochs=2) if quick else full
+        adult = LogisticConfig()
+        return dataclasses.replace(adult, epochs=2) if quick else adult
     if problem == "wine":
         from keras_models.multihead import WineConfig
 
-        full = WineConfig()
-        return dataclasses.replace(full, epochs=8) if quick else full
+        wine = WineConfig()
+        return dataclasses.replace(wine, epochs=8) if quick else wine
     raise ValueError(f"Expected a problem in {PROBLEMS}. Received: {problem!r}")
 
 

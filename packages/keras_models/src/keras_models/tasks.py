@@ -277,6 +277,11 @@ def build_recipe_model(
         )
     if recipe.builder == "resnet":
         # Standardise with the training set's channel statistics (inside the model).
+        if train_images is None:
+            raise ValueError(
+                f"Expected the training images of recipe {recipe.name!r}: its ResNet "
+                "standardises with their channel statistics. Received: train_images=None"
+            )
         mean = train_images.mean(axis=(0, 1, 2)).tolist()
         std = train_images.std(axis=(0, 1, 2)).tolist()
         return build_resnet_cnn(

@@ -29,12 +29,13 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import os
 import statistics
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import a2common.tf_env  # noqa: F401  (before keras)
 
@@ -45,7 +46,12 @@ import numpy as np
 
 def _positions(shape: Sequence[int | None]) -> int:
     """Number of output positions: the product of all axes except batch and channels."""
-    return int(np.prod([d for d in shape[1:-1]], dtype=np.int64)) if len(shape) > 2 else 1
+    spatial = [d for d in shape[1:-1] if d is not None]
+    if len(spatial) < len(shape) - 2:
+        raise ValueError(
+            f"Expected an output shape with known spatial sizes. Received: shape={tuple(shape)}"
+        )
+    return int(np.prod(spatial, dtype=np.int64))
 
 
 def layer_multiply_adds(layer: keras.layers.Layer) -> int:
@@ -187,14 +193,14 @@ def profile_model(
     }
 
 
-def _named_models() -> dict:
+def _named_models() -> dict[str, Callable[[], keras.Model]]:
     """Builders of the models the CLI can profile: the training configs and the ImageNet nets."""
     from modern_convnets.squeezenet import build_squeezenet
     from modern_convnets.training import CONFIGS, build_model
     from modern_convnets.xception import build_xception
 
-    builders = {
-        name: (lambda config=config: build_model(config)) for name, config in CONFIGS.items()
+    builders: dict[str, Callable[[], keras.Model]] = {
+        name: functools.partial(build_model, config) for name, config in CONFIGS.items()
     }
     builders["squeezenet_v1_0_imagenet"] = lambda: build_squeezenet("1.0")
     builders["squeezenet_v1_1_imagenet"] = lambda: build_squeezenet("1.1")
@@ -243,7 +249,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         for name in args.names or ([] if args.model_file else sorted(CONFIGS))
     ]
     models += [
-        (str(path), lambda path=path: keras.saving.load_model(path, compile=False))
+        (str(path), functools.partial(keras.saving.load_model, path, compile=False))
         for path in args.model_file
     ]
     for name, make in models:

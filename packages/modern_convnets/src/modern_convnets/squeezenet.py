@@ -197,8 +197,14 @@ def build_squeezenet(
     x = layers.MaxPooling2D(3, strides=2, padding=padding, name="maxpool1")(x)
     for number, filters in enumerate(FIRE_MODULES, start=2):
         fire_input = x
+        squeeze, expand1x1, expand3x3 = filters
         x = fire_module(
-            x, *(scaled(f) for f in filters), name=f"fire{number}", batch_norm=batch_norm
+            x,
+            scaled(squeeze),
+            scaled(expand1x1),
+            scaled(expand3x3),
+            name=f"fire{number}",
+            batch_norm=batch_norm,
         )
         if bypass and number % 2 == 1 and fire_input.shape[-1] == x.shape[-1]:
             x = layers.Add(name=f"fire{number}_bypass")([fire_input, x])

@@ -21,7 +21,7 @@ import statistics
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import a2common.tf_env  # noqa: F401  (before keras)
 
@@ -41,7 +41,10 @@ IMAGE_SHAPES = {"cifar10": (32, 32, 3), "animals3": (64, 64, 3)}
 """Datasets this module trains on and the shape of one image."""
 NUM_CLASSES = {"cifar10": 10, "animals3": 3}
 
-BUILDERS = {"squeezenet": build_squeezenet, "xception": build_xception}
+BUILDERS: dict[str, Callable[..., keras.Model]] = {
+    "squeezenet": build_squeezenet,
+    "xception": build_xception,
+}
 
 
 @dataclass(frozen=True)
