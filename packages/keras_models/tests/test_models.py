@@ -9,7 +9,7 @@ from keras_models.models import (
     build_simple_cnn,
     build_vgg_cnn,
 )
-from keras_models.tasks import RECIPES, build_recipe_model
+from keras_models.recipes import RECIPES, build_recipe_model
 
 
 def test_mlp_is_flatten_dense_softmax():

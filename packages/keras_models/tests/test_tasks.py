@@ -5,15 +5,15 @@ import dataclasses
 import pytest
 
 from a2common.grading import TaskContext, TaskResult
-from keras_models import tasks
+from keras_models import recipe_runs, recipes, tasks
 
 
 @pytest.fixture
 def tiny_mlp(monkeypatch):
     recipe = dataclasses.replace(
-        tasks.RECIPES["mnist_mlp"], quick_train_size=1000, quick_test_size=500, quick_epochs=2
+        recipes.RECIPES["mnist_mlp"], quick_train_size=1000, quick_test_size=500, quick_epochs=2
     )
-    monkeypatch.setitem(tasks.RECIPES, "mnist_mlp", recipe)
+    monkeypatch.setitem(recipes.RECIPES, "mnist_mlp", recipe)
 
 
 def _accuracy(result):
@@ -47,3 +47,12 @@ def test_shuffled_labels_make_a_chance_level_model(tiny_mlp, tmp_path):
 def test_every_graded_task_is_exported():
     assert set(tasks.GRADED_TASKS) == {"mnist_mlp", "mnist_cnn", "fashion_cnn", "cifar10_cnn"}
     assert all(callable(task) for task in tasks.GRADED_TASKS.values())
+
+
+def test_tasks_still_exports_what_notebooks_import_from_it():
+    """Notebooks import the recipes and the runner from ``keras_models.tasks``."""
+    assert tasks.RECIPES is recipes.RECIPES and tasks.Recipe is recipes.Recipe
+    assert tasks.build_recipe_model is recipes.build_recipe_model
+    assert tasks.run_recipe is recipe_runs.run_recipe
+    assert tasks.TrainedModel is recipe_runs.TrainedModel
+    assert tasks.default_work_dir is recipe_runs.default_work_dir

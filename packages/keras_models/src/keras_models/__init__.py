@@ -2,8 +2,9 @@
 
 Modules: ``data`` (shaping and ``tf.data`` pipelines), ``models`` (builders), ``training``
 (schedules, chunked evaluation), ``losses`` (hand-written label smoothing), ``calibration``
-(expected calibration error), ``search`` (grid search) and ``tasks`` (graded tasks). Model
-cards are written by the autograder from the graded runs.
+(expected calibration error), ``search`` (grid search), ``recipes`` (training recipes),
+``recipe_runs`` (train or load a recipe) and ``tasks`` (graded tasks). Model cards are written by
+the autograder from the graded runs.
 
 Seed 000, the four Keras problems: ``binary`` (Pima diabetes, binary cross-entropy),
 ``cifar7`` (7 CIFAR-10 classes, sparse categorical cross-entropy), ``logistic`` (Adult income,

@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     tune.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if getattr(args, "work_dir", "unset") is None:
-        from keras_models.tasks import default_work_dir
+        from keras_models.recipe_runs import default_work_dir
 
         args.work_dir = default_work_dir()
 
@@ -95,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "tune":
         return _tune(args)
 
-    from keras_models.tasks import RECIPES, run_recipe
+    from keras_models.recipe_runs import run_recipe
+    from keras_models.recipes import RECIPES
 
     if args.command == "list":
         for name, recipe in RECIPES.items():
