@@ -294,15 +294,21 @@ def acquire(
         raise ValueError(
             f"Expected size >= 1 and min_size >= 1. Received: size={size}, min_size={min_size}"
         )
-    entries = list(entries)
-    if entries and isinstance(entries[0], str):
-        entries = parse_url_list(entries)  # type: ignore[arg-type]
+    items = list(entries)
+    lines = [item for item in items if isinstance(item, str)]
+    given = [item for item in items if isinstance(item, Entry)]
+    if len(lines) != len(items) and len(given) != len(items):
+        raise ValueError(
+            "Expected Entry objects or lines of a URL list, all of one kind. Received: "
+            f"{sorted({type(item).__name__ for item in items})}"
+        )
+    to_fetch = parse_url_list(lines) if lines else given
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     state = _State(out_dir)
     report = AcquireReport(str(out_dir))
     seen_this_run: set[str] = set()
-    for index, entry in enumerate(entries, start=1):
+    for index, entry in enumerate(to_fetch, start=1):
         if entry.url in state.done or entry.url in seen_this_run:
             earlier = state.done.get(entry.url)
             reason = f"done earlier: {earlier.status}" if earlier else "repeated URL in the list"
@@ -320,7 +326,7 @@ def acquire(
         if not quiet:
             detail = outcome.path if outcome.status == "saved" else outcome.reason
             print(
-                f"[{index}/{len(entries)}] {outcome.status:9s} {entry.url} {detail}",
+                f"[{index}/{len(to_fetch)}] {outcome.status:9s} {entry.url} {detail}",
                 file=sys.stderr,
                 flush=True,
             )
@@ -356,7 +362,7 @@ def _acquire_one(
         image = decode_image(data, min_size)
     except Rejected as error:
         return Outcome(entry.url, "rejected", str(error), entry.label, sha256=byte_hash)
-    resized = image.resize((size, size), Image.BILINEAR)
+    resized = image.resize((size, size), Image.Resampling.BILINEAR)
     pixel_hash = hashlib.sha256(np.asarray(resized).tobytes()).hexdigest()
     if pixel_hash in state.hashes:
         return Outcome(

@@ -117,7 +117,7 @@ def _one_image(image: Any) -> np.ndarray:
         )
     image = image.convert("RGB")
     if image.size != (IMAGE_SIZE, IMAGE_SIZE):
-        image = image.resize((IMAGE_SIZE, IMAGE_SIZE), Image.BILINEAR)
+        image = image.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR)
     return np.asarray(image)
 
 
@@ -278,7 +278,7 @@ def _exportable_efficientnet(checkpoint: Path) -> tuple[Any, Any]:
     trained = EfficientNetTransfer.load_from_checkpoint(
         checkpoint, map_location="cpu", pretrained=False
     )
-    size = int(trained.hparams.image_size)
+    size = int(trained.hparams["image_size"])
     offset, scale = float(trained.pixel_offset), float(trained.pixel_scale)
 
     class Published(nn.Module):

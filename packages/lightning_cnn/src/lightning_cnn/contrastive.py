@@ -29,7 +29,7 @@ import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import lightning as L
 import numpy as np
@@ -43,6 +43,9 @@ from a2common.grading import finished_info, is_finished, mark_finished
 from lightning_cnn.config import CLASS_NAMES
 from lightning_cnn.lightning_callbacks import TrainingHistory
 from lightning_cnn.transfer import TransferRun
+
+if TYPE_CHECKING:
+    from lightning.pytorch.utilities.types import OptimizerLRSchedulerConfig
 
 CLASS_WORDS = {"cats": "cat", "dogs": "dog", "panda": "panda"}
 """The word used in captions and prompts for each animals3 class."""
@@ -165,6 +168,9 @@ class LiTModel(L.LightningModule):
     torch.Size([4, 3])
     """
 
+    # a buffer (register_buffer), declared for the type checker: nn.Module.__getattr__ is untyped
+    caption_features: torch.Tensor
+
     def __init__(
         self,
         caption_features: torch.Tensor,
@@ -191,7 +197,7 @@ class LiTModel(L.LightningModule):
     def class_embeddings(self) -> torch.Tensor:
         """One unit vector per class: the normalised mean of its captions' embeddings."""
         texts = self.text_head(self.caption_features)
-        means = texts.view(self.num_classes, self.hparams.templates, -1).mean(dim=1)
+        means = texts.view(self.num_classes, self.hparams["templates"], -1).mean(dim=1)
         return F.normalize(means, dim=-1)
 
     def class_probabilities(self, image_features: torch.Tensor) -> torch.Tensor:
@@ -202,7 +208,7 @@ class LiTModel(L.LightningModule):
         return logits.softmax(dim=-1)
 
     def _pair_loss(self, image_features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        templates = self.hparams.templates
+        templates = self.hparams["templates"]
         draw = torch.randint(0, templates, labels.shape, device=labels.device)
         texts = self.text_head(self.caption_features[labels * templates + draw])
         with torch.no_grad():
@@ -211,7 +217,7 @@ class LiTModel(L.LightningModule):
             self.image_head(image_features),
             texts,
             self.logit_scale,
-            labels if self.hparams.same_class_positives else None,
+            labels if self.hparams["same_class_positives"] else None,
         )
 
     def training_step(
@@ -227,9 +233,11 @@ class LiTModel(L.LightningModule):
         self.log("val_loss", self._pair_loss(image_features, labels), prog_bar=True)
         self.log("val_acc", accuracy, prog_bar=True)  # zero-shot accuracy
 
-    def configure_optimizers(self) -> dict[str, Any]:
+    def configure_optimizers(self) -> OptimizerLRSchedulerConfig:
         optimizer = torch.optim.AdamW(
-            self.parameters(), lr=self.hparams.learning_rate, weight_decay=self.hparams.weight_decay
+            self.parameters(),
+            lr=self.hparams["learning_rate"],
+            weight_decay=self.hparams["weight_decay"],
         )
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
             optimizer, T_max=max(int(self.trainer.estimated_stepping_batches), 1)
@@ -282,8 +290,9 @@ def image_features(
     """
     from lightning_cnn.transfer_lightning import build_efficientnet_lite0
 
-    network = network or build_efficientnet_lite0(1000, image_size)
-    network.eval()
+    # efficientnet_lite_pytorch's EfficientNet is untyped: extract_features is its own method
+    tower: Any = network or build_efficientnet_lite0(1000, image_size)
+    tower.eval()
     rows = []
     for start in range(0, len(images), batch_size):
         batch = torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size]))
@@ -291,7 +300,7 @@ def image_features(
         batch = F.interpolate(
             batch, size=(image_size, image_size), mode="bilinear", align_corners=False
         )
-        rows.append(network.extract_features((batch - 127.0) / 128.0).mean(dim=(2, 3)))
+        rows.append(tower.extract_features((batch - 127.0) / 128.0).mean(dim=(2, 3)))
     return torch.cat(rows)
 
 
@@ -364,15 +373,16 @@ def train_lit(
             from lightning_cnn.transfer_lightning import build_efficientnet_lite0
 
             network = build_efficientnet_lite0(1000, config.image_size)
-            np.savez(
-                cache,
-                **{
-                    split: image_features(
-                        getattr(data, split).x, config.image_size, network=network
-                    ).numpy()
-                    for split in ("train", "val", "test")
-                },
-            )
+            arrays = {
+                split: image_features(
+                    getattr(data, split).x, config.image_size, network=network
+                ).numpy()
+                for split in ("train", "val", "test")
+            }
+            # numpy's stub of savez(file, *args, allow_pickle=..., **kwds) reads **arrays as
+            # possibly holding allow_pickle: the keys here are split names. (unused-ignore: the
+            # tox lint environment has no torch, so the arrays are Any there.)
+            np.savez(cache, **arrays)  # type: ignore[arg-type, unused-ignore]
         with np.load(cache) as stored:
             features = {split: stored[split] for split in ("train", "val", "test")}
     if caption_features is None:

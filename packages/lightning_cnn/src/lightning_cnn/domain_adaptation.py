@@ -27,7 +27,7 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lightning as L
 import numpy as np
@@ -40,6 +40,9 @@ from a2common.data import load_dataset
 from a2common.grading import finished_info, is_finished, mark_finished
 from lightning_cnn.lightning_callbacks import TrainingHistory
 from lightning_cnn.transfer import TransferRun
+
+if TYPE_CHECKING:
+    from lightning.pytorch.utilities.types import OptimizerLRSchedulerConfig
 
 DOMAIN_CLASSES = ("cat", "dog")
 """Label order of both domains (0 = cat, 1 = dog)."""
@@ -159,6 +162,10 @@ class DomainAdaptationNet(L.LightningModule):
     ((2, 2), (2, 1))
     """
 
+    # buffers (register_buffer), declared for the type checker: nn.Module.__getattr__ is untyped
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(
         self,
         method: str = "dann",
@@ -197,7 +204,7 @@ class DomainAdaptationNet(L.LightningModule):
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         source_images, source_labels = batch["source"]
-        if self.hparams.method != "dann":
+        if self.hparams["method"] != "dann":
             logits = self(source_images)
             loss = F.cross_entropy(logits, source_labels)
         else:
@@ -212,7 +219,9 @@ class DomainAdaptationNet(L.LightningModule):
             domain_loss = F.binary_cross_entropy_with_logits(
                 domain_logits.squeeze(1), domains.to(domain_logits)
             )
-            loss = F.cross_entropy(logits, source_labels) + self.hparams.domain_weight * domain_loss
+            loss = (
+                F.cross_entropy(logits, source_labels) + self.hparams["domain_weight"] * domain_loss
+            )
             self.log("domain_loss", domain_loss, on_step=False, on_epoch=True)
         accuracy = (logits.argmax(-1) == source_labels).float().mean()
         self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True)
@@ -228,9 +237,11 @@ class DomainAdaptationNet(L.LightningModule):
     def predict_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
         return self(batch[0]).softmax(-1)
 
-    def configure_optimizers(self) -> dict[str, Any]:
+    def configure_optimizers(self) -> OptimizerLRSchedulerConfig:
         optimizer = torch.optim.AdamW(
-            self.parameters(), lr=self.hparams.learning_rate, weight_decay=self.hparams.weight_decay
+            self.parameters(),
+            lr=self.hparams["learning_rate"],
+            weight_decay=self.hparams["weight_decay"],
         )
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
             optimizer, T_max=max(int(self.trainer.estimated_stepping_batches), 1)

@@ -16,7 +16,7 @@ torch.Size([2, 3])
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import lightning as L
 import torch
@@ -26,6 +26,9 @@ from torchmetrics.classification import MulticlassAccuracy
 
 from lightning_cnn.config import CNNConfig, TrainConfig, warmup_cosine_factor
 from lightning_cnn.torch_pooling import GeneralizedMeanPool2d
+
+if TYPE_CHECKING:
+    from lightning.pytorch.utilities.types import OptimizerLRSchedulerConfig
 
 
 def conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -89,6 +92,10 @@ class Animals3Classifier(L.LightningModule):
     0.003
     """
 
+    # buffers (register_buffer), declared for the type checker: nn.Module.__getattr__ is untyped
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(
         self,
         cnn: CNNConfig | dict[str, Any] = CNNConfig(),
@@ -122,7 +129,9 @@ class Animals3Classifier(L.LightningModule):
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
         # channels-last convolutions are markedly faster on CPU (oneDNN) and no slower on GPU
-        self.network = build_torch_cnn(cnn).to(memory_format=torch.channels_last)
+        # torch's stub of Module.to lists no memory_format overload; the runtime accepts it.
+        # (unused-ignore: the tox lint environment has no torch, so the network is Any there.)
+        self.network = build_torch_cnn(cnn).to(memory_format=torch.channels_last)  # type: ignore[call-overload, unused-ignore]
         self.train_accuracy = MulticlassAccuracy(num_classes=cnn.num_classes, average="micro")
         self.val_accuracy = MulticlassAccuracy(num_classes=cnn.num_classes, average="micro")
         self.test_accuracy = MulticlassAccuracy(num_classes=cnn.num_classes, average="micro")
@@ -152,7 +161,7 @@ class Animals3Classifier(L.LightningModule):
         return self.network(normalised.contiguous(memory_format=torch.channels_last))
 
     def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(logits, labels, label_smoothing=self.hparams.label_smoothing)
+        return F.cross_entropy(logits, labels, label_smoothing=self.hparams["label_smoothing"])
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
         images, labels = batch
@@ -183,12 +192,14 @@ class Animals3Classifier(L.LightningModule):
         images, _ = batch
         return self(images).softmax(dim=-1)
 
-    def configure_optimizers(self) -> dict[str, Any]:
+    def configure_optimizers(self) -> OptimizerLRSchedulerConfig:
         optimizer = torch.optim.AdamW(
-            self.parameters(), lr=self.hparams.learning_rate, weight_decay=self.hparams.weight_decay
+            self.parameters(),
+            lr=self.hparams["learning_rate"],
+            weight_decay=self.hparams["weight_decay"],
         )
         total_steps = max(int(self.trainer.estimated_stepping_batches), 1)
-        warmup_steps = int(self.hparams.warmup_fraction * total_steps)
+        warmup_steps = int(self.hparams["warmup_fraction"] * total_steps)
         schedule = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda step: warmup_cosine_factor(step, total_steps, warmup_steps)
         )
@@ -201,3 +212,25 @@ class Animals3Classifier(L.LightningModule):
             for module in self.modules()
             if isinstance(module, GeneralizedMeanPool2d)
         ]
+
+
+def stack_predictions(batches: Sequence[object] | None) -> torch.Tensor:
+    """One tensor from what ``Trainer.predict`` returns for one predict loader (a tensor a batch).
+
+    Example:
+
+    >>> stack_predictions([torch.zeros(2, 3), torch.ones(1, 3)]).shape
+    torch.Size([3, 3])
+    """
+    if batches is None:
+        raise RuntimeError(
+            "Expected the predictions of Trainer.predict. Received: None "
+            "(was it called with return_predictions=False?)"
+        )
+    tensors = [batch for batch in batches if isinstance(batch, torch.Tensor)]
+    if len(tensors) != len(batches):
+        raise RuntimeError(
+            "Expected one tensor per predicted batch (a single predict loader). Received: "
+            f"{sorted({type(batch).__name__ for batch in batches})}"
+        )
+    return torch.cat(tensors)

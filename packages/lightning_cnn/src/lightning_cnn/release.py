@@ -296,6 +296,8 @@ def animals3_splits(
     dataset = load_dataset("animals3")
     if list(dataset.class_names) != list(CLASS_NAMES):
         raise ReleaseError(f"Expected classes {list(CLASS_NAMES)}. Received: {dataset.class_names}")
+    if dataset.val is None:
+        raise ReleaseError("Expected animals3 with a validation split. Received: none")
     loaded = {"train": dataset.train, "val": dataset.val, "test": dataset.test}
     stems = _original_stems(dataset, loaded, stratified_split)
     splits = {}

@@ -208,13 +208,12 @@ def grade_lightning_cnn(ctx: TaskContext) -> TaskResult:
     learning-rate schedule, saved as ``ctx.work_dir/model.ckpt``.
     """
     import lightning as L
-    import torch
     from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
     from lightning.pytorch.loggers import TensorBoardLogger
 
     from lightning_cnn.lightning_callbacks import TrainingHistory
     from lightning_cnn.lightning_data import Animals3DataModule
-    from lightning_cnn.lightning_model import Animals3Classifier
+    from lightning_cnn.lightning_model import Animals3Classifier, stack_predictions
 
     _set_torch_threads(ctx)
     work_dir = Path(ctx.work_dir)
@@ -291,7 +290,7 @@ def grade_lightning_cnn(ctx: TaskContext) -> TaskResult:
     model.eval()
     datamodule.setup("predict")
     batches = trainer.predict(model, datamodule=datamodule)
-    probabilities = torch.cat(batches).float().cpu().numpy()
+    probabilities = stack_predictions(batches).float().cpu().numpy()
     extra.update(device=str(trainer.strategy.root_device), gem_p=model.gem_exponents())
     return _result(
         ctx,

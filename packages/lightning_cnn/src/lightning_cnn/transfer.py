@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from a2common.data import Dataset, Split
+
 
 @dataclass
 class TransferRun:
@@ -45,3 +47,20 @@ class TransferRun:
                 f"shape={test_labels.shape}"
             )
         return float((self.test_probabilities.argmax(axis=1) == test_labels).mean())
+
+
+def validation_split(data: Dataset) -> Split:
+    """``data.val``; a ``ValueError`` naming the dataset when it has none (training needs one).
+
+    Example:
+
+    >>> from a2common.data import Dataset, Split
+    >>> split = Split(np.zeros((2, 1)), np.array([0, 1]))
+    >>> len(validation_split(Dataset("tiny", split, split, split, ["a", "b"], {})))
+    2
+    """
+    if data.val is None:
+        raise ValueError(
+            f"Expected a dataset with a validation split. Received: {data.name!r} without one"
+        )
+    return data.val

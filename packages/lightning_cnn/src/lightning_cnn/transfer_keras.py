@@ -46,7 +46,7 @@ from a2common.data import Dataset, load_dataset  # noqa: E402
 from a2common.keras_training import fit_or_load  # noqa: E402
 from lightning_cnn.config import CLASS_NAMES, IMAGE_SIZE  # noqa: E402
 from lightning_cnn.pretrained import mobilenet_v2_weights  # noqa: E402
-from lightning_cnn.transfer import TransferRun  # noqa: E402
+from lightning_cnn.transfer import TransferRun, validation_split  # noqa: E402
 
 BACKBONE_NAME = "mobilenet_v2_backbone"
 """Name of the MobileNetV2 (alpha 1.0) backbone layer inside the transfer model."""
@@ -241,10 +241,11 @@ def train_keras_transfer(
     data = data if data is not None else load_dataset("animals3")
     work_dir = Path(work_dir)
     num_classes = len(CLASS_NAMES)
-    train_x, val_x = data.train.x.astype("float32"), data.val.x.astype("float32")
+    val = validation_split(data)
+    train_x, val_x = data.train.x.astype("float32"), val.x.astype("float32")
     train_y = np.eye(num_classes, dtype="float32")[data.train.y]
-    val_y = np.eye(num_classes, dtype="float32")[data.val.y]
-    fit_kwargs = dict(
+    val_y = np.eye(num_classes, dtype="float32")[val.y]
+    fit_kwargs: dict[str, Any] = dict(
         validation_data=(val_x, val_y), batch_size=config.batch_size, shuffle=True, verbose=verbose
     )
     head_dir, finetune_dir = work_dir / HEAD_DIR, work_dir / FINETUNE_DIR

@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lightning as L
 import numpy as np
@@ -44,8 +44,12 @@ from a2common.grading import finished_info, is_finished, mark_finished
 from lightning_cnn.config import CLASS_NAMES, warmup_cosine_factor
 from lightning_cnn.lightning_callbacks import TrainingHistory
 from lightning_cnn.lightning_data import RandomFlipShift, Transform
+from lightning_cnn.lightning_model import stack_predictions
 from lightning_cnn.pretrained import EFFICIENTNET_LITE0, efficientnet_lite0_weights, verify_weights
 from lightning_cnn.transfer import TransferRun
+
+if TYPE_CHECKING:
+    from lightning.pytorch.utilities.types import OptimizerLRSchedulerConfig
 
 FINAL_CHECKPOINT = "model.ckpt"
 HISTORY_FILE = "history.json"
@@ -106,6 +110,13 @@ class EfficientNetTransfer(L.LightningModule):
     True
     """
 
+    # efficientnet_lite_pytorch's EfficientNet is untyped; its parts (_blocks, _swish, ...) are
+    # used by name below
+    network: Any
+    # buffers (register_buffer), declared for the type checker: nn.Module.__getattr__ is untyped
+    pixel_offset: torch.Tensor
+    pixel_scale: torch.Tensor
+
     def __init__(
         self,
         image_size: int = 160,
@@ -155,7 +166,7 @@ class EfficientNetTransfer(L.LightningModule):
 
     @property
     def first_trainable_block(self) -> int:
-        return NUM_BLOCKS - self.hparams.trainable_blocks
+        return NUM_BLOCKS - int(self.hparams["trainable_blocks"])
 
     def _run_blocks(self, x: torch.Tensor, start: int, stop: int) -> torch.Tensor:
         network = self.network
@@ -171,7 +182,7 @@ class EfficientNetTransfer(L.LightningModule):
             raise ValueError(
                 f"Expected images of shape (N, 3, H, W). Received: shape={tuple(images.shape)}"
             )
-        size = self.hparams.image_size
+        size = self.hparams["image_size"]
         if images.shape[-2:] != (size, size):
             images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
         # EfficientNet-Lite's TF normalisation, (x_0_255 - 127) / 128, written for [0, 1] inputs
@@ -192,7 +203,7 @@ class EfficientNetTransfer(L.LightningModule):
         return self.top(self.trunk(images))
 
     def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(logits, labels, label_smoothing=self.hparams.label_smoothing)
+        return F.cross_entropy(logits, labels, label_smoothing=self.hparams["label_smoothing"])
 
     def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
         images, labels = batch
@@ -230,18 +241,18 @@ class EfficientNetTransfer(L.LightningModule):
         images, _ = batch
         return self(images).softmax(dim=-1)
 
-    def configure_optimizers(self) -> dict[str, Any]:
+    def configure_optimizers(self) -> OptimizerLRSchedulerConfig:
         head = list(self.network._fc.parameters())
         head_ids = {id(p) for p in head}
         backbone = [
             p for p in self.network.parameters() if p.requires_grad and id(p) not in head_ids
         ]
-        groups = [{"params": head, "lr": self.hparams.head_learning_rate}]
+        groups = [{"params": head, "lr": self.hparams["head_learning_rate"]}]
         if backbone:
-            groups.append({"params": backbone, "lr": self.hparams.backbone_learning_rate})
-        optimizer = torch.optim.AdamW(groups, weight_decay=self.hparams.weight_decay)
+            groups.append({"params": backbone, "lr": self.hparams["backbone_learning_rate"]})
+        optimizer = torch.optim.AdamW(groups, weight_decay=self.hparams["weight_decay"])
         total_steps = max(int(self.trainer.estimated_stepping_batches), 1)
-        warmup_steps = int(self.hparams.warmup_fraction * total_steps)
+        warmup_steps = int(self.hparams["warmup_fraction"] * total_steps)
         schedule = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda step: warmup_cosine_factor(step, total_steps, warmup_steps)
         )
@@ -331,7 +342,7 @@ def cached_trunk_features(
     import hashlib
 
     key = {
-        "image_size": int(model.hparams.image_size),
+        "image_size": int(model.hparams["image_size"]),
         "first_trainable_block": model.first_trainable_block,
         "images_sha256": hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest(),
     }
@@ -415,6 +426,11 @@ class LoaderDataModule(L.LightningDataModule):
         self.trunk_cache = trunk_cache
         self._train_features: torch.Tensor | None = None
 
+    def _loaded_dataset(self) -> Dataset:
+        if self.dataset is None:
+            raise RuntimeError("LoaderDataModule has no dataset yet: call setup() first")
+        return self.dataset
+
     def setup(self, stage: str | None = None) -> None:
         if self.dataset is None:
             self.dataset = load_dataset("animals3")
@@ -424,8 +440,7 @@ class LoaderDataModule(L.LightningDataModule):
             )
 
     def _loader(self, split: str, train: bool = False) -> DataLoader:
-        assert self.dataset is not None, "call setup() first"
-        part = getattr(self.dataset, split)
+        part = getattr(self._loaded_dataset(), split)
         transform = None
         if train:
             transform = RandomFlipShift(
@@ -441,7 +456,7 @@ class LoaderDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         if self._train_features is None:
             return self._loader("train", train=True)
-        labels = torch.as_tensor(self.dataset.train.y, dtype=torch.long)
+        labels = torch.as_tensor(self._loaded_dataset().train.y, dtype=torch.long)
         dataset = RandomFlipFeatures(
             self._train_features, labels, torch.Generator().manual_seed(self.seed)
         )
@@ -584,5 +599,6 @@ def train_lightning_transfer(
             train_cpu_seconds=history_callback.train_cpu_seconds,
         )
     model.eval()
-    probabilities = torch.cat(trainer.predict(model, datamodule=datamodule)).float().cpu().numpy()
+    batches = trainer.predict(model, datamodule=datamodule)
+    probabilities = stack_predictions(batches).float().cpu().numpy()
     return TransferRun(model, history, probabilities, train_seconds, from_cache)

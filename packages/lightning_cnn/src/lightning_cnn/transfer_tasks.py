@@ -40,12 +40,16 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from a2common.data import Dataset, Split, load_dataset, load_split
 from a2common.grading import ModelCardText, TaskContext, TaskResult
+from lightning_cnn.transfer import validation_split
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 TRANSFER_TASKS = {"keras": "keras_animals3_transfer", "lightning": "lightning_animals3_transfer"}
 """The graded supervised transfer tasks, by framework (the published classifier's sources)."""
@@ -57,7 +61,7 @@ QUICK_TRAIN_PER_CLASS = 100
 QUICK_VAL_PER_CLASS = 20
 QUICK_SOURCE_PER_CLASS = 500
 _COMMON_PARAMS = {"train_per_class", "num_threads", "progress"}
-Config = TypeVar("Config")
+Config = TypeVar("Config", bound="DataclassInstance")
 
 
 # ---- shared helpers ---------------------------------------------------------------------------
@@ -129,7 +133,9 @@ def training_data(ctx: TaskContext) -> Dataset:
     """animals3 with the train (and, quick, val) split subset; the test split always whole."""
     data = load_animals3()
     per_class = ctx.params.get("train_per_class", QUICK_TRAIN_PER_CLASS if ctx.quick else None)
-    val = stratified_subset(data.val, QUICK_VAL_PER_CLASS, ctx.seed) if ctx.quick else data.val
+    val = validation_split(data)
+    if ctx.quick:
+        val = stratified_subset(val, QUICK_VAL_PER_CLASS, ctx.seed)
     return dataclasses.replace(
         data, train=stratified_subset(data.train, per_class, ctx.seed), val=val
     )
@@ -146,7 +152,7 @@ def _set_torch_threads(ctx: TaskContext) -> None:
         torch.set_num_threads(int(ctx.params["num_threads"]))
 
 
-def _cpu_seconds() -> dict[str, float]:
+def _cpu_seconds() -> dict[str, float | str]:
     """CPU time of this process so far (all threads): on a shared machine, the fair cost."""
     return {
         "process_cpu_seconds": round(time.process_time(), 1),
@@ -234,7 +240,7 @@ def grade_keras_transfer(ctx: TaskContext) -> TaskResult:
         "framework": "keras",
         "config": config.to_dict(),
         "train_images": len(data.train),
-        "val_images": len(data.val),
+        "val_images": len(validation_split(data)),
         "test_images": len(data.test),
         "epochs_run": len(run.history.get("loss", [])),
         "head_epochs": config.head_epochs,
@@ -339,7 +345,7 @@ def grade_lightning_transfer(ctx: TaskContext) -> TaskResult:
         "framework": "lightning",
         "config": config.to_dict(),
         "train_images": len(data.train),
-        "val_images": len(data.val),
+        "val_images": len(validation_split(data)),
         "test_images": len(data.test),
         "epochs_run": len(run.history.get("loss", [])),
         "trainable_parameters": model.trainable_parameters(),
@@ -463,7 +469,7 @@ def grade_contrastive(ctx: TaskContext) -> TaskResult:
     details = {
         "config": config.to_dict(),
         "train_images": len(data.train),
-        "val_images": len(data.val),
+        "val_images": len(validation_split(data)),
         "test_images": len(data.test),
         "captions_per_class": len(TEMPLATES),
         "prompts": captions(data.class_names),
@@ -478,6 +484,10 @@ def grade_contrastive(ctx: TaskContext) -> TaskResult:
         "from_cache": run.from_cache,
         **_cpu_seconds(),
     }
+    if run.linear_probe_probabilities is None:
+        raise RuntimeError(
+            "Expected train_lit to return linear-probe probabilities. Received: None"
+        )
     return TaskResult(
         predictions={
             "zero_shot": run.test_probabilities,
