@@ -103,7 +103,7 @@ def fit_or_load(
         )
     finally:
         clock.record_rest()
-    train_seconds = _recorded_seconds(work_dir / SECONDS_FILE)
+    train_seconds = clock.total_seconds
     history = _read_epoch_log(work_dir / EPOCH_LOG_FILE)
     model.save(work_dir / MODEL_FILE)
     (work_dir / HISTORY_FILE).write_text(json.dumps(history))
@@ -126,6 +126,15 @@ def _epoch_clock(path: Path) -> Any:
             super().__init__()
             self.since = time.perf_counter()
             self.last_epoch: int | None = None
+            # earlier sessions' entries, read once; this session's are appended in memory
+            self.entries: list[dict[str, Any]] = (
+                json.loads(path.read_text()) if path.is_file() else []
+            )
+
+        @property
+        def total_seconds(self) -> float:
+            """The seconds of every entry, earlier sessions' included."""
+            return float(sum(entry["seconds"] for entry in self.entries))
 
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
             self.last_epoch = epoch + 1
@@ -136,19 +145,13 @@ def _epoch_clock(path: Path) -> Any:
 
         def _add(self, entry: dict[str, Any]) -> None:
             now = time.perf_counter()
-            entries = json.loads(path.read_text()) if path.is_file() else []
-            entries.append({**entry, "seconds": now - self.since})
+            self.entries.append({**entry, "seconds": now - self.since})
             temporary = path.with_name(f".{path.name}.tmp")
-            temporary.write_text(json.dumps(entries))
+            temporary.write_text(json.dumps(self.entries))
             os.replace(temporary, path)
             self.since = now
 
     return _EpochClock()
-
-
-def _recorded_seconds(path: Path) -> float:
-    """The seconds of every entry :func:`_epoch_clock` wrote to ``path``."""
-    return float(sum(entry["seconds"] for entry in json.loads(path.read_text())))
 
 
 def _read_epoch_log(path: Path) -> dict[str, list[float]]:
