@@ -16,7 +16,7 @@ from a2common.data import DataFile, DatasetChecksumError, DatasetSpec
 class RangeHandler(http.server.SimpleHTTPRequestHandler):
     """Serves files from ``directory``, honouring ``Range: bytes=N-`` like real servers do."""
 
-    def do_GET(self):  # noqa: N802 (http.server's naming)
+    def do_GET(self):
         # Record before answering: the client may finish reading before a later append runs.
         self.server.requests.append(self.headers.get("Range"))
         path = Path(self.translate_path(self.path))

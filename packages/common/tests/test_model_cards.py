@@ -6,12 +6,12 @@ import re
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from a2common.grading import ModelCardText  # noqa: E402
-from a2common.model_cards import MetricEntry, read_model_card, write_model_card  # noqa: E402
+from a2common.grading import ModelCardText
+from a2common.model_cards import MetricEntry, read_model_card, write_model_card
 
 SHA = "0123456789abcdef" * 4
 SECTION_HEADINGS = [

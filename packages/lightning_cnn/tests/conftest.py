@@ -8,11 +8,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
-import a2common.tf_env  # noqa: E402,F401
+import a2common.tf_env  # noqa: F401
 
 # isort: split
 
-import torch  # noqa: E402
+import torch
 
 torch.set_num_threads(1)
 

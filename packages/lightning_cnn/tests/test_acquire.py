@@ -52,7 +52,7 @@ def server(tmp_path):
     hits: dict[str, int] = {}
 
     class CountingHandler(SimpleHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (http.server's naming)
+        def do_GET(self):
             hits[self.path] = hits.get(self.path, 0) + 1
             return super().do_GET()
 

@@ -16,8 +16,8 @@ import matplotlib
 
 if matplotlib.get_backend().lower() == "agg" or not matplotlib.rcParams.get("backend"):
     matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 
 def visualize_metrics(history: Mapping[str, Sequence[float]], title: str = "Learning curves"):

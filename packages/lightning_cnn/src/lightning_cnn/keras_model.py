@@ -22,21 +22,21 @@ from typing import Any, Sequence
 import a2common.tf_env  # noqa: F401  (must precede the first TensorFlow import)
 
 # isort: split
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from keras import layers  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
 
-from a2common.keras_training import tensorboard_callback  # noqa: E402
-from lightning_cnn.config import (  # noqa: E402
+from a2common.keras_training import tensorboard_callback
+from lightning_cnn.config import (
     CLASS_NAMES,
     IMAGE_SIZE,
-    WARMUP_START_DIVISOR,  # noqa: E402
+    WARMUP_START_DIVISOR,
     CNNConfig,
     TrainConfig,
 )
-from lightning_cnn.keras_pooling import GeneralizedMeanPooling2D  # noqa: E402
-from lightning_cnn.release import list_split  # noqa: E402
+from lightning_cnn.keras_pooling import GeneralizedMeanPooling2D
+from lightning_cnn.release import list_split
 
 BN_MOMENTUM = 0.9  # PyTorch's momentum=0.1 written the Keras way
 BN_EPSILON = 1e-5  # PyTorch's default

@@ -22,11 +22,11 @@ import a2common.tf_env  # noqa: F401  (must precede the first TensorFlow import)
 
 # isort: split
 
-import keras  # noqa: E402
-from keras import ops  # noqa: E402
+import keras
+from keras import ops
 
-from lightning_cnn.config import GEM_P_MAX as P_MAX  # noqa: E402
-from lightning_cnn.config import GEM_P_MIN as P_MIN  # noqa: E402
+from lightning_cnn.config import GEM_P_MAX as P_MAX
+from lightning_cnn.config import GEM_P_MIN as P_MIN
 
 
 @keras.saving.register_keras_serializable(package="lightning_cnn")

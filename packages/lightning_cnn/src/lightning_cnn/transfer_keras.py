@@ -38,15 +38,15 @@ import a2common.tf_env  # noqa: F401  (must precede the first TensorFlow import)
 
 # isort: split
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from keras import layers  # noqa: E402
+import keras
+import numpy as np
+from keras import layers
 
-from a2common.data import Dataset, load_dataset  # noqa: E402
-from a2common.keras_training import fit_or_load  # noqa: E402
-from lightning_cnn.config import CLASS_NAMES, IMAGE_SIZE  # noqa: E402
-from lightning_cnn.pretrained import mobilenet_v2_weights  # noqa: E402
-from lightning_cnn.transfer import TransferRun, validation_split  # noqa: E402
+from a2common.data import Dataset, load_dataset
+from a2common.keras_training import fit_or_load
+from lightning_cnn.config import CLASS_NAMES, IMAGE_SIZE
+from lightning_cnn.pretrained import mobilenet_v2_weights
+from lightning_cnn.transfer import TransferRun, validation_split
 
 BACKBONE_NAME = "mobilenet_v2_backbone"
 """Name of the MobileNetV2 (alpha 1.0) backbone layer inside the transfer model."""
