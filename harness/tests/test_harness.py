@@ -143,6 +143,31 @@ def test_a_run_is_stale_when_config_code_or_outputs_change(runs, tmp_path):
     assert retrained.state == "passed" and not retrained.from_cache
 
 
+def test_documentation_edits_keep_a_run_but_code_edits_make_it_stale(tmp_path, monkeypatch):
+    monkeypatch.setattr(fingerprint, "REPO_ROOT", tmp_path)
+    module = tmp_path / "packages/x/src/x/train.py"
+    module.parent.mkdir(parents=True)
+    module.write_text('"""Train."""\n\nEPOCHS = 3\n\n\ndef lr():\n    return 0.1\n')
+    manifest = {"files": fingerprint.hash_files({"packages/x/src/x/train.py"})}
+    assert manifest["files"]["packages/x/src/x/train.py"].startswith("ast-sha256:")
+    module.write_text(
+        '"""Train a model (reworded)."""\nEPOCHS = 3  # three epochs\n\n'
+        'def lr():\n    """The learning rate."""\n    return  0.1\n'
+    )
+    assert fingerprint.stale_reasons(manifest, {}) == []
+    module.write_text('"""Train."""\n\nEPOCHS = 4\n\n\ndef lr():\n    return 0.1\n')
+    assert "1 source file(s) changed (packages/x/src/x/train.py)" in fingerprint.stale_reasons(
+        manifest, {}
+    )
+    module.write_text("EPOCHS = (\n")  # a module that no longer parses is compared byte-wise
+    assert fingerprint.stale_reasons(manifest, {})
+    settings = tmp_path / "packages/x/src/x/settings.json"
+    settings.write_text('{"epochs": 3}')
+    manifest = {"files": fingerprint.hash_files({"packages/x/src/x/settings.json"})}
+    settings.write_text('{"epochs":  3}')  # other files: any byte counts
+    assert fingerprint.stale_reasons(manifest, {})
+
+
 def test_non_json_settings_file_opened_by_a_task_is_part_of_the_key(tmp_path):
     settings = fingerprint.REPO_ROOT / "harness" / "tests" / "fake_tasks.py"
     assert fingerprint.repository_file(settings) == "harness/tests/fake_tasks.py"

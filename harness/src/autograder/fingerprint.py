@@ -4,8 +4,10 @@ A run's ``manifest.json`` holds:
 
 * ``config``: the task's registry entry as far as it changes training (entry, params, datasets,
   quick, seed), the data files' sha256 and the harness's :data:`CONTRACT_VERSION`;
-* ``files``: sha256 of every file of this repository the task imported or opened (modules of
-  any package, JSON settings, templates...), as the worker saw them;
+* ``files``: a digest of every file of this repository the task imported or opened (modules of
+  any package, JSON settings, templates...), as the worker saw them: :func:`source_digest`, which
+  for Python modules hashes the code without its docstrings, comments and layout, so that
+  editing documentation (or reformatting) does not throw away hours of training;
 * ``distributions``: the versions of the installed distributions whose modules it imported
   (numpy, keras, torch...), and the Python version;
 * ``outputs``: sha256 of the files the worker wrote (predictions, result), so a truncated or
@@ -22,6 +24,8 @@ Example:
 
 from __future__ import annotations
 
+import ast
+import hashlib
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -84,9 +88,57 @@ def distribution_versions() -> dict[str, str]:
     return versions
 
 
+def _without_docstrings(tree: ast.AST) -> ast.AST:
+    """``tree`` with the docstring of every module, class and function removed (in place)."""
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        body = node.body
+        if (
+            body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+def source_digest(path: str | Path) -> str:
+    r"""What a run depends on in the file at ``path``, as a digest.
+
+    A Python module that parses is digested as its syntax tree without docstrings
+    (``"ast-sha256:…"``): comments, blank lines, formatting and documentation do not change
+    what a task computes, so they do not make its run stale; any change to the code does. Other
+    files, and modules that do not parse, are digested byte for byte (``sha256_of``).
+
+    Example:
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "a.py").write_text("def f(x):\n    'Double x.'\n    return 2 * x\n")
+    >>> _ = (folder / "b.py").write_text("def f(x):  # a comment\n\n    return 2*x\n")
+    >>> _ = (folder / "c.py").write_text("def f(x):\n    return 3 * x\n")
+    >>> source_digest(folder / "a.py") == source_digest(folder / "b.py")
+    True
+    >>> source_digest(folder / "a.py") == source_digest(folder / "c.py")
+    False
+    """
+    path = Path(path)
+    if path.suffix == ".py":
+        try:
+            tree = ast.parse(path.read_bytes(), filename=str(path))
+        except (SyntaxError, ValueError):
+            return sha256_of(path)
+        code = ast.dump(_without_docstrings(tree), include_attributes=False)
+        return "ast-sha256:" + hashlib.sha256(code.encode("utf-8")).hexdigest()
+    return sha256_of(path)
+
+
 def hash_files(relative_paths: set[str] | list[str]) -> dict[str, str]:
+    """:func:`source_digest` of each repository file of ``relative_paths`` that exists."""
     return {
-        path: sha256_of(REPO_ROOT / path)
+        path: source_digest(REPO_ROOT / path)
         for path in sorted(relative_paths)
         if (REPO_ROOT / path).is_file()
     }
@@ -104,7 +156,7 @@ def stale_reasons(manifest: dict[str, Any], config: dict[str, Any]) -> list[str]
     changed_files = []
     for path, digest in manifest.get("files", {}).items():
         current = REPO_ROOT / path
-        if not current.is_file() or sha256_of(current) != digest:
+        if not current.is_file() or source_digest(current) != digest:
             changed_files.append(path)
     if changed_files:
         shown = ", ".join(changed_files[:5]) + (" …" if len(changed_files) > 5 else "")
