@@ -2,10 +2,23 @@
 
 TensorFlow is imported lazily, so ``a2common`` stays importable without it.
 
-Example:
+Example: train a tiny model for two epochs, then call again and get the saved one back.
 
->>> import keras  # doctest: +SKIP
->>> model, history, seconds = fit_or_load(build_model, work_dir, x, y, epochs=5)  # doctest: +SKIP
+>>> import tempfile
+>>> import keras
+>>> import numpy as np
+>>> def build_model():
+...     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+...     model.compile(optimizer="sgd", loss="mse")
+...     return model
+>>> work_dir = Path(tempfile.mkdtemp())
+>>> x, y = np.ones((8, 3), np.float32), np.zeros((8, 1), np.float32)
+>>> model, history, seconds = fit_or_load(build_model, work_dir, x, y, epochs=2, verbose=0)
+>>> len(history["loss"]), (work_dir / MODEL_FILE).is_file()
+(2, True)
+>>> again, cached_history, cached_seconds = fit_or_load(build_model, work_dir, x, y, epochs=2)
+>>> cached_history == history, cached_seconds == seconds  # loaded, not trained again
+(True, True)
 """
 
 from __future__ import annotations

@@ -13,18 +13,27 @@ MCT's schema has no "factors" field: the factors are kept in ``model_details.doc
 
 Example:
 
+>>> import tempfile
 >>> from pathlib import Path
 >>> from a2common.grading import ModelCardText
+>>> out_dir = Path(tempfile.mkdtemp()) / "model_cards"
+>>> mnist_sha256 = "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"
 >>> html_path = write_model_card(
-...     Path("model_cards"), name="mnist_cnn", title="MNIST CNN",
+...     out_dir, name="mnist_cnn", title="MNIST CNN",
 ...     text=ModelCardText(overview="A small CNN for 28x28 digits.", intended_uses=["Teaching."],
 ...                        factors=["Digit class."], training_data="MNIST train (60k).",
 ...                        evaluation_data="MNIST test (10k).", caveats=["Digits only."]),
 ...     metrics=[MetricEntry("test accuracy", 0.9912, confidence_interval=(0.9893, 0.993))],
 ...     training={"epochs": 5, "seconds": 52.3, "parameters": 93322,
 ...               "command": "make grade PACKAGE=keras_models"},
-...     data_sha256={"mnist.npz": "06af...64"},
-... )  # doctest: +SKIP
+...     data_sha256={"mnist.npz": mnist_sha256},
+...     date="2025-01-01",
+... )
+>>> sorted(path.name for path in out_dir.iterdir())
+['mnist_cnn.html', 'mnist_cnn.json', 'mnist_cnn.md']
+>>> card = read_model_card(html_path.with_suffix(".json"))
+>>> card.model_details.name, card.quantitative_analysis.performance_metrics[0].value
+('MNIST CNN', '0.9912')
 """
 
 from __future__ import annotations

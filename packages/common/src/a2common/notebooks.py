@@ -6,10 +6,17 @@ notebook, so the executed notebook is what a grader opens; the command line save
 under a scratch folder (:data:`QUICK_OUTPUT_DIR`) instead, so a smoke test never overwrites the
 committed full-run notebooks.
 
-Example:
+Example: a two-cell notebook whose tagged ``parameters`` cell papermill overrides.
 
->>> execute_notebook(Path("packages/keras_models/notebooks/01_mnist_mlp.ipynb"), quick=True)
-... # doctest: +SKIP
+>>> import tempfile
+>>> import nbformat
+>>> folder = Path(tempfile.mkdtemp())
+>>> cells = [nbformat.v4.new_code_cell("QUICK = False", metadata={"tags": ["parameters"]}),
+...          nbformat.v4.new_code_cell("print('quick run' if QUICK else 'full run')")]
+>>> nbformat.write(nbformat.v4.new_notebook(cells=cells), folder / "demo.ipynb")
+>>> executed = execute_notebook(folder / "demo.ipynb", quick=True, output_path=folder / "out.ipynb")
+>>> nbformat.read(executed, as_version=4).cells[-1].outputs[0]["text"].strip()
+'quick run'
 
 or from a shell::
 

@@ -79,7 +79,17 @@ def keras_callback(epochs: int, stage: str = "train") -> Any:
 
     Example:
 
-    >>> model.fit(x, y, epochs=5, callbacks=[keras_callback(5)])  # doctest: +SKIP
+    >>> import tempfile
+    >>> import keras
+    >>> import numpy as np
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> os.environ[PROGRESS_ENV] = path = os.path.join(tempfile.mkdtemp(), "progress.jsonl")
+    >>> x, y = np.ones((4, 2), np.float32), np.zeros((4, 1), np.float32)
+    >>> _ = model.fit(x, y, epochs=2, verbose=0, callbacks=[keras_callback(2)])
+    >>> [(e["epoch"], e["epochs"], "loss" in e["metrics"]) for e in read_progress(path)]
+    [(1, 2, True), (2, 2, True)]
+    >>> del os.environ[PROGRESS_ENV]
     """
     import keras
 
@@ -95,7 +105,28 @@ def lightning_callback(stage: str = "train") -> Any:
 
     Example:
 
-    >>> trainer = L.Trainer(callbacks=[lightning_callback()])  # doctest: +SKIP
+    >>> import tempfile
+    >>> import lightning as L
+    >>> import torch
+    >>> class Tiny(L.LightningModule):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.layer = torch.nn.Linear(2, 1)
+    ...     def training_step(self, batch, batch_index):
+    ...         loss = self.layer(batch[0]).pow(2).mean()
+    ...         self.log("loss", loss)
+    ...         return loss
+    ...     def configure_optimizers(self):
+    ...         return torch.optim.SGD(self.parameters(), lr=0.1)
+    >>> data = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.ones(4, 2)))
+    >>> os.environ[PROGRESS_ENV] = path = os.path.join(tempfile.mkdtemp(), "progress.jsonl")
+    >>> trainer = L.Trainer(max_epochs=2, callbacks=[lightning_callback()], logger=False,
+    ...                     enable_checkpointing=False, enable_progress_bar=False,
+    ...                     enable_model_summary=False, accelerator="cpu")
+    >>> trainer.fit(Tiny(), data)
+    >>> [(e["epoch"], e["epochs"], "loss" in e["metrics"]) for e in read_progress(path)]
+    [(1, 2, True), (2, 2, True)]
+    >>> del os.environ[PROGRESS_ENV]
     """
     from lightning.pytorch.callbacks import Callback
 

@@ -16,11 +16,22 @@ the project trains a graded model.
 
 The root is ``$ASSIGNMENT2_RUNS_DIR`` if set, else ``runs/`` at the repository root.
 
-Example:
+Example: ``open_graded_run("keras_mnist_cnn")`` makes the run if needed, then opens it as
+:meth:`GradedRun.open` does here with a hand-made finished run in a scratch root.
 
->>> run = open_graded_run("keras_mnist_cnn")  # doctest: +SKIP
->>> run.history["accuracy"][-1], run.predictions().shape  # doctest: +SKIP
-(0.995, (10000, 10))
+>>> import json, tempfile
+>>> root = Path(tempfile.mkdtemp())
+>>> path = run_dir("keras_mnist_cnn", root=root)
+>>> (path / WORK_DIR).mkdir(parents=True)
+>>> np.savez(path / PREDICTIONS_FILE, output=np.full((4, 10), 0.1))
+>>> result = {"history": {"accuracy": [0.98, 0.995]}, "model_files": ["model.keras"]}
+>>> _ = (path / RESULT_FILE).write_text(json.dumps(result))
+>>> _ = (path / MANIFEST_FILE).write_text("{}")
+>>> run = GradedRun.open("keras_mnist_cnn", root=root)
+>>> run.history["accuracy"][-1], run.predictions().shape
+(0.995, (4, 10))
+>>> run.model_path().relative_to(root).as_posix()
+'full/keras_mnist_cnn/seed0/work/model.keras'
 """
 
 from __future__ import annotations

@@ -143,8 +143,17 @@ def preprocess_ct(path: str | Path, config: CTConfig = CTConfig()) -> np.ndarray
 
     Example:
 
-    >>> preprocess_ct("study_0001.nii.gz").shape  # doctest: +SKIP
-    (128, 128, 64)
+    A synthetic scan: air (-1000 HU) with a bright cube, 2 x 2 x 4 mm voxels.
+
+    >>> import tempfile
+    >>> import nibabel as nib
+    >>> hu = np.full((8, 8, 4), -1000.0, np.float32)
+    >>> hu[2:6, 2:6, 1:3] = 400.0
+    >>> path = Path(tempfile.mkdtemp()) / "study_0001.nii.gz"
+    >>> nib.save(nib.Nifti1Image(hu, np.diag([2.0, 2.0, 4.0, 1.0])), path)
+    >>> volume = preprocess_ct(path, CTConfig(shape=(16, 16, 8)))
+    >>> volume.shape, volume.dtype, float(volume.min()), float(volume.max())
+    ((16, 16, 8), dtype('float32'), 0.0, 1.0)
     """
     volume, spacing = read_nifti(path)
     if config.target_spacing_mm is not None:
@@ -184,7 +193,20 @@ def load_ct_classes(
 
     Example:
 
-    >>> x, y = load_ct_classes("MosMedData/CT-0", "MosMedData/CT-23")  # doctest: +SKIP
+    Two folders of synthetic scans (the layout of MosMedData's ``CT-0`` and ``CT-23``):
+
+    >>> import tempfile
+    >>> import nibabel as nib
+    >>> root = Path(tempfile.mkdtemp())
+    >>> for folder, count in (("CT-0", 2), ("CT-23", 1)):
+    ...     (root / folder).mkdir()
+    ...     for index in range(count):
+    ...         hu = np.random.default_rng(index).uniform(-1000, 400, (6, 6, 3))
+    ...         image = nib.Nifti1Image(hu.astype(np.float32), np.eye(4))
+    ...         nib.save(image, root / folder / f"study_{index:04d}.nii.gz")
+    >>> x, y = load_ct_classes(root / "CT-0", root / "CT-23", CTConfig(shape=(8, 8, 4)))
+    >>> x.shape, y.tolist()
+    ((3, 8, 8, 4), [0, 0, 1])
     """
     normal = load_ct_folder(normal_folder, config)
     abnormal = load_ct_folder(abnormal_folder, config)

@@ -21,12 +21,17 @@ volumes only (a smoke test of the whole path; it still predicts the whole test s
 
 Example:
 
+``grade_torch(ctx)`` returns a :class:`~a2common.grading.TaskResult` whose ``predictions``
+have shape ``(298,)``; the recipe it trains comes from :func:`torch_config`:
+
 >>> from pathlib import Path
 >>> from a2common.grading import TaskContext
->>> result = grade_torch(TaskContext(quick=True, seed=0, work_dir=Path("/tmp/c3d")))
-... # doctest: +SKIP
->>> result.predictions.shape  # doctest: +SKIP
-(298,)
+>>> ctx = TaskContext(quick=True, seed=0, work_dir=Path("work"), params={"model": "resnet"})
+>>> config = torch_config(ctx)
+>>> config.model, config.epochs == QUICK_EPOCHS, config.channels, config.seed
+('resnet', True, (16, 32, 64), 0)
+>>> keras_config(ctx).epochs == QUICK_EPOCHS
+True
 """
 
 from __future__ import annotations

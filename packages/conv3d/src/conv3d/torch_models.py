@@ -238,8 +238,27 @@ def train_torch(
 
     Example:
 
-    >>> result = train_torch(TorchTrainConfig(epochs=1), Path("runs/x"),  # doctest: +SKIP
-    ...                      ds.train.x, ds.train.y, ds.val.x, ds.val.y, ds.test.x)
+    One epoch of a one-stage network on eight random 8x8x8 masks:
+
+    >>> import tempfile
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.choice(np.array([0, 255], np.uint8), size=(12, 8, 8, 8))
+    >>> y = np.array([0, 1] * 6)
+    >>> config = TorchTrainConfig(channels=(4,), epochs=1, batch_size=4, tta_flips=False)
+    >>> work_dir = Path(tempfile.mkdtemp())
+    >>> result = train_torch(config, work_dir, x[:8], y[:8], x[8:10], y[8:10], x[10:],
+    ...                      progress=False)
+    >>> result.test_probabilities.shape, sorted(result.history), result.from_cache
+    ((2,), ['accuracy', 'learning_rate', 'loss', 'val_accuracy', 'val_auc', 'val_loss'], False)
+    >>> sorted(path.name for path in work_dir.iterdir())
+    ['FINISHED.json', 'history.json', 'model.pt']
+
+    A second call finds the finished model and loads it instead of training again:
+
+    >>> again = train_torch(config, work_dir, x[:8], y[:8], x[8:10], y[8:10], x[10:],
+    ...                     progress=False)
+    >>> again.from_cache, bool(np.allclose(again.test_probabilities, result.test_probabilities))
+    (True, True)
     """
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)

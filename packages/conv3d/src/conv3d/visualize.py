@@ -145,8 +145,14 @@ def grad_cam_torch(model: Any, volume: np.ndarray, layer: Any) -> np.ndarray:
 
     Example:
 
-    >>> import torch  # doctest: +SKIP
-    >>> cam = grad_cam_torch(model, volume, model.features[3])  # doctest: +SKIP
+    >>> import torch
+    >>> from conv3d.torch_models import Conv3dNet
+    >>> _ = torch.manual_seed(0)
+    >>> model = Conv3dNet(channels=(4, 8))
+    >>> volume = np.random.default_rng(0).random((8, 8, 8), dtype=np.float32)
+    >>> cam = grad_cam_torch(model, volume, model.features[3])  # the second stage's first conv
+    >>> cam.shape, bool(cam.min() >= 0.0 and cam.max() <= 1.0)
+    ((8, 8, 8), True)
     """
     import torch
     import torch.nn.functional as F

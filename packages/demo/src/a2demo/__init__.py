@@ -5,8 +5,14 @@ from the autograder's graded runs, read-only; nothing here trains.
 
 Example:
 
+>>> import tempfile
+>>> from pathlib import Path
+>>> from starlette.testclient import TestClient
 >>> from a2demo import DemoConfig, create_app
->>> app = create_app(DemoConfig())  # doctest: +SKIP
+>>> app = create_app(DemoConfig(runs_root=Path(tempfile.mkdtemp())))  # no graded runs there
+>>> states = TestClient(app).get("/api/models").json()
+>>> {key: model["state"] for key, model in states.items()}
+{'mlp': 'not_trained', 'cnn': 'not_trained', 'animals': 'not_trained'}
 """
 
 from a2demo.app import DemoConfig, create_app

@@ -2,10 +2,23 @@
 
 Example:
 
+A demo whose photo model is a stand-in that gives every class the same probability, asked
+over real HTTP on loopback:
+
+>>> import io
+>>> import numpy as np
+>>> from PIL import Image
 >>> from a2demo.app import DemoConfig, create_app
->>> with serve_in_thread(create_app(DemoConfig())) as base_url:  # doctest: +SKIP
-...     print(post_image(base_url + "/api/photo", png_bytes)[0])
-200
+>>> class Uniform:
+...     def predict(self, batch):
+...         return np.full((len(batch), 3), 1 / 3)
+>>> png = io.BytesIO()
+>>> Image.new("RGB", (32, 32), "orange").save(png, format="PNG")
+>>> app = create_app(DemoConfig(predictors={"animals": Uniform()}))
+>>> with serve_in_thread(app) as base_url:
+...     status, body = post_image(base_url + "/api/photo", png.getvalue())
+>>> status, body["label"], [round(item["probability"], 3) for item in body["top_k"]]
+(200, 'cats', [0.333, 0.333, 0.333])
 """
 
 from __future__ import annotations

@@ -141,7 +141,16 @@ def fgsm(model: Callable, images: Any, labels: Any, epsilon: float = EPSILON) ->
 
     Example:
 
-    >>> adversarial = fgsm(model, images, labels)  # doctest: +SKIP
+    >>> import keras
+    >>> keras.utils.set_random_seed(0)
+    >>> model = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Flatten(),
+    ...                           keras.layers.Dense(2, activation="softmax")])
+    >>> images, labels = np.full((2, 4, 4, 3), 0.5, np.float32), np.array([0, 1])
+    >>> adversarial = fgsm(model, images, labels)
+    >>> adversarial.shape, adversarial.dtype
+    ((2, 4, 4, 3), dtype('float32'))
+    >>> np.allclose(np.abs(adversarial - images), EPSILON)  # every pixel moves by ε
+    True
     """
     x, y = _check_inputs(images, labels, epsilon)
     return fgsm_tensor(model, x, y, epsilon).numpy()
@@ -164,7 +173,17 @@ def pgd(
 
     Example:
 
-    >>> adversarial = pgd(model, images, labels, steps=20, step_size=0.002)  # doctest: +SKIP
+    >>> import keras
+    >>> keras.utils.set_random_seed(0)
+    >>> model = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Flatten(),
+    ...                           keras.layers.Dense(2, activation="softmax")])
+    >>> images = np.random.default_rng(0).random((4, 4, 4, 3), dtype=np.float32)
+    >>> labels = np.array([0, 1, 0, 1])
+    >>> adversarial = pgd(model, images, labels, steps=3, step_size=0.01, seed=0)
+    >>> float(np.abs(adversarial - images).max()) <= EPSILON + 1e-6  # inside the ε-ball
+    True
+    >>> float(adversarial.min()) >= 0.0 and float(adversarial.max()) <= 1.0  # and pixel range
+    True
     """
     x, y = _check_inputs(images, labels, epsilon)
     if steps < 1 or step_size <= 0:
@@ -187,7 +206,14 @@ def mim(
 
     Example:
 
-    >>> adversarial = mim(model, images, labels, decay=1.0)  # doctest: +SKIP
+    >>> import keras
+    >>> keras.utils.set_random_seed(0)
+    >>> model = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Flatten(),
+    ...                           keras.layers.Dense(2, activation="softmax")])
+    >>> images = np.random.default_rng(0).random((4, 4, 4, 3), dtype=np.float32)
+    >>> adversarial = mim(model, images, np.array([0, 1, 0, 1]), steps=3, decay=1.0)
+    >>> adversarial.shape, float(np.abs(adversarial - images).max()) <= EPSILON + 1e-6
+    ((4, 4, 4, 3), True)
     """
     x, y = _check_inputs(images, labels, epsilon)
     if steps < 1 or step_size <= 0:
@@ -222,7 +248,21 @@ def attack_dataset(
 
     Example:
 
-    >>> attacked = attack_dataset(model, images, labels, "pgd", steps=20)  # doctest: +SKIP
+    >>> import keras
+    >>> keras.utils.set_random_seed(0)
+    >>> model = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Flatten(),
+    ...                           keras.layers.Dense(2, activation="softmax")])
+    >>> images = np.random.default_rng(0).random((10, 4, 4, 3), dtype=np.float32)
+    >>> labels = np.arange(10) % 2
+    >>> attacked = attack_dataset(model, images, labels, "fgsm", batch_size=4)  # 3 batches
+    >>> attacked.shape
+    (10, 4, 4, 3)
+    >>> np.allclose(attacked, fgsm(model, images, labels), atol=1e-6)  # same as all at once
+    True
+    >>> attack_dataset(model, images, labels, "cw")
+    Traceback (most recent call last):
+    ...
+    ValueError: Expected attack in ('fgsm', 'pgd', 'mim'). Received: 'cw'
     """
     if attack not in ATTACKS:
         raise ValueError(f"Expected attack in {tuple(ATTACKS)}. Received: {attack!r}")

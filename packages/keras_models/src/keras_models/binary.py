@@ -17,12 +17,26 @@ Architecture: the Functional API for the per-column preprocessing (8 ``keras.Inp
 ``keras.Sequential`` MLP head: ``Dense`` blocks (units halving per layer, chosen activation and
 initializer, L2, dropout) → ``Dense(1, sigmoid)``; loss ``BinaryCrossentropy``.
 
-Example:
+Example: ``train_pima(work_dir)`` trains on the loader's splits (or on ``splits=``, with any
+:class:`PimaConfig`) for seconds to minutes, so it is shown here, not run::
 
->>> result = train_pima("runs/keras_models/seed000")  # doctest: +SKIP
->>> result.test_probabilities.shape  # P(diabetes) per test row, loader order  # doctest: +SKIP
-(154,)
->>> predict_pima(result.model, user_frame)  # doctest: +SKIP
+    result = train_pima("runs/keras_models/seed000")
+    result.test_probabilities.shape  # (154,): P(diabetes) per test row, loader order
+    predict_pima(result.model, user_frame)  # the saved model on a user's raw columns
+
+What it builds, on 20 synthetic rows: the training frame's statistics, the model (preprocessing
+inside) and P(diabetes) from raw columns (untrained weights here):
+
+>>> import pandas as pd
+>>> rng = np.random.default_rng(0)
+>>> train = pd.DataFrame({c: rng.uniform(1.0, 100.0, 20) for c in PIMA_SCHEMA.numeric})
+>>> train.loc[::3, "Insulin"] = 0.0  # 0 = "not measured": filled with the median of the rest
+>>> stats = fit_feature_stats(train, PIMA_SCHEMA)
+>>> stats.fill_values["Insulin"] == float(np.median(train["Insulin"][train["Insulin"] > 0]))
+True
+>>> model = build_pima_model(stats, PimaConfig(units=8, layers=1))
+>>> predict_pima(model, train.head(3)).shape
+(3,)
 """
 
 from __future__ import annotations
@@ -226,7 +240,13 @@ def predict_pima(model: keras.Model, frame: Any) -> np.ndarray:
     >>> row = pd.DataFrame([{"Pregnancies": 2, "Glucose": 140, "BloodPressure": 70,
     ...     "SkinThickness": 0, "Insulin": 0, "BMI": 33.0, "DiabetesPedigreeFunction": 0.5,
     ...     "Age": 45}])
-    >>> predict_pima(model, row).shape  # doctest: +SKIP
+    >>> train = pd.DataFrame({c: np.arange(1.0, 6.0) for c in PIMA_SCHEMA.numeric})
+    >>> model = build_pima_model(fit_feature_stats(train, PIMA_SCHEMA))  # untrained: shapes only
+    >>> predict_pima(model, row).shape
     (1,)
+    >>> predict_pima(model, row.drop(columns="Age"))
+    Traceback (most recent call last):
+    ...
+    ValueError: Expected columns [...]. Received: columns=[...] (missing ['Age'])
     """
     return as_probabilities(predict_frame(model, frame, PIMA_SCHEMA))

@@ -18,12 +18,23 @@ shift (training only) → ``len(filters)`` blocks of [``Conv2D`` (L2, chosen ini
 ``Dropout`` → ``Dense(7, softmax)``; loss ``SparseCategoricalCrossentropy`` on integer labels.
 The preprocessing is inside the saved model, so it takes ``uint8`` photos as they are.
 
-Example:
+Example: ``train_cifar7(work_dir)`` trains on CIFAR-10 (or on ``splits=``) for minutes and
+predicts the 7,000 test images, so it is shown here, not run::
 
->>> result = train_cifar7("runs/keras_models/seed000")  # doctest: +SKIP
->>> result.test_probabilities.shape  # doctest: +SKIP
-(7000, 7)
->>> predict_cifar7(result.model, photos_uint8).argmax(-1)  # doctest: +SKIP
+    result = train_cifar7("runs/keras_models/seed000")
+    result.test_probabilities.shape  # (7000, 7)
+    predict_cifar7(result.model, photos_uint8).argmax(-1)  # class ids, order CLASSES
+
+The model it trains (a small, untrained one here) on raw ``uint8`` photos:
+
+>>> keras.utils.set_random_seed(0)
+>>> photos = np.random.default_rng(0).integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
+>>> model = build_cifar7_model(Cifar7Config(filters=(4,)))
+>>> probabilities = predict_cifar7(model, photos)
+>>> probabilities.shape, np.allclose(probabilities.sum(axis=1), 1.0)
+((3, 7), True)
+>>> predict_cifar7(model, photos[0]).shape  # one photo
+(1, 7)
 """
 
 from __future__ import annotations

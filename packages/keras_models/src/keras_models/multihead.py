@@ -16,11 +16,30 @@ column) → shared trunk of two ``Dense`` layers (L2, dropout, chosen initialize
 a one-unit colour head, and a quality head with its own hidden layer (quality is the harder
 task) → per-head losses (weighted), per-head metrics.
 
-Example:
+Example: ``train_wine(work_dir)`` is a full training run on the loader's splits (or on
+``splits=``), so it is shown here, not run::
 
->>> result = train_wine("runs/keras_models/seed000")  # doctest: +SKIP
->>> {k: v.shape for k, v in result.test_probabilities.items()}  # doctest: +SKIP
-{'colour': (1300,), 'quality_band': (1300, 3)}
+    result = train_wine("runs/keras_models/seed000")
+    {k: v.shape for k, v in result.test_probabilities.items()}
+    # {'colour': (1300,), 'quality_band': (1300, 3)}
+
+Your own splits (here a few synthetic wines), and the two-head model built from their training
+frame (untrained here):
+
+>>> rng = np.random.default_rng(0)
+>>> def wines(n):
+...     return pd.DataFrame({c: rng.uniform(0.0, 10.0, n) for c in WINE_SCHEMA.numeric})
+>>> def heads(n):
+...     return {"colour": rng.integers(0, 2, n), "quality_band": rng.integers(0, 3, n)}
+>>> train, val, test = heads(40), heads(10), heads(10)
+>>> tables = TabularSplits(wines(40), train["quality_band"], wines(10), val["quality_band"],
+...                        wines(10), test["quality_band"], list(QUALITY_BANDS))
+>>> splits = WineSplits(tables, train, val, test)
+>>> model = build_wine_model(fit_feature_stats(tables.train_frame, WINE_SCHEMA))
+>>> {k: v.shape for k, v in predict_wine(model, tables.test_frame).items()}
+{'colour': (10,), 'quality_band': (10, 3)}
+>>> labels_frame(splits.test_labels).columns.tolist()
+['colour', 'quality_band']
 """
 
 from __future__ import annotations
@@ -288,7 +307,15 @@ def predict_wine(model: keras.Model, frame: Any) -> dict[str, np.ndarray]:
 
     Example:
 
-    >>> predict_wine(model, wines_frame)["quality_band"].argmax(-1)  # doctest: +SKIP
+    >>> wines = pd.DataFrame({c: [1.0, 2.0, 3.0] for c in WINE_SCHEMA.numeric})
+    >>> model = build_wine_model(fit_feature_stats(wines, WINE_SCHEMA))  # untrained: shapes only
+    >>> probabilities = predict_wine(model, wines)
+    >>> probabilities["colour"].shape, np.allclose(probabilities["quality_band"].sum(axis=1), 1)
+    ((3,), True)
+    >>> predict_wine(model, wines.assign(pH=[3.2, None, 3.4]))
+    Traceback (most recent call last):
+    ...
+    ValueError: Expected no missing values in column 'pH' (only [] may be missing). Received: 1 ...
     """
     return as_probabilities(predict_frame(model, frame, WINE_SCHEMA))
 

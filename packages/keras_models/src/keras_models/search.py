@@ -8,13 +8,24 @@ a table of validation accuracies;
 the hand-written :class:`~keras_models.losses.SmoothedCategoricalCrossentropy` and compares
 accuracy and calibration.
 
-Example:
+Example: the study's search trains 12 networks for minutes, so it is shown here, not run::
 
->>> from a2common.data import load_dataset  # doctest: +SKIP
->>> data = load_dnn_data(load_dataset("fashion_mnist"))  # doctest: +SKIP
->>> table = grid_search_dnn(data, epochs=10)  # doctest: +SKIP
->>> table[0]  # the best row  # doctest: +SKIP
-GridResult(n1=40, n2=40, activation='relu', val_accuracy=0.88...)
+    from a2common.data import load_dataset
+    data = load_dnn_data(load_dataset("fashion_mnist"))
+    table = grid_search_dnn(data, epochs=10)
+    table[0]  # the best row: GridResult(n1=40, n2=40, activation='relu', val_accuracy=0.88...)
+
+:func:`load_dnn_data` on a stand-in dataset of 50 random 28x28 images, and the grid's models:
+
+>>> from a2common.data import Dataset, Split
+>>> rng = np.random.default_rng(0)
+>>> def split(n):
+...     return Split(rng.integers(0, 256, (n, 28, 28), dtype=np.uint8), np.arange(n) % 2)
+>>> data = load_dnn_data(Dataset("tiny", split(40), split(10), None, ["shirt", "shoe"], {}))
+>>> data.train_x.shape, data.val_x.shape, data.test_x.shape, data.train_x.dtype
+((36, 784), (4, 784), (10, 784), dtype('float32'))
+>>> [build_dnn(n1, n2, "relu").count_params() for n1 in UNITS for n2 in UNITS]
+[16330, 16950, 32430, 33450]
 """
 
 from __future__ import annotations
@@ -385,11 +396,26 @@ def run_dnn_study(
     Results and models are cached in ``work_dir`` (in a folder named after the settings): a
     second call loads them instead of training again.
 
-    Example:
+    Example: the study on Fashion-MNIST (12 grid points, then 4 runs of 20 epochs) takes many
+    minutes, so it is not run here::
 
-    >>> study = run_dnn_study(data, Path("runs/keras_models/dnn_study"))  # doctest: +SKIP
-    >>> study.best.activation, study.rows[0].test_accuracy  # doctest: +SKIP
-    ('relu', 0.87...)
+        study = run_dnn_study(data, Path("runs/keras_models/dnn_study"))
+        study.best.activation, study.rows[0].test_accuracy  # ('relu', 0.87...)
+
+    Each of its rows is one :func:`train_and_score` run of the best grid point; one such run
+    on 40 random stand-in images:
+
+    >>> from a2common.data import Dataset, Split
+    >>> rng = np.random.default_rng(0)
+    >>> def split(n):
+    ...     return Split(rng.integers(0, 256, (n, 28, 28), dtype=np.uint8), np.arange(n) % 2)
+    >>> data = load_dnn_data(Dataset("tiny", split(40), split(4), None, ["shirt", "shoe"], {}))
+    >>> best = GridResult(n1=4, n2=4, activation="relu", val_accuracy=0.5)
+    >>> _, row = train_and_score(data, best.n1, best.n2, best.activation, alpha=0.1, epochs=1)
+    >>> row.name, sorted(row.history)
+    ('label smoothing α=0.1', ['accuracy', 'loss', 'val_accuracy', 'val_loss'])
+    >>> DNNStudy([best], [row], {}, {}).best.activation
+    'relu'
     """
     settings = {
         "search_epochs": search_epochs,

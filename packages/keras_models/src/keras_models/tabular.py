@@ -482,7 +482,16 @@ def predict_frame(
 
     Example:
 
-    >>> probabilities = predict_frame(model, user_frame, PIMA_SCHEMA)  # doctest: +SKIP
+    >>> schema = TabularSchema(numeric=("age",), categorical=("sex",))
+    >>> frame = pd.DataFrame({"age": [30.0, 50.0], "sex": ["f", "m"]})
+    >>> inputs, features = encode_inputs(fit_feature_stats(frame, schema))
+    >>> model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(features))
+    >>> predict_frame(model, frame, schema).shape
+    (2, 1)
+    >>> predict_frame(model, frame.assign(age=["?", "?"]), schema)
+    Traceback (most recent call last):
+    ...
+    TypeError: Expected numeric values in column 'age'. Received: dtype=..., e.g. '?'
     """
     checked = check_frame(frame, schema)
     dataset = make_tabular_dataset(frame_to_inputs(checked, schema), batch_size=batch_size)

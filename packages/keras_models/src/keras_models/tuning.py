@@ -8,13 +8,28 @@ built per trial by a ``make_datasets(batch_size)`` callable). :func:`run_search`
 ``RandomSearch`` or ``Hyperband`` with its project folder inside the work folder: run it again
 and finished trials are reloaded, not retrained.
 
-Example:
+Example (one trial of one epoch on 32 random rows; a real search uses ``max_trials=8``,
+``epochs=40``):
 
->>> search = run_search(TunableModel(build, make_datasets, batch_sizes=(32, 64)),
-...                     "runs/keras_models/tuning", "pima", max_trials=8, epochs=40)
-... # doctest: +SKIP
->>> search.best_values  # doctest: +SKIP
-{'units': 32, 'dropout': 0.2, ..., 'batch_size': 32}
+>>> import tempfile
+>>> import numpy as np
+>>> import tensorflow as tf
+>>> rng = np.random.default_rng(0)
+>>> x = rng.random((32, 3), dtype=np.float32)
+>>> y = (x.sum(axis=1) > 1.5).astype(np.int64)
+>>> def make_datasets(batch_size):
+...     data = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
+...     return data, data  # (train, validation)
+>>> def build(hp):
+...     model = keras.Sequential([keras.Input((3,)),
+...                               keras.layers.Dense(hp.Choice("units", [4, 8]), "relu"),
+...                               keras.layers.Dense(2, activation="softmax")])
+...     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+...     return model
+>>> search = run_search(TunableModel(build, make_datasets, batch_sizes=(8, 16)),
+...                     tempfile.mkdtemp(), "demo", max_trials=1, epochs=1)
+>>> sorted(search.best_values), len(search.trials), search.objective
+(['batch_size', 'units'], 1, 'val_accuracy')
 """
 
 from __future__ import annotations

@@ -21,11 +21,27 @@ so an interrupted run loses nothing: the next run skips URLs that were already s
 duplicates or rejected, and retries only network failures. ``OUT_DIR/acquire_report.json`` lists
 every URL of the run with its status and reason.
 
-Example:
+Example (a stand-in ``fetcher`` instead of the network: every URL gives the same PNG, except
+the ``.html`` one):
 
->>> report = acquire(["cats http://127.0.0.1:8000/cat1.jpg"], "out", size=64)  # doctest: +SKIP
->>> report.counts()  # doctest: +SKIP
-{'saved': 1}
+>>> def fetch(url, timeout_s, max_bytes):
+...     if url.endswith(".html"):
+...         return b"<html>a web page, not an image</html>"
+...     buffer = io.BytesIO()
+...     Image.new("RGB", (80, 60), "orange").save(buffer, format="PNG")
+...     return buffer.getvalue()
+>>> out_dir = Path(tempfile.mkdtemp())
+>>> urls = ["cats http://x.org/cat.png", "cats http://x.org/copy.png", "http://x.org/page.html"]
+>>> report = acquire(urls, out_dir, size=64, fetcher=fetch)
+>>> report.counts()
+{'saved': 1, 'duplicate': 1, 'rejected': 1}
+>>> report.by_status("rejected")[0].reason
+'not an image (Pillow cannot identify the format)'
+>>> saved = out_dir / report.by_status("saved")[0].path
+>>> saved.parent.name, Image.open(saved).size
+('cats', (64, 64))
+>>> acquire(urls, out_dir, fetcher=fetch).counts()  # a second run skips what is done
+{'skipped': 3}
 """
 
 from __future__ import annotations

@@ -5,13 +5,35 @@ Publish (once, from the graded runs of ``keras_animals3_transfer`` and
 
     python -m lightning_cnn.classifier publish animals3_classifier
 
-Use (anywhere the package is installed; no training code, no ImageNet weights needed)::
+Use (anywhere the package is installed; no training code, no ImageNet weights needed). The
+example publishes a tiny stand-in Keras model into a temporary folder, the way
+:func:`publish_classifier` exports a graded run, and loads it back:
 
-    >>> from lightning_cnn import load_classifier
-    >>> classifier = load_classifier("animals3_classifier")            # doctest: +SKIP
-    >>> classifier.predict(images)   # (n, 64, 64, 3) RGB 0..255 -> (n, 3)  # doctest: +SKIP
-    >>> classifier.predict_labels(["my_cat.jpg"])                    # doctest: +SKIP
-    ['cats']
+>>> import tempfile, types
+>>> import a2common.tf_env  # quiet TensorFlow: before Keras loads
+>>> import keras
+>>> from PIL import Image
+>>> work = Path(tempfile.mkdtemp())
+>>> inputs = keras.Input((64, 64, 3))
+>>> logits = keras.layers.Dense(3)(keras.layers.GlobalAveragePooling2D()(inputs))
+>>> keras.Model(inputs, logits).save(work / "model.keras")
+>>> run = types.SimpleNamespace(  # what publish_classifier reads of a graded run
+...     task="demo", path=work, result={}, model_path=lambda: work / "model.keras"
+... )
+>>> folder = publish_classifier(work / "animals3_classifier", runs={"keras": run})
+>>> sorted(p.name for p in folder.iterdir())
+['SHA256SUMS', 'classifier.json', 'keras']
+>>> from lightning_cnn import load_classifier
+>>> classifier = load_classifier(folder)
+>>> classifier.framework, classifier.class_names
+('keras', ['cats', 'dogs', 'panda'])
+>>> images = np.zeros((2, 64, 64, 3), np.uint8)  # (n, 64, 64, 3) RGB 0..255
+>>> classifier.predict(images).round(3)  # (n, 3) probabilities; black images: equal logits
+array([[0.333, 0.333, 0.333],
+       [0.333, 0.333, 0.333]], dtype=float32)
+>>> Image.new("RGB", (48, 48)).save(work / "my_cat.png")  # files of any size are resized
+>>> classifier.predict_labels([work / "my_cat.png"])
+['cats']
 
 The folder is self-describing::
 
@@ -131,11 +153,20 @@ class PublishedClassifier:
         class_names: the classes, in the order of the probability columns.
         metadata: the folder's ``classifier.json``.
 
-    Example:
+    Example (normally made by :func:`load_classifier`; here around a stand-in model, any
+    callable from a torch ``(n, 64, 64, 3)`` batch of 0..255 pixels to ``(n, 3)``
+    probabilities, as the exported Lightning program is):
 
-    >>> classifier = load_classifier("animals3_classifier")  # doctest: +SKIP
-    >>> classifier.predict_labels(np.zeros((1, 64, 64, 3), np.uint8))  # doctest: +SKIP
-    ['cats']
+    >>> def mean_colour(images):  # the probabilities follow the mean red, green, blue
+    ...     return images.mean(dim=(1, 2)).softmax(dim=-1)
+    >>> names = ["cats", "dogs", "panda"]
+    >>> classifier = PublishedClassifier(Path("demo"), "lightning", names, {}, mean_colour)
+    >>> blue = np.zeros((1, 64, 64, 3), np.uint8)
+    >>> blue[..., 2] = 255
+    >>> classifier.predict(blue).round(3)
+    array([[0., 0., 1.]], dtype=float32)
+    >>> classifier.predict_labels(blue)
+    ['panda']
     """
 
     path: Path
@@ -193,11 +224,17 @@ def load_classifier(
         ClassifierError: the folder is not a published classifier, lacks the model, or a
             file's sha256 differs from the one recorded (the message names the file).
 
-    Example:
+    Example (a full publish-and-load example is in the module docstring): a folder that is
+    not a published classifier is refused with the fix in the message:
 
-    >>> classifier = load_classifier("animals3_classifier")  # doctest: +SKIP
-    >>> classifier.predict(images).shape  # doctest: +SKIP
-    (8, 3)
+    >>> import tempfile
+    >>> load_classifier(Path(tempfile.mkdtemp()) / "animals3_classifier")
+    ... # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    lightning_cnn.classifier.ClassifierError: Expected a published classifier folder with
+    classifier.json. Received: .../animals3_classifier (no such file). Fix: python -m
+    lightning_cnn.classifier publish .../animals3_classifier
     """
     if path is None:
         path = default_classifier_dir()

@@ -64,9 +64,17 @@ def load_split(
         seed: shuffle seed.
         take: keep only this many (randomly chosen, with ``seed``) examples (smoke runs).
 
-    Example:
+    Example (a release with one image per class and split):
 
-    >>> test_ds = load_split("data/animals3", "test", batch_size=256)  # doctest: +SKIP
+    >>> import tempfile
+    >>> from lightning_cnn.release import release_animals3
+    >>> root = release_animals3(Path(tempfile.mkdtemp()) / "r", limit_per_class=1).root
+    >>> test_ds = load_split(root, "test", batch_size=2)
+    >>> images, one_hot = next(iter(test_ds))
+    >>> tuple(images.shape), images.dtype.name, one_hot.numpy().tolist()
+    ((2, 64, 64, 3), 'float32', [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    >>> dataset_arrays(test_ds)[1].tolist()  # integer labels of the whole split
+    [0, 1, 2]
     """
     list_split(release_root, split)  # clear error if the folder is not a release split
     dataset = keras.utils.image_dataset_from_directory(
@@ -231,11 +239,17 @@ class EpochTimer(keras.callbacks.Callback):
     Args:
         log_path: a ``.jsonl`` file to append ``{"epoch", "seconds", "cpu_seconds"}`` lines to.
 
-    Example:
+    Example (two epochs of a one-layer model):
 
-    >>> model.fit(train_ds, epochs=3, callbacks=[EpochTimer("times.jsonl")])  # doctest: +SKIP
-    >>> EpochTimer.read("times.jsonl")["seconds"]  # doctest: +SKIP
-    [31.2, 29.8, 30.1]
+    >>> import tempfile
+    >>> log_path = Path(tempfile.mkdtemp()) / "times.jsonl"
+    >>> model = keras.Sequential([keras.Input((2,)), layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> x, y = np.zeros((4, 2)), np.zeros((4, 1))
+    >>> _ = model.fit(x, y, epochs=2, verbose=0, callbacks=[EpochTimer(log_path)])
+    >>> times = EpochTimer.read(log_path)
+    >>> len(times["seconds"]), all(seconds > 0 for seconds in times["seconds"])
+    (2, True)
     """
 
     def __init__(self, log_path: Path | str | None = None) -> None:

@@ -47,10 +47,17 @@ class ImageFolderDataset(Dataset):
         transform: applied to each image tensor (e.g. :class:`RandomFlipShift`).
         class_names: expected class folders, in label order.
 
-    Example:
+    Example (a folder with one PNG per class; a release has the same layout):
 
-    >>> dataset = ImageFolderDataset(root, "val")  # doctest: +SKIP
-    >>> image, label = dataset[0]  # doctest: +SKIP
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> for label, name in enumerate(CLASS_NAMES):
+    ...     (root / "val" / name).mkdir(parents=True)
+    ...     Image.new("RGB", (64, 64), (80 * label, 0, 0)).save(root / "val" / name / "0.png")
+    >>> dataset = ImageFolderDataset(root, "val")
+    >>> image, label = dataset[2]
+    >>> len(dataset), tuple(image.shape), image.dtype, int(label), round(float(image[0, 0, 0]), 3)
+    (3, (3, 64, 64), torch.float32, 2, 0.627)
     """
 
     def __init__(
@@ -147,10 +154,26 @@ class Animals3DataModule(L.LightningDataModule):
         shuffle_labels: train on randomly permuted labels (a deliberately broken model, for
             the autograder's mutation tests).
 
-    Example:
+    Example (one epoch of a small CNN on a release with one image per class and split):
 
-    >>> datamodule = Animals3DataModule("data/animals3")  # doctest: +SKIP
-    >>> trainer.fit(model, datamodule=datamodule)  # doctest: +SKIP
+    >>> import tempfile
+    >>> from lightning_cnn.config import CNNConfig
+    >>> from lightning_cnn.lightning_model import Animals3Classifier
+    >>> from lightning_cnn.release import release_animals3
+    >>> root = release_animals3(Path(tempfile.mkdtemp()) / "r", limit_per_class=1).root
+    >>> datamodule = Animals3DataModule(root, batch_size=3)
+    >>> model = Animals3Classifier(CNNConfig(channels=(4, 8)), *datamodule.channel_stats())
+    >>> trainer = L.Trainer(
+    ...     max_epochs=1,
+    ...     accelerator="cpu",
+    ...     logger=False,
+    ...     enable_checkpointing=False,
+    ...     enable_progress_bar=False,
+    ...     enable_model_summary=False,
+    ... )
+    >>> trainer.fit(model, datamodule=datamodule)
+    >>> len(datamodule.train_set), sorted(trainer.callback_metrics)
+    (3, ['train_acc', 'train_loss', 'val_acc', 'val_loss'])
     """
 
     def __init__(

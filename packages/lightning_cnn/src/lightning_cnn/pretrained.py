@@ -11,12 +11,18 @@ hashed with :func:`a2common.data.sha256_of` and compared with the value recorded
 ``shared/weights/PROVENANCE.md`` (or measured on the wheel) before a model reads it, so a
 truncated or swapped file fails here, with its path and the fix, and not deep inside Keras.
 
-Example:
+Example (a stand-in weight file in a temporary folder; the real ones, such as
+:data:`MOBILENET_V2`, are found the same way in the folders above):
 
->>> locate_weights(MOBILENET_V2).name  # doctest: +SKIP
-'mobilenet_v2_1.0_224_imagenet_dequant_from_coral_ptq.weights.h5'
 >>> MOBILENET_V2.relpath.startswith("keras/")
 True
+>>> import tempfile
+>>> root = Path(tempfile.mkdtemp())
+>>> (root / "keras").mkdir()
+>>> _ = (root / "keras" / "demo.weights.h5").write_bytes(b"pretend weights")
+>>> demo = WeightFile("keras/demo.weights.h5", sha256_of(root / "keras/demo.weights.h5"), "Ask.")
+>>> locate_weights(demo, extra_roots=(root,)).name
+'demo.weights.h5'
 """
 
 from __future__ import annotations
@@ -143,10 +149,23 @@ def locate_weights(weight_file: WeightFile, extra_roots: tuple[Path, ...] = ()) 
         WeightsNotFoundError: no root holds the file (the message lists the folders searched).
         WeightsChecksumError: the file found has the wrong sha256.
 
-    Example:
+    Example (a stand-in labels file in a temporary folder; :data:`IMAGENET_LABELS` is found
+    the same way):
 
-    >>> locate_weights(IMAGENET_LABELS).name  # doctest: +SKIP
-    'imagenet_labels_1001.txt'
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> (root / "labels").mkdir()
+    >>> _ = (root / "labels" / "demo.txt").write_text("background")
+    >>> labels = WeightFile("labels/demo.txt", sha256_of(root / "labels/demo.txt"), "Copy it.")
+    >>> locate_weights(labels, extra_roots=(root,)).name
+    'demo.txt'
+    >>> _ = (root / "labels" / "demo.txt").write_text("truncated")
+    >>> locate_weights(labels, extra_roots=(root,))  # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    lightning_cnn.pretrained.WeightsChecksumError: Weight file .../labels/demo.txt is corrupt or
+    not the expected file. Expected sha256 .... Received: sha256 .... Fix: delete it and put a
+    good copy there. Copy it.
     """
     roots = [*weights_search_roots(), *extra_roots]
     for root in roots:

@@ -334,10 +334,14 @@ def cached_trunk_features(
 
     Example:
 
+    >>> import tempfile
     >>> model = EfficientNetTransfer(image_size=32, trainable_blocks=5, pretrained=False)
     >>> images = np.zeros((2, 64, 64, 3), np.uint8)
-    >>> cached_trunk_features(model, images, Path("/tmp/trunk.pt")).shape  # doctest: +SKIP
-    torch.Size([2, 2, 112, 2, 2])
+    >>> cache = Path(tempfile.mkdtemp()) / "trunk_features.pt"
+    >>> first = cached_trunk_features(model, images, cache)  # computed, then written
+    >>> again = cached_trunk_features(model, images, cache)  # read from the file
+    >>> first.shape, cache.is_file(), torch.equal(first, again)
+    (torch.Size([2, 2, 112, 2, 2]), True, True)
     """
     import hashlib
 
@@ -402,10 +406,27 @@ class LoaderDataModule(L.LightningDataModule):
         trunk_cache: a file that keeps those outputs, so that a resumed run does not compute
             them again (:func:`cached_trunk_features`).
 
-    Example:
+    Example (six random images stand in for animals3; ``trainer.fit(model, datamodule=...)``
+    calls the same ``setup`` and loaders):
 
-    >>> datamodule = LoaderDataModule(batch_size=32)  # doctest: +SKIP
-    >>> trainer.fit(model, datamodule=datamodule)  # doctest: +SKIP
+    >>> from a2common.data import Split
+    >>> rng = np.random.default_rng(0)
+    >>> split = Split(rng.integers(0, 256, (6, 64, 64, 3), np.uint8), np.array([0, 1, 2] * 2))
+    >>> data = Dataset("tiny", split, split, split, list(CLASS_NAMES), sha256={})
+    >>> datamodule = LoaderDataModule(data, batch_size=4)
+    >>> datamodule.setup("fit")
+    >>> images, labels = next(iter(datamodule.train_dataloader()))  # augmented, shuffled
+    >>> tuple(images.shape), images.dtype, len(datamodule.val_dataloader().dataset)
+    ((4, 3, 64, 64), torch.float32, 6)
+
+    With ``trunk_model``, training batches are that model's cached frozen-trunk outputs:
+
+    >>> model = EfficientNetTransfer(image_size=32, trainable_blocks=5, pretrained=False)
+    >>> datamodule = LoaderDataModule(data, batch_size=4, trunk_model=model)
+    >>> datamodule.setup("fit")
+    >>> features, labels = next(iter(datamodule.train_dataloader()))
+    >>> tuple(features.shape), tuple(model.top(features).shape)
+    ((4, 112, 2, 2), (4, 3))
     """
 
     def __init__(
@@ -537,11 +558,17 @@ def train_lightning_transfer(
     Returns:
         :class:`TransferRun` with ``test_probabilities`` in the loader's test order.
 
-    Example:
+    Example: ``train_lightning_transfer(work_dir)`` trains the full recipe on animals3 and
+    returns a :class:`TransferRun` (minutes; ``data``, ``pretrained=False`` and a small
+    ``config`` make it smaller, as the tests do). The recipe decides the model it builds:
 
-    >>> run = train_lightning_transfer("runs/lightning_transfer")  # doctest: +SKIP
-    >>> run.test_accuracy(load_dataset("animals3").test.y)  # doctest: +SKIP
-    0.97
+    >>> config = LightningTransferConfig(image_size=96, trainable_blocks=2, epochs=1)
+    >>> model = EfficientNetTransfer(**config.model_kwargs(), pretrained=False)
+    >>> model.hparams["image_size"], model.first_trainable_block, config.cache_trunk
+    (96, 14, True)
+    >>> run = TransferRun(model, {"loss": [1.0]}, np.eye(3), 1.0, from_cache=False)
+    >>> run.test_accuracy(np.array([0, 1, 1]))  # what a run's test_probabilities give
+    0.6666666666666666
     """
     from lightning.pytorch.callbacks import ModelCheckpoint
 

@@ -26,13 +26,18 @@ autograder loads the labels and computes every number.
 ``ctx.quick`` trains a tiny recipe (small images, one or two epochs, a training subset) but
 still predicts the whole graded split.
 
-Example:
+Example: ``grade_lightning_transfer(TaskContext(True, 0, work_dir))`` trains on animals3 and
+returns the ``(600, 3)`` test probabilities (minutes, even quick). What it trains is its recipe,
+built by :func:`recipe` from the dataclass defaults, the quick values and ``ctx.params``:
 
->>> from pathlib import Path
->>> from a2common.grading import TaskContext
->>> result = grade_lightning_transfer(TaskContext(True, 0, Path("/tmp/w")))  # doctest: +SKIP
->>> result.predictions.shape  # doctest: +SKIP
-(600, 3)
+>>> from lightning_cnn.transfer_lightning import LightningTransferConfig
+>>> ctx = TaskContext(quick=True, seed=0, work_dir=Path("w"), params={"image_size": 128})
+>>> quick = {"image_size": 96, "trainable_blocks": 2, "epochs": 1}  # the task's quick values
+>>> config = recipe(LightningTransferConfig, ctx, quick)
+>>> config.image_size, config.trainable_blocks, config.epochs, config.batch_size
+(128, 2, 1, 32)
+>>> TRANSFER_TASKS["lightning"]  # the graded task's name
+'lightning_animals3_transfer'
 """
 
 from __future__ import annotations

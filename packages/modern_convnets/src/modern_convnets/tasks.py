@@ -16,12 +16,18 @@ Training uses random flips and shifts and a warm-up + cosine learning-rate sched
 
 Example:
 
+``grade_squeezenet(ctx)`` returns a :class:`~a2common.grading.TaskResult` whose
+``predictions`` have shape ``(600, 3)``. What it trains, for a quick run with one override:
+
 >>> from pathlib import Path
 >>> from a2common.grading import TaskContext
->>> result = grade_squeezenet(TaskContext(quick=True, seed=0, work_dir=Path("/tmp/sq")))
-... # doctest: +SKIP
->>> result.predictions.shape  # doctest: +SKIP
-(600, 3)
+>>> from modern_convnets.training import build_model
+>>> ctx = TaskContext(quick=True, seed=0, work_dir=Path("work"), params={"epochs": 2})
+>>> config = task_config("modern_squeezenet", ctx)
+>>> config.dataset, config.epochs, config.train_size, config.batch_size
+('animals3', 2, 384, 32)
+>>> build_model(config).output_shape
+(None, 3)
 """
 
 from __future__ import annotations

@@ -419,9 +419,9 @@ def load_split(
 
     Example:
 
-    >>> test, names = load_split("cifar10", "test", classes=("cat", "dog"))  # doctest: +SKIP
-    >>> len(test), names  # doctest: +SKIP
-    (2000, ['cat', 'dog'])
+    >>> test, names = load_split("mnist", "test", classes=("3", "8"))
+    >>> len(test), names, test.x.shape[1:], sorted(set(test.y.tolist()))
+    (1984, ['3', '8'], (28, 28), [0, 1])
     """
     dataset = load_dataset(name)
     if split not in ("train", "val", "test"):
