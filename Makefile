@@ -7,7 +7,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.setup-done
-PACKAGES := common autograd keras_models lightning_cnn modern_convnets conv3d demo
+PACKAGES := a2common autograd keras_models lightning_cnn modern_convnets conv3d a2demo
 PYPROJECTS := $(foreach p,$(PACKAGES),packages/$(p)/pyproject.toml) harness/pyproject.toml
 # pip's find-links folder holds the CPU torch wheel; uv (tox-uv) must be told about it.
 export UV_FIND_LINKS ?= $(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null)
@@ -32,9 +32,9 @@ setup: $(STAMP)  ## create .venv and install every package editable, pinned by c
 $(STAMP): constraints.txt $(PYPROJECTS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -c constraints.txt \
-	    -e 'packages/common[cards,notebooks]' -e 'packages/autograd[test,apps]' \
+	    -e 'packages/a2common[cards,notebooks]' -e 'packages/autograd[test,apps]' \
 	    -e packages/keras_models -e 'packages/lightning_cnn[contrastive]' \
-	    -e 'packages/modern_convnets[diagrams]' -e packages/conv3d -e 'packages/demo[test]' \
+	    -e 'packages/modern_convnets[diagrams]' -e packages/conv3d -e 'packages/a2demo[test]' \
 	    -e 'harness[submission]' \
 	    pytest pytest-timeout hypothesis ruff mypy pre-commit tox tox-uv 2>&1 | $(QUIET_PIP)
 	$(PY) -m pip install -q --no-deps -c constraints.txt model-card-toolkit 2>&1 | $(QUIET_PIP)
@@ -84,7 +84,7 @@ gradescope: $(STAMP)  ## Gradescope autograder bundle → build/gradescope.zip (
 	$(PY) -m autograder gradescope --out build/gradescope
 # --- issue 14 (end) ---
 
-# --- issue 14: web demo, packages/demo (begin) ---
+# --- issue 14: web demo, packages/a2demo (begin) ---
 .PHONY: demo bench-demo
 DEMO_HOST ?= 127.0.0.1
 DEMO_PORT ?= 8000

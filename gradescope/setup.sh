@@ -21,6 +21,6 @@ PIP=("$ROOT/venv/bin/python" -m pip install --disable-pip-version-check -c "$SOU
 # text tower that task animals3_contrastive needs); keep the two lists in step.
 # Not editable: run_autograder puts the submission's packages first on PYTHONPATH, so these
 # installs only provide the dependencies (and a fallback copy of the reference packages).
-"${PIP[@]}" "$SOURCE/packages/common" "$SOURCE/packages/autograd" \
+"${PIP[@]}" "$SOURCE/packages/a2common" "$SOURCE/packages/autograd" \
     "$SOURCE/packages/keras_models" "$SOURCE/packages/lightning_cnn[contrastive]" \
     "$SOURCE/packages/modern_convnets" "$SOURCE/packages/conv3d" "$SOURCE/harness"

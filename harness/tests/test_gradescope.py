@@ -39,7 +39,7 @@ def test_bundle_has_gradescope_entry_points_at_the_zip_root(bundle):
         "harness/src/autograder/cli.py",
     } <= names
     assert all(modes[name] & 0o111 for name in ("setup.sh", "run_autograder"))
-    assert any(name.startswith("packages/common/src/a2common/") for name in names)
+    assert any(name.startswith("packages/a2common/src/a2common/") for name in names)
     assert not any("__pycache__" in name or "/tests/" in name for name in names)
     assert "shared/data" not in " ".join(names)  # built without shared/
     assert '-c "$SOURCE/constraints.txt"' in (folder / "setup.sh").read_text()

@@ -31,7 +31,7 @@ def fake(name: str, entry: str, *, required: float = 0.7, **options) -> Task:
     return Task(
         name=name,
         title=f"fake {name}",
-        package="common",
+        package="a2common",
         entry=f"fake_tasks:{entry}",
         labels={"output": Labels("mnist")},
         metrics=(Metric("accuracy", required, 0.9),),
@@ -346,7 +346,7 @@ def test_revision_is_dirty_for_edited_sources_but_not_for_what_grading_writes(
     def git(*args: str) -> None:
         subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
 
-    source = tmp_path / "packages/demo/src/model.py"
+    source = tmp_path / "packages/a2demo/src/model.py"
     results = tmp_path / "assignment2/results/results.json"
     for path in (source, results):
         path.parent.mkdir(parents=True)
@@ -359,4 +359,4 @@ def test_revision_is_dirty_for_edited_sources_but_not_for_what_grading_writes(
     assert not runner.git_revision().endswith("-dirty")
     source.write_text("1\n")
     assert runner.git_revision().endswith("-dirty")
-    assert runner.dirty_sources() == ["packages/demo/src/model.py"]
+    assert runner.dirty_sources() == ["packages/a2demo/src/model.py"]

@@ -145,15 +145,15 @@ def test_cards_exports_and_demo_are_linked_once_they_exist(repo, tasks):
     cards = repo / "packages" / "keras_models" / "model_cards"
     cards.mkdir()
     (cards / "keras_pima_binary.html").write_text("<html></html>")
-    (repo / "packages" / "demo").mkdir()
-    (repo / "packages" / "demo" / "README.md").write_text("# demo\n")
+    (repo / "packages" / "a2demo").mkdir()
+    (repo / "packages" / "a2demo" / "README.md").write_text("# demo\n")
     submission.export_notebooks(repo, pdf=False)
     path = write_index(repo, tasks)
     page = path.read_text()
     assert path == repo / "assignment2" / "README.md"
     assert "[card](../packages/keras_models/model_cards/keras_pima_binary.html)" in page
     assert "[HTML](notebooks/keras_models/01_run_output.html)" in page
-    assert "[packages/demo](../packages/demo/README.md)" in page
+    assert "[packages/a2demo](../packages/a2demo/README.md)" in page
     assert "### demo" not in page  # the demo has its own section, not a package entry
 
 

@@ -7,7 +7,7 @@ from importlib import metadata, util
 from autograder.runner import REPO_ROOT
 
 OUR_IMPORTS = {
-    "a2common": "common",
+    "a2common": "a2common",
     "autograd": "autograd",
     "keras_models": "keras_models",
     "lightning_cnn": "lightning_cnn",

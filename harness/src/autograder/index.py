@@ -28,9 +28,16 @@ from autograder.registry import TASKS, Task
 from autograder.results import STATE_TEXT
 from autograder.runner import REPO_ROOT
 
-PACKAGE_ORDER = ("autograd", "keras_models", "lightning_cnn", "modern_convnets", "conv3d", "common")
+PACKAGE_ORDER = (
+    "autograd",
+    "keras_models",
+    "lightning_cnn",
+    "modern_convnets",
+    "conv3d",
+    "a2common",
+)
 """Packages listed first, in this order; any other ``packages/<name>/README.md`` follows."""
-SEPARATE_SECTIONS = ("demo",)
+SEPARATE_SECTIONS = ("a2demo",)
 """Packages that get a section of their own rather than a package entry."""
 EXPORTS_MANIFEST = Path("assignment2") / "notebooks" / "exports.json"
 API_DOCS_INDEX = Path("assignment2") / "docs" / "api" / "index.html"
@@ -351,11 +358,11 @@ def extras_section(root: Path) -> list[str]:
         else "Not built in this tree: `make docs` writes it to `assignment2/docs/api/`."
     )
     lines += ["", "## Demo", ""]
-    demo = root / "packages" / "demo" / "README.md"
+    demo = root / "packages" / "a2demo" / "README.md"
     lines.append(
-        f"{_link(demo, start, 'packages/demo')}: `make demo` starts it."
+        f"{_link(demo, start, 'packages/a2demo')}: `make demo` starts it."
         if demo.is_file()
-        else "The demo is not in this tree yet (`packages/demo`)."
+        else "The demo is not in this tree yet (`packages/a2demo`)."
     )
     return lines
 

@@ -32,7 +32,7 @@ REPORTED_PACKAGES = (
     "assignment2-lightning-cnn",
     "assignment2-modern-convnets",
     "assignment2-conv3d",
-    "assignment2-common",
+    "assignment2-a2common",
 )
 STATE_TEXT = {
     "passed": "passed",
