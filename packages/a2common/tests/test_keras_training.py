@@ -12,7 +12,13 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from a2common.grading import finished_info, is_finished  # noqa: E402
-from a2common.keras_training import SECONDS_FILE, fit_or_load, tensorboard_callback  # noqa: E402
+from a2common.keras_training import (  # noqa: E402
+    MODEL_FILE,
+    SECONDS_FILE,
+    finished_model_exists,
+    fit_or_load,
+    tensorboard_callback,
+)
 
 
 class Interrupt(keras.callbacks.Callback):
@@ -63,6 +69,19 @@ def test_interrupted_fit_resumes_and_finished_fit_is_loaded(tmp_path):
     loaded, loaded_history, loaded_seconds = fit_or_load(build, tmp_path, x, y, epochs=4)
     assert loaded_history == history and loaded_seconds == pytest.approx(seconds)
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_a_finished_marker_without_its_model_trains_again_and_says_so(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    fit_or_load(build, tmp_path, x, y, epochs=1, verbose=0)
+    assert finished_model_exists(tmp_path)
+    (tmp_path / MODEL_FILE).unlink()  # a model file lost after training finished
+    assert is_finished(tmp_path) and not finished_model_exists(tmp_path)
+    epochs = EpochLog()
+    fit_or_load(build, tmp_path, x, y, epochs=1, callbacks=[epochs], verbose=0)
+    assert epochs.epochs == [0] and finished_model_exists(tmp_path)  # trained, not "loaded"
 
 
 class AddsALog(keras.callbacks.Callback):

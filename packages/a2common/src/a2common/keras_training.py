@@ -60,6 +60,21 @@ def tensorboard_callback(log_dir: Path) -> keras.callbacks.TensorBoard:
     return keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False, profile_batch=0)
 
 
+def finished_model_exists(work_dir: str | Path) -> bool:
+    """Whether :func:`fit_or_load` will load the model of ``work_dir`` instead of training.
+
+    True when training there finished (``FINISHED.json``) and its ``model.keras`` is present;
+    callers use it to report ``from_cache`` exactly as :func:`fit_or_load` decides.
+
+    Example:
+
+    >>> import tempfile
+    >>> finished_model_exists(tempfile.mkdtemp())
+    False
+    """
+    return is_finished(Path(work_dir)) and (Path(work_dir) / MODEL_FILE).is_file()
+
+
 def fit_or_load(
     build_model: Callable[[], Any],
     work_dir: Path,
@@ -90,7 +105,7 @@ def fit_or_load(
 
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
-    if is_finished(work_dir) and (work_dir / MODEL_FILE).is_file():
+    if finished_model_exists(work_dir):
         model = keras.saving.load_model(work_dir / MODEL_FILE, custom_objects=custom_objects)
         history = json.loads((work_dir / HISTORY_FILE).read_text())
         return model, history, float(finished_info(work_dir)["train_seconds"])

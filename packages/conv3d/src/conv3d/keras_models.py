@@ -32,7 +32,7 @@ import a2common.tf_env  # noqa: F401  (TensorFlow log level and oneDNN before ke
 import keras
 import tensorflow as tf
 
-from a2common.keras_training import fit_or_load
+from a2common.keras_training import finished_model_exists, fit_or_load
 from a2common.seeding import seed_everything
 from conv3d.augment import AugmentConfig, augment_batch
 from conv3d.results import TrainResult, to_volumes
@@ -307,7 +307,7 @@ def train_keras(
         shuffle=True,
     )
     val_data = make_dataset(val_volumes, val_y, 64)
-    finished_before = (Path(work_dir) / "FINISHED.json").is_file()
+    finished_before = finished_model_exists(work_dir)
     model, history, seconds = fit_or_load(
         build,
         Path(work_dir),

@@ -20,8 +20,7 @@ import keras
 import numpy as np
 
 from a2common.data import load_dataset, stratified_split
-from a2common.grading import is_finished
-from a2common.keras_training import fit_or_load
+from a2common.keras_training import finished_model_exists, fit_or_load
 from a2common.seeding import seed_everything
 from keras_models.calibration import expected_calibration_error
 from keras_models.data import (
@@ -161,7 +160,7 @@ def run_recipe(
         f"{'-holdout' if holdout else ''}"
     )
     run_dir = Path(work_dir) / f"{recipe.name}-{variant}-seed{seed}-{recipe_digest(recipe)}"
-    from_cache = is_finished(run_dir)
+    from_cache = finished_model_exists(run_dir)
     cpu_start = time.process_time()
     # shuffle=False: the tf.data pipeline already reshuffles every epoch.
     model, history, train_seconds = fit_or_load(

@@ -34,8 +34,7 @@ import numpy as np
 from keras import layers
 
 from a2common.data import Dataset, load_dataset
-from a2common.grading import is_finished
-from a2common.keras_training import fit_or_load
+from a2common.keras_training import finished_model_exists, fit_or_load
 from a2common.seeding import seed_everything
 from modern_convnets.squeezenet import build_squeezenet
 from modern_convnets.xception import build_xception
@@ -443,7 +442,7 @@ def train(
     def build() -> keras.Model:
         return compile_model(build_model(config, num_classes), config, steps_per_epoch)
 
-    from_cache = is_finished(Path(work_dir))
+    from_cache = finished_model_exists(work_dir)
     # shuffle=False: the tf.data pipeline already reshuffles every epoch
     model, history, train_seconds = fit_or_load(
         build,
