@@ -179,8 +179,9 @@ def test_task_parameters_are_checked(tmp_path):
     from lightning_cnn.tasks import train_config
 
     ctx = TaskContext(quick=True, seed=0, work_dir=tmp_path, params={"epochz": 3})
-    with pytest.raises(ValueError, match=r"Unknown task parameters \['epochz'\]"):
+    with pytest.raises(ValueError, match=r"Unknown task parameters \['epochz'\]") as error:
         train_config(ctx)
+    assert "'progress'" in str(error.value) and "'shuffle_labels'" in str(error.value)
     with pytest.raises(ValueError, match="Expected pooling in"):
         train_config(
             TaskContext(quick=False, seed=0, work_dir=tmp_path, params={"pooling": "median"})

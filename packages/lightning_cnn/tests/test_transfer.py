@@ -153,6 +153,13 @@ def test_lightning_transfer_trains_then_loads_from_cache(tmp_path, cache_trunk):
     assert first.test_probabilities.shape == (3, 3) and not first.from_cache
     np.testing.assert_allclose(first.test_probabilities.sum(axis=1), 1.0, rtol=1e-5)
     assert len(first.history["loss"]) == 1 and (tmp_path / "checkpoints" / "last.ckpt").is_file()
-    second = train_lightning_transfer(tmp_path, config, data=data, progress=False)
+    # the caller's Trainer arguments override the defaults (accelerator, devices, progress)
+    second = train_lightning_transfer(
+        tmp_path,
+        config,
+        data=data,
+        progress=False,
+        trainer_kwargs={"accelerator": "cpu", "devices": 1, "enable_progress_bar": False},
+    )
     assert second.from_cache and second.train_seconds == pytest.approx(first.train_seconds)
     np.testing.assert_allclose(second.test_probabilities, first.test_probabilities, atol=1e-6)

@@ -331,7 +331,8 @@ def train_domain_adaptation(
         seed: seeds torch, numpy, Python and the data order.
         domains: the images (default :func:`cats_dogs_domains`; tests pass tiny arrays).
         progress: show Lightning's progress bar (``False``: one line per epoch).
-        trainer_kwargs: extra ``L.Trainer`` arguments.
+        trainer_kwargs: extra ``L.Trainer`` arguments; they override the defaults
+            (``accelerator="auto"``, ``devices="auto"``, the progress switches).
 
     Example (a few random 32 px images stand in for CIFAR-10 and animals3; one epoch of a
     narrow network; ``progress=False`` prints one line per epoch):
@@ -342,8 +343,9 @@ def train_domain_adaptation(
     >>> domains = Domains(images[0], np.arange(8) % 2, images[1], images[2], np.arange(4) % 2)
     >>> config = DomainAdaptationConfig(epochs=1, batch_size=4, channels=(4, 8, 8))
     >>> work_dir = Path(tempfile.mkdtemp()) / "dann"
-    >>> run = train_domain_adaptation(
-    ...     work_dir, "dann", config, domains=domains, progress=False
+    >>> run = train_domain_adaptation(  # on a GPU machine: {"accelerator": "gpu", ...}
+    ...     work_dir, "dann", config, domains=domains, progress=False,
+    ...     trainer_kwargs={"accelerator": "cpu", "devices": 1},
     ... )  # doctest: +ELLIPSIS
     Epoch 1/1 - ...
     >>> run.test_probabilities.shape, 0 <= run.test_accuracy(domains.target_test_y) <= 1
@@ -365,13 +367,14 @@ def train_domain_adaptation(
     model_dir = work_dir
     if method == "adabn" and is_finished(work_dir.parent / "source_only"):
         model_dir = work_dir.parent / "source_only"
-    common = dict(
-        accelerator="auto",
-        devices="auto",
-        enable_progress_bar=progress,
-        enable_model_summary=progress,
+    # a dict display, not dict(...): the caller's trainer_kwargs may override these keys
+    common: dict[str, Any] = {
+        "accelerator": "auto",
+        "devices": "auto",
+        "enable_progress_bar": progress,
+        "enable_model_summary": progress,
         **(trainer_kwargs or {}),
-    )
+    }
     test_set = TensorDataset(
         to_tensor(domains.target_test_x), torch.as_tensor(domains.target_test_y, dtype=torch.long)
     )

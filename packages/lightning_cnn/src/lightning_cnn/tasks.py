@@ -67,18 +67,10 @@ _CONFIG_KEYS = (
 def train_config(ctx: TaskContext) -> TrainConfig:
     """The :class:`TrainConfig` of a task: defaults, ``ctx.params`` overrides, quick variant."""
     params = ctx.params or {}
-    unknown = set(params) - {
-        *_CONFIG_KEYS,
-        "pooling",
-        "num_threads",
-        "release_dir",
-        "progress",
-        "shuffle_labels",
-    }
-    if unknown:
+    known = {*_CONFIG_KEYS, "pooling", "num_threads", "release_dir", "progress", "shuffle_labels"}
+    if unknown := set(params) - known:
         raise ValueError(
-            f"Unknown task parameters {sorted(unknown)}. Expected some of: "
-            f"{sorted({*_CONFIG_KEYS, 'pooling', 'num_threads', 'release_dir'})}"
+            f"Unknown task parameters {sorted(unknown)}. Expected some of: {sorted(known)}"
         )
     config = TrainConfig(
         cnn=CNNConfig(pooling=params.get("pooling", "max")),

@@ -553,7 +553,9 @@ def train_lightning_transfer(
         data: the dataset (default ``load_dataset("animals3")``; tests pass tiny arrays).
         pretrained: start from the ImageNet weights (``False``: random network, for tests).
         progress: show Lightning's progress bar (``False``: one line per epoch).
-        trainer_kwargs: extra ``L.Trainer`` arguments (e.g. ``limit_train_batches`` in tests).
+        trainer_kwargs: extra ``L.Trainer`` arguments (e.g. ``limit_train_batches`` in tests);
+            they override the defaults (``accelerator="auto"``, ``devices="auto"``, the
+            progress switches).
 
     Returns:
         :class:`TransferRun` with ``test_probabilities`` in the loader's test order.
@@ -579,13 +581,14 @@ def train_lightning_transfer(
     datamodule = LoaderDataModule(
         data, batch_size=config.batch_size, shift_px=config.shift_px, seed=seed
     )
-    common = dict(
-        accelerator="auto",
-        devices="auto",
-        enable_progress_bar=progress,
-        enable_model_summary=progress,
+    # a dict display, not dict(...): the caller's trainer_kwargs may override these keys
+    common: dict[str, Any] = {
+        "accelerator": "auto",
+        "devices": "auto",
+        "enable_progress_bar": progress,
+        "enable_model_summary": progress,
         **(trainer_kwargs or {}),
-    )
+    }
     final_checkpoint = work_dir / FINAL_CHECKPOINT
     from_cache = is_finished(work_dir) and final_checkpoint.is_file()
     if from_cache:
