@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from a2common.data import load_split, stratified_split
+from a2common.data import load_dataset, select_classes, stratified_split
 
 ANIMAL_CLASSES = ("bird", "cat", "deer", "dog", "frog", "horse")
 VALIDATION_FRACTION = 0.1
@@ -93,8 +93,9 @@ def load_animals6(seed: int = 0, train_per_class: int | None = None) -> Animals6
 
     The validation split is drawn before subsampling, so it is the same whatever the subset.
     """
-    train, _ = load_split("cifar10", "train", classes=ANIMAL_CLASSES)
-    test, _ = load_split("cifar10", "test", classes=ANIMAL_CLASSES)
+    cifar10 = load_dataset("cifar10")  # once: each load reads and verifies the whole file
+    train = select_classes(cifar10.train, cifar10.class_names, ANIMAL_CLASSES)
+    test = select_classes(cifar10.test, cifar10.class_names, ANIMAL_CLASSES)
     rest, val = stratified_split(train.x, train.y, VALIDATION_FRACTION, seed=seed)
     train_images, train_labels = subsample(rest.x, rest.y, train_per_class, seed)
     return Animals6(
