@@ -13,7 +13,7 @@ Example: the study's search trains 12 networks for minutes, so it is shown here,
     from a2common.data import load_dataset
     data = load_dnn_data(load_dataset("fashion_mnist"))
     table = grid_search_dnn(data, epochs=10)
-    table[0]  # the best row: GridResult(n1=40, n2=40, activation='relu', val_accuracy=0.88...)
+    table[0]  # the best row: GridResult(n1=40, n2=20, activation='tanh', val_accuracy=0.88...)
 
 :func:`load_dnn_data` on a stand-in dataset of 50 random 28x28 images, and the grid's models:
 
@@ -400,7 +400,7 @@ def run_dnn_study(
     minutes, so it is not run here::
 
         study = run_dnn_study(data, Path("runs/keras_models/dnn_study"))
-        study.best.activation, study.rows[0].test_accuracy  # ('relu', 0.87...)
+        study.best.activation, study.rows[0].test_accuracy  # ('tanh', 0.87...)
 
     Each of its rows is one :func:`train_and_score` run of the best grid point; one such run
     on 40 random stand-in images:
