@@ -31,6 +31,10 @@ setup: $(STAMP)  ## create .venv and install every package editable, pinned by c
 
 $(STAMP): constraints.txt $(PYPROJECTS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@# metadata of distributions since renamed would still be found next to the sources
+	rm -rf packages/*/src/*.egg-info harness/src/*.egg-info
+	$(PY) -m pip uninstall -q -y assignment2-common assignment2-demo assignment2-harness \
+	    2>/dev/null || true
 	$(PY) -m pip install -q -c constraints.txt \
 	    -e 'packages/a2common[cards,notebooks]' -e 'packages/autograd[test,apps]' \
 	    -e packages/keras_models -e 'packages/lightning_cnn[contrastive]' \
