@@ -16,27 +16,12 @@ Modules (frameworks are imported only by the modules that need them):
   ``domain_adaptation``: transfer learning (issue 16); ``transfer_tasks``: its graded tasks;
 * ``classifier``: the published animals3 classifier (:func:`load_classifier`).
 
-Example: publish a model the way the graded runs are published (here a tiny stand-in Keras
-model in a temporary folder, instead of ``python -m lightning_cnn.classifier publish``), then
-load it with the one documented call:
+The published classifier loads with one call (the worked example, publishing a stand-in
+model and loading it back, is in :mod:`lightning_cnn.classifier`)::
 
->>> import tempfile, types
->>> from pathlib import Path
->>> import numpy as np
->>> import a2common.tf_env  # quiet TensorFlow: before Keras loads
->>> import keras
->>> from lightning_cnn.classifier import publish_classifier
->>> work = Path(tempfile.mkdtemp())
->>> inputs = keras.Input((64, 64, 3))
->>> logits = keras.layers.Dense(3)(keras.layers.GlobalAveragePooling2D()(inputs))
->>> keras.Model(inputs, logits).save(work / "model.keras")
->>> run = types.SimpleNamespace(  # what publish_classifier reads of a graded run
-...     task="demo", path=work, result={}, model_path=lambda: work / "model.keras"
-... )
->>> folder = publish_classifier(work / "animals3_classifier", runs={"keras": run})
->>> classifier = load_classifier(folder)
->>> classifier.predict_labels([np.zeros((64, 64, 3), np.uint8)])  # black image: equal logits
-['cats']
+    from lightning_cnn import load_classifier
+    classifier = load_classifier("animals3_classifier")
+    classifier.predict_labels(["my_cat.png"])  # ['cats']
 """
 
 from __future__ import annotations
