@@ -80,3 +80,19 @@ def test_figures_are_embedded_even_when_the_caller_uses_agg(tmp_path, monkeypatc
         for output in cell.get("outputs", [])
     )
     assert os.environ["MPLBACKEND"] == "Agg"  # the caller's setting is restored
+
+
+def test_tensorflow_startup_notice_is_dropped_and_other_stderr_kept(tmp_path):
+    notice = (
+        "I0000 00:00:1796336965.228785   10331 port.cc:153] oneDNN custom operations are on. "
+        "You may see slightly different numerical results."
+    )
+    notebook = write_notebook(
+        tmp_path / "noisy.ipynb",
+        f"import sys\nprint({notice!r}, file=sys.stderr)\nprint('kept warning', file=sys.stderr)",
+        f"import sys\nprint({notice!r}, file=sys.stderr)",
+    )
+    executed = nbformat.read(execute_notebook(notebook, quick=True), as_version=4)
+
+    assert stream_text(executed) == "kept warning\n"
+    assert executed.cells[-1].outputs == []  # a stream left empty is dropped, not kept blank

@@ -4,7 +4,9 @@ Each notebook has a cell tagged ``parameters`` that sets ``QUICK = False``; pape
 ``QUICK = True`` after it for a smoke-test run. A full run saves its outputs back into the
 notebook, so the executed notebook is what a grader opens; the command line saves a quick run
 under a scratch folder (:data:`QUICK_OUTPUT_DIR`) instead, so a smoke test never overwrites the
-committed full-run notebooks.
+committed full-run notebooks. TensorFlow's start-up notices (the oneDNN line its C++ runtime
+writes to the kernel's stderr before any logging is set up) are removed from the saved outputs
+(:func:`strip_startup_notices`); every other output is kept as the kernel wrote it.
 
 Example: a two-cell notebook whose tagged ``parameters`` cell papermill overrides.
 
@@ -29,10 +31,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import nbformat
 import papermill
 from papermill.exceptions import PapermillExecutionError
 
@@ -43,6 +47,47 @@ QUICK_OUTPUT_DIR = Path("build/notebooks-quick")
 # Makefile and CI set for scripts) would stop matplotlib from embedding figures in the
 # executed notebook, so kernels always get the notebook backend.
 KERNEL_MPLBACKEND = "module://matplotlib_inline.backend_inline"
+
+
+STARTUP_NOTICES = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to "
+    r"STDERR|I0000 [^\n]*port\.cc:\d+\] oneDNN custom operations are on\.[^\n]*)\n?",
+    re.MULTILINE,
+)
+"""Lines TensorFlow's runtime prints on import whatever the log level: noise in a tutorial."""
+
+
+def strip_startup_notices(notebook: nbformat.NotebookNode) -> int:
+    """Remove :data:`STARTUP_NOTICES` lines from the stderr outputs of ``notebook``, in place.
+
+    Only whole lines of ``stderr`` stream outputs that match are removed; a stream left empty is
+    dropped. Returns the number of lines removed.
+
+    Example:
+
+    >>> cell = nbformat.v4.new_code_cell("import keras")
+    >>> cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=(
+    ...     "WARNING: All log messages before absl::InitializeLog() is called are written to "
+    ...     "STDERR\\nI0000 00:00:1.2 7 port.cc:153] oneDNN custom operations are on. You may "
+    ...     "see slightly different numerical results.\\nreal warning\\n"))]
+    >>> strip_startup_notices(nbformat.v4.new_notebook(cells=[cell]))
+    2
+    >>> cell.outputs[0]["text"]
+    'real warning\\n'
+    """
+    removed = 0
+    for cell in notebook.cells:
+        kept = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                output["text"], count = STARTUP_NOTICES.subn("", output["text"])
+                removed += count
+                if not output["text"]:
+                    continue
+            kept.append(output)
+        if "outputs" in cell:
+            cell["outputs"] = kept
+    return removed
 
 
 @contextlib.contextmanager
@@ -126,6 +171,9 @@ def execute_notebook(
         raise NotebookExecutionError(
             output_path, error.cell_index, error.exec_count, error.source, error.ename, error.evalue
         ) from None
+    executed = nbformat.read(output_path, as_version=nbformat.NO_CONVERT)
+    if strip_startup_notices(executed):
+        nbformat.write(executed, output_path)
     return output_path
 
 
