@@ -7,6 +7,7 @@ Usage::
     python -m keras_models experiment fashion_cnn --set epochs=20   # 90/10 hold-out, no test set
     python -m keras_models study --work-dir runs/keras_models [--quick]  # seed-004 DNN study
     python -m keras_models tune [pima|cifar7|adult|wine|all] [--quick] [--kind hyperband]
+    python -m keras_models animals6-study --work-dir runs/study/animals6 [--quick]
 
 ``train`` opens the graded run of the recipe's task (``keras_<recipe>``), asking the autograder
 to train it first if needed, so no graded model is trained twice; the autograder computes its
@@ -17,6 +18,11 @@ set and reports accuracy on the other 10% (the test split stays untouched).
 into ``runs/tune/<problem>/`` (``runs/tune-quick/`` with ``--quick``, a two-trial smoke run):
 each trial's TensorBoard logs, and ``best_hyperparameters.json`` with the best trial's values
 and score. Run it again and finished trials are reloaded, not retrained.
+
+``animals6-study`` runs seed 004 part 3's experiments (:mod:`keras_models.animals6_study`:
+``DefaultModel``, the 12-run grid, augmentation, mixup, SAM, two more seeds) into one JSON record
+per run under ``--work-dir`` (default ``runs/study/animals6``, ``runs/study/animals6-quick``
+with ``--quick``); finished runs are reused, and it prints the tables.
 """
 
 from __future__ import annotations
@@ -84,7 +90,14 @@ def main(argv: list[str] | None = None) -> int:
         help="folder of the searches (default runs/tune, runs/tune-quick)",
     )
     tune.add_argument("--seed", type=int, default=0)
+    animals6 = commands.add_parser(
+        "animals6-study", help="seed-004 part-3 study on animals6 (resumable)"
+    )
+    animals6.add_argument("--work-dir", type=Path, default=None)
+    animals6.add_argument("--quick", action="store_true", help="tiny smoke-test runs")
     args = parser.parse_args(argv)
+    if args.command == "animals6-study":
+        return _animals6_study(args)
     if getattr(args, "work_dir", "unset") is None:
         from keras_models.recipe_runs import default_work_dir
 
@@ -170,6 +183,29 @@ def _study(args: argparse.Namespace) -> int:
             ["name", "val_accuracy", "val_ece", "test_accuracy", "test_ece", "train_seconds"],
         )
     )
+    return 0
+
+
+def _animals6_study(args: argparse.Namespace) -> int:
+    from a2common.runs import runs_root
+    from keras_models import animals6_study as study
+
+    work_dir = args.work_dir or runs_root() / "study" / (
+        "animals6-quick" if args.quick else "animals6"
+    )
+    results = study.run_study(work_dir, quick=args.quick, log=lambda line: print(line, flush=True))
+    noise = study.seed_noise(results)
+    print()
+    print(study.frame_to_markdown(study.grid_frame(results)))
+    print()
+    print(study.frame_to_markdown(study.skip_frame(results)))
+    print()
+    print(
+        f"best on validation: {results.best.config.name}; seed noise (3 seeds): test "
+        f"{noise['test_mean']:.4f} ± {noise['test_std']:.4f}, val "
+        f"{noise['val_mean']:.4f} ± {noise['val_std']:.4f}"
+    )
+    print(study.frame_to_markdown(study.comparison_frame(results)))
     return 0
 
 
