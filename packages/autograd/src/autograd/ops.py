@@ -201,6 +201,168 @@ def _im2col(
     return cols, out_h, out_w
 
 
+# ======================================================================= Winograd F(2x2, 3x3)
+# Lavin & Gray (2016): a 2x2 output tile of a 3x3 correlation is A^T [(G w G^T) * (B^T d B)] A
+# for the 4x4 input tile d under it: 16 multiplications per tile and channel pair instead of 36.
+# Summed over input channels, the 16 element-wise products become 16 matrix products
+# (tiles x in_channels) @ (in_channels x filters), 2.25x fewer flops than im2col's one GEMM.
+_WINOGRAD_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
+# Convolutions with fewer input channels stay on im2col: their GEMMs are too thin to gain.
+_WINOGRAD_MIN_CHANNELS = 8
+# Images per chunk of the Winograd passes (a chunk's tiles should fit in cache).
+_WINOGRAD_CHUNK = 16
+
+
+def _winograd_kernel(kernel: np.ndarray) -> np.ndarray:
+    """``G w G^T`` for every (in_channel, filter) pair: ``(3, 3, C, F)`` -> ``(16, C, F)``."""
+    g = _WINOGRAD_G.astype(kernel.dtype)
+    _, _, channels, filters = kernel.shape
+    return np.einsum("ai,bj,ijcf->abcf", g, g, kernel, optimize=True).reshape(
+        16, channels, filters
+    )
+
+
+def _winograd_input(padded: np.ndarray, th: int, tw: int, out: np.ndarray) -> None:
+    """``B^T d B`` for the ``th x tw`` 4x4 tiles (2 apart) of ``padded``, which has
+    ``2 * th + 2`` rows and ``2 * tw + 2`` columns, into ``out``: ``(16, n * th * tw, C)``."""
+    n, _, _, channels = padded.shape
+    v = out.reshape(4, 4, n, th, tw, channels)
+    r = [padded[:, i : i + 2 * th : 2] for i in range(4)]  # tile row i of every tile row
+    for a, rows in enumerate((r[0] - r[2], r[1] + r[2], r[2] - r[1], r[1] - r[3])):
+        c = [rows[:, :, j : j + 2 * tw : 2] for j in range(4)]
+        np.subtract(c[0], c[2], out=v[a, 0])
+        np.add(c[1], c[2], out=v[a, 1])
+        np.subtract(c[2], c[1], out=v[a, 2])
+        np.subtract(c[1], c[3], out=v[a, 3])
+
+
+def _winograd_output(m: np.ndarray, n: int, th: int, tw: int, out: np.ndarray) -> None:
+    """``A^T M A`` per tile, ``(16, n * th * tw, F)``, into ``out``: ``(n, 2 * th, 2 * tw, F)``."""
+    filters = m.shape[-1]
+    m = m.reshape(4, 4, n, th, tw, filters)
+    out = out.reshape(n, th, 2, tw, 2, filters)
+    p0 = m[:, 0] + m[:, 1]
+    p0 += m[:, 2]
+    p1 = m[:, 1] - m[:, 2]
+    p1 -= m[:, 3]
+    for s, p in enumerate((p0, p1)):
+        np.add(p[0], p[1], out=out[:, :, 0, :, s])
+        out[:, :, 0, :, s] += p[2]
+        np.subtract(p[1], p[2], out=out[:, :, 1, :, s])
+        out[:, :, 1, :, s] -= p[3]
+
+
+def _winograd_output_vjp(g: np.ndarray, th: int, tw: int) -> np.ndarray:
+    """The transpose of :func:`_winograd_output`: ``A dY A^T`` per tile,
+    ``(n, 2 * th, 2 * tw, F)`` -> ``(16, n * th * tw, F)``."""
+    n, _, _, filters = g.shape
+    g = g.reshape(n, th, 2, tw, 2, filters)
+    q = np.empty((2, 4, n, th, tw, filters), dtype=g.dtype)
+    for r in range(2):
+        y0, y1 = g[:, :, r, :, 0], g[:, :, r, :, 1]
+        q[r, 0] = y0
+        np.add(y0, y1, out=q[r, 1])
+        np.subtract(y0, y1, out=q[r, 2])
+        np.negative(y1, out=q[r, 3])
+    dm = np.empty((4, 4, n, th, tw, filters), dtype=g.dtype)
+    dm[0] = q[0]
+    np.add(q[0], q[1], out=dm[1])
+    np.subtract(q[0], q[1], out=dm[2])
+    np.negative(q[1], out=dm[3])
+    return dm.reshape(16, n * th * tw, filters)
+
+
+def _winograd_input_vjp(dv: np.ndarray, n: int, th: int, tw: int, out: np.ndarray) -> None:
+    """The transpose of :func:`_winograd_input`: ``B dV B^T`` per tile, the overlapping tiles
+    added up: ``(16, n * th * tw, C)`` into ``out``, ``(n, 2 * th + 2, 2 * tw + 2, C)``."""
+    channels = dv.shape[-1]
+    dv = dv.reshape(4, 4, n, th, tw, channels)
+    # Columns: tile column j of tile tx is padded column 2 * (tx + j // 2) + j % 2.
+    e = np.empty((4, n, th, tw + 1, 2, channels), dtype=dv.dtype)
+    e[:, :, :, tw] = 0
+    e[:, :, :, :tw, 0] = dv[:, 0]
+    e[:, :, :, 1:, 0] -= dv[:, 0]
+    e[:, :, :, 1:, 0] += dv[:, 1]
+    e[:, :, :, 1:, 0] += dv[:, 2]
+    np.subtract(dv[:, 1], dv[:, 2], out=e[:, :, :, :tw, 1])
+    e[:, :, :, :tw, 1] += dv[:, 3]
+    e[:, :, :, 1:, 1] -= dv[:, 3]
+    e = e.reshape(4, n, th, 2 * tw + 2, channels)
+    # Rows, the same way.
+    grad = out.reshape(n, th + 1, 2, 2 * tw + 2, channels)
+    grad[:, th] = 0
+    grad[:, :th, 0] = e[0]
+    grad[:, 1:, 0] -= e[0]
+    grad[:, 1:, 0] += e[1]
+    grad[:, 1:, 0] += e[2]
+    np.subtract(e[1], e[2], out=grad[:, :th, 1])
+    grad[:, :th, 1] += e[3]
+    grad[:, 1:, 1] -= e[3]
+
+
+def _winograd_conv2d(
+    x: Tensor, kernel: Tensor, bias: Tensor | None, padding: tuple[tuple[int, int], ...]
+) -> Tensor:
+    """A stride-1, undilated 3x3 :func:`conv2d` by Winograd F(2x2, 3x3); its VJP is the
+    transpose of the same computation (so the gradients are exact up to rounding): the output
+    gradient's tile transform, then 16 GEMMs each for the kernel and input gradients.
+
+    Both passes run over chunks of :data:`_WINOGRAD_CHUNK` images so that each chunk's
+    transformed tiles are still in cache when its GEMMs and inverse transform read them."""
+    n, height, width, _ = x.shape
+    (top, bottom), (left, right) = padding
+    out_h, out_w = height + top + bottom - 2, width + left + right - 2
+    th, tw = -(-out_h // 2), -(-out_w // 2)
+    # One extra zero row (column) at the end when the output height (width) is odd.
+    pads = ((0, 0), (top, bottom + 2 * th - out_h), (left, right + 2 * tw - out_w), (0, 0))
+    padded = np.pad(x.data, pads) if any(p for pair in pads for p in pair) else x.data
+    u = _winograd_kernel(kernel.data)
+    filters = u.shape[-1]
+    tiles = th * tw
+    chunks = [(s, min(s + _WINOGRAD_CHUNK, n)) for s in range(0, n, _WINOGRAD_CHUNK)]
+    v = np.empty((16, n * tiles, padded.shape[-1]), dtype=np.result_type(padded, u))
+    out = np.empty((n, 2 * th, 2 * tw, filters), dtype=v.dtype)
+    for s, e in chunks:
+        v_chunk = v[:, s * tiles : e * tiles]
+        _winograd_input(padded[s:e], th, tw, v_chunk)
+        m = np.matmul(v_chunk, u)
+        if bias is not None:
+            m[5] += bias.data  # M[1, 1] enters every output of its tile with weight +1
+        _winograd_output(m, e - s, th, tw, out[s:e])
+    if (2 * th, 2 * tw) != (out_h, out_w):
+        out = np.ascontiguousarray(out[:, :out_h, :out_w])
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        if (2 * th, 2 * tw) != (out_h, out_w):
+            full = np.zeros((n, 2 * th, 2 * tw, g.shape[-1]), dtype=g.dtype)
+            full[:, :out_h, :out_w] = g
+            g = full
+        need_kernel = kernel.requires_grad
+        need_bias = bias is not None and bias.requires_grad
+        du = np.zeros(u.shape, dtype=v.dtype) if need_kernel else None
+        grad_bias = np.zeros(filters, dtype=g.dtype) if need_bias else None
+        grad_padded = np.empty(padded.shape, dtype=v.dtype) if x.requires_grad else None
+        for s, e in chunks:
+            dm = _winograd_output_vjp(g[s:e], th, tw)
+            if du is not None:
+                du += np.matmul(v[:, s * tiles : e * tiles].transpose(0, 2, 1), dm)
+            if grad_bias is not None:
+                grad_bias += _column_sums(dm[5])
+            if grad_padded is not None:
+                dv = np.matmul(dm, u.transpose(0, 2, 1))
+                _winograd_input_vjp(dv, e - s, th, tw, grad_padded[s:e])
+        grad_kernel = grad_x = None
+        if du is not None:
+            gm = _WINOGRAD_G.astype(du.dtype)
+            grad_kernel = np.einsum("ai,bj,abcf->ijcf", gm, gm, du.reshape(4, 4, *u.shape[1:]))
+        if grad_padded is not None:
+            grad_x = grad_padded[:, top : top + height, left : left + width]
+        return grad_x, grad_kernel, grad_bias
+
+    parents = (x, kernel) if bias is None else (x, kernel, bias)
+    return Tensor.from_op(out, parents, backward, "conv2d")
+
+
 def conv2d(
     x: Tensor,
     kernel: Tensor,
@@ -236,6 +398,15 @@ def conv2d(
     dh, dw = dilation_rate
     span = ((kh - 1) * dh + 1, (kw - 1) * dw + 1)
     (top, bottom), (left, right) = _conv_padding(padding, height, width, span, strides)
+    if (
+        (kh, kw) == (3, 3)
+        and tuple(strides) == (1, 1)
+        and tuple(dilation_rate) == (1, 1)
+        and channels >= _WINOGRAD_MIN_CHANNELS
+        and height + top + bottom >= 3
+        and width + left + right >= 3
+    ):
+        return _winograd_conv2d(x, kernel, bias, ((top, bottom), (left, right)))
     padded = x.data
     if top or bottom or left or right:
         padded = np.pad(x.data, ((0, 0), (top, bottom), (left, right), (0, 0)))
