@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograd import GradientTape, Tensor, initializers, layers
+from autograd import GradientTape, Tensor, initializers, layers, ops
 from autograd.layers import batch_norm, conv2d, dense, max_pool2d
 from autograd_testing import (
     check_layer,
@@ -128,6 +128,54 @@ def test_conv2d_op(batch, size, channels, filters, kernel, stride, padding, seed
         lambda x, k, b: torch_conv2d(x, k, b, strides, padding),
         [x, k, b],
     )
+
+
+@given(
+    batch=st.integers(1, 5),
+    height=st.integers(1, 9),
+    width=st.integers(1, 9),
+    channels=st.integers(8, 10),
+    filters=st.integers(1, 4),
+    padding=st.sampled_from(["valid", "same"]),
+    chunk=st.integers(1, 3),
+    seed=seeds,
+)
+def test_conv2d_winograd_path(batch, height, width, channels, filters, padding, chunk, seed):
+    """Stride-1 3x3 convolutions with >= 8 input channels take the Winograd F(2x2, 3x3) path
+    (odd sizes, both paddings, batches split into chunks): forward and all gradients equal
+    PyTorch's and finite differences, and the float32 im2col path's."""
+    if padding == "valid" and min(height, width) < 3:
+        return
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(batch, height, width, channels))
+    k = rng.normal(size=(3, 3, channels, filters))
+    b = rng.normal(size=(filters,))
+    saved = ops._WINOGRAD_CHUNK
+    ops._WINOGRAD_CHUNK = chunk
+    try:
+        check_op(
+            lambda x, k, b: conv2d(x, k, b, (1, 1), padding),
+            lambda x, k, b: torch_conv2d(x, k, b, (1, 1), padding),
+            [x, k, b],
+        )
+        results = []
+        for min_channels in (ops._WINOGRAD_MIN_CHANNELS, channels + 1):  # Winograd, im2col
+            saved_min = ops._WINOGRAD_MIN_CHANNELS
+            ops._WINOGRAD_MIN_CHANNELS = min_channels
+            try:
+                tensors = [Tensor(a.astype("float32"), requires_grad=True) for a in (x, k, b)]
+                with GradientTape() as tape:
+                    out = conv2d(*tensors, (1, 1), padding)
+                    total = (out * out).sum()
+                results.append([out.numpy(), *(g.numpy() for g in tape.gradient(total, tensors))])
+            finally:
+                ops._WINOGRAD_MIN_CHANNELS = saved_min
+        for winograd, im2col in zip(*results):
+            assert winograd.dtype == im2col.dtype == np.float32
+            scale = max(float(np.abs(im2col).max()), 1.0)
+            np.testing.assert_allclose(winograd, im2col, rtol=0, atol=1e-5 * scale)
+    finally:
+        ops._WINOGRAD_CHUNK = saved
 
 
 def test_conv2d_rectangular_kernel_and_strides(rng):
