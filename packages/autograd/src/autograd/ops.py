@@ -228,12 +228,16 @@ def _winograd_input(padded: np.ndarray, th: int, tw: int, out: np.ndarray) -> No
     n, _, _, channels = padded.shape
     v = out.reshape(4, 4, n, th, tw, channels)
     r = [padded[:, i : i + 2 * th : 2] for i in range(4)]  # tile row i of every tile row
-    for a, rows in enumerate((r[0] - r[2], r[1] + r[2], r[2] - r[1], r[1] - r[3])):
-        c = [rows[:, :, j : j + 2 * tw : 2] for j in range(4)]
-        np.subtract(c[0], c[2], out=v[a, 0])
-        np.add(c[1], c[2], out=v[a, 1])
-        np.subtract(c[2], c[1], out=v[a, 2])
-        np.subtract(c[1], c[3], out=v[a, 3])
+    rows = np.empty((4, *r[0].shape), dtype=padded.dtype)  # B^T d
+    np.subtract(r[0], r[2], out=rows[0])
+    np.add(r[1], r[2], out=rows[1])
+    np.subtract(r[2], r[1], out=rows[2])
+    np.subtract(r[1], r[3], out=rows[3])
+    c = [rows[:, :, :, j : j + 2 * tw : 2] for j in range(4)]  # (B^T d) B
+    np.subtract(c[0], c[2], out=v[:, 0])
+    np.add(c[1], c[2], out=v[:, 1])
+    np.subtract(c[2], c[1], out=v[:, 2])
+    np.subtract(c[1], c[3], out=v[:, 3])
 
 
 def _winograd_output(m: np.ndarray, n: int, th: int, tw: int, out: np.ndarray) -> None:
@@ -257,18 +261,17 @@ def _winograd_output_vjp(g: np.ndarray, th: int, tw: int) -> np.ndarray:
     ``(n, 2 * th, 2 * tw, F)`` -> ``(16, n * th * tw, F)``."""
     n, _, _, filters = g.shape
     g = g.reshape(n, th, 2, tw, 2, filters)
-    q = np.empty((2, 4, n, th, tw, filters), dtype=g.dtype)
-    for r in range(2):
-        y0, y1 = g[:, :, r, :, 0], g[:, :, r, :, 1]
-        q[r, 0] = y0
-        np.add(y0, y1, out=q[r, 1])
-        np.subtract(y0, y1, out=q[r, 2])
-        np.negative(y1, out=q[r, 3])
     dm = np.empty((4, 4, n, th, tw, filters), dtype=g.dtype)
-    dm[0] = q[0]
-    np.add(q[0], q[1], out=dm[1])
-    np.subtract(q[0], q[1], out=dm[2])
-    np.negative(q[1], out=dm[3])
+    q1 = np.empty((4, n, th, tw, filters), dtype=g.dtype)
+    for r, q in enumerate((dm[0], q1)):  # A dY per tile row, then (A dY) A^T
+        y0, y1 = g[:, :, r, :, 0], g[:, :, r, :, 1]
+        q[0] = y0
+        np.add(y0, y1, out=q[1])
+        np.subtract(y0, y1, out=q[2])
+        np.negative(y1, out=q[3])
+    np.add(dm[0], q1, out=dm[1])
+    np.subtract(dm[0], q1, out=dm[2])
+    np.negative(q1, out=dm[3])
     return dm.reshape(16, n * th * tw, filters)
 
 
@@ -277,26 +280,27 @@ def _winograd_input_vjp(dv: np.ndarray, n: int, th: int, tw: int, out: np.ndarra
     added up: ``(16, n * th * tw, C)`` into ``out``, ``(n, 2 * th + 2, 2 * tw + 2, C)``."""
     channels = dv.shape[-1]
     dv = dv.reshape(4, 4, n, th, tw, channels)
-    # Columns: tile column j of tile tx is padded column 2 * (tx + j // 2) + j % 2.
+    # Columns: tile column j of tile tx is padded column 2 * (tx + j // 2) + j % 2, and
+    # B dV B^T's columns are dV0, dV1 - dV2 + dV3, dV1 + dV2 - dV0 and -dV3.
     e = np.empty((4, n, th, tw + 1, 2, channels), dtype=dv.dtype)
     e[:, :, :, tw] = 0
     e[:, :, :, :tw, 0] = dv[:, 0]
-    e[:, :, :, 1:, 0] -= dv[:, 0]
-    e[:, :, :, 1:, 0] += dv[:, 1]
-    e[:, :, :, 1:, 0] += dv[:, 2]
     np.subtract(dv[:, 1], dv[:, 2], out=e[:, :, :, :tw, 1])
     e[:, :, :, :tw, 1] += dv[:, 3]
+    both = dv[:, 1] + dv[:, 2]
+    both -= dv[:, 0]
+    e[:, :, :, 1:, 0] += both
     e[:, :, :, 1:, 1] -= dv[:, 3]
     e = e.reshape(4, n, th, 2 * tw + 2, channels)
     # Rows, the same way.
     grad = out.reshape(n, th + 1, 2, 2 * tw + 2, channels)
     grad[:, th] = 0
     grad[:, :th, 0] = e[0]
-    grad[:, 1:, 0] -= e[0]
-    grad[:, 1:, 0] += e[1]
-    grad[:, 1:, 0] += e[2]
     np.subtract(e[1], e[2], out=grad[:, :th, 1])
     grad[:, :th, 1] += e[3]
+    both = e[1] + e[2]
+    both -= e[0]
+    grad[:, 1:, 0] += both
     grad[:, 1:, 1] -= e[3]
 
 
