@@ -217,9 +217,7 @@ def _winograd_kernel(kernel: np.ndarray) -> np.ndarray:
     """``G w G^T`` for every (in_channel, filter) pair: ``(3, 3, C, F)`` -> ``(16, C, F)``."""
     g = _WINOGRAD_G.astype(kernel.dtype)
     _, _, channels, filters = kernel.shape
-    return np.einsum("ai,bj,ijcf->abcf", g, g, kernel, optimize=True).reshape(
-        16, channels, filters
-    )
+    return np.einsum("ai,bj,ijcf->abcf", g, g, kernel, optimize=True).reshape(16, channels, filters)
 
 
 def _winograd_input(padded: np.ndarray, th: int, tw: int, out: np.ndarray) -> None:
@@ -463,6 +461,16 @@ def conv2d(
 
 
 # ============================================================================= max pooling
+def _elementwise_max(arrays: list[np.ndarray]) -> np.ndarray:
+    """The elementwise maximum of equally shaped arrays, as a new array."""
+    if len(arrays) == 1:
+        return arrays[0].copy()
+    out = np.maximum(arrays[0], arrays[1])
+    for array in arrays[2:]:
+        np.maximum(out, array, out=out)
+    return out
+
+
 def max_pool2d(
     x: Tensor,
     pool_size: tuple[int, int] = (2, 2),
@@ -471,9 +479,9 @@ def max_pool2d(
 ) -> Tensor:
     """Max over ``pool_size`` windows, channels-last.
 
-    The forward pass takes an elementwise maximum over the ``ph * pw`` strided views of the
-    input (one per position in the window). The VJP sends each output gradient to the first
-    maximal position in row-major window order, as PyTorch does, so ties (e.g. zeros after a
+    The forward pass takes an elementwise maximum over the ``ph`` strided row views of the
+    input, then over the ``pw`` column views of that. The VJP sends each output gradient to the
+    first maximal position in row-major window order, as PyTorch does, so ties (e.g. zeros after a
     ReLU) are resolved identically. ``padding="same"`` pads with ``-inf`` (TensorFlow's
     layout: output ``ceil(size / stride)``, extra padding at the end), so padding never wins.
     """
@@ -491,12 +499,10 @@ def max_pool2d(
         return array[:, i : i + sh * (out_h - 1) + 1 : sh, j : j + sw * (out_w - 1) + 1 : sw, :]
 
     positions = [(i, j) for i in range(ph) for j in range(pw)]  # row-major window order
-    if len(positions) == 1:
-        out = view(data, 0, 0).copy()
-    else:
-        out = np.maximum(view(data, *positions[0]), view(data, *positions[1]))
-        for i, j in positions[2:]:
-            np.maximum(out, view(data, i, j), out=out)
+    # The maximum is separable: over the window's rows first (views of whole image rows, so
+    # long contiguous runs), then over its columns of that.
+    row_max = _elementwise_max([data[:, i : i + sh * (out_h - 1) + 1 : sh] for i in range(ph)])
+    out = _elementwise_max([row_max[:, :, j : j + sw * (out_w - 1) + 1 : sw] for j in range(pw)])
 
     tiles = (sh, sw) == (ph, pw)  # windows side by side, each input in at most one window
 
