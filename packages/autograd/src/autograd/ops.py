@@ -311,22 +311,26 @@ def _winograd_conv2d(
 
     Both passes run over chunks of :data:`_WINOGRAD_CHUNK` images so that each chunk's
     transformed tiles are still in cache when its GEMMs and inverse transform read them."""
-    n, height, width, _ = x.shape
+    n, height, width, channels = x.shape
     (top, bottom), (left, right) = padding
     out_h, out_w = height + top + bottom - 2, width + left + right - 2
     th, tw = -(-out_h // 2), -(-out_w // 2)
-    # One extra zero row (column) at the end when the output height (width) is odd.
-    pads = ((0, 0), (top, bottom + 2 * th - out_h), (left, right + 2 * tw - out_w), (0, 0))
-    padded = np.pad(x.data, pads) if any(p for pair in pads for p in pair) else x.data
+    # The tiles read 2 * th + 2 rows: one zero row more at the end when out_h is odd (and the
+    # same for the columns).
+    padded_shape = (n, 2 * th + 2, 2 * tw + 2, channels)
     u = _winograd_kernel(kernel.data)
+    u_t = np.ascontiguousarray(u.transpose(0, 2, 1))  # for the input gradient
     filters = u.shape[-1]
     tiles = th * tw
     chunks = [(s, min(s + _WINOGRAD_CHUNK, n)) for s in range(0, n, _WINOGRAD_CHUNK)]
-    v = np.empty((16, n * tiles, padded.shape[-1]), dtype=np.result_type(padded, u))
+    v = np.empty((16, n * tiles, channels), dtype=np.result_type(x.data, u))
     out = np.empty((n, 2 * th, 2 * tw, filters), dtype=v.dtype)
+    # Each chunk is zero-padded in one cache-sized buffer: its border stays zero throughout.
+    padded = np.zeros((min(_WINOGRAD_CHUNK, n), *padded_shape[1:]), dtype=x.dtype)
     for s, e in chunks:
+        padded[: e - s, top : top + height, left : left + width] = x.data[s:e]
         v_chunk = v[:, s * tiles : e * tiles]
-        _winograd_input(padded[s:e], th, tw, v_chunk)
+        _winograd_input(padded[: e - s], th, tw, v_chunk)
         m = np.matmul(v_chunk, u)
         if bias is not None:
             m[5] += bias.data  # M[1, 1] enters every output of its tile with weight +1
@@ -343,7 +347,7 @@ def _winograd_conv2d(
         need_bias = bias is not None and bias.requires_grad
         du = np.zeros(u.shape, dtype=v.dtype) if need_kernel else None
         grad_bias = np.zeros(filters, dtype=g.dtype) if need_bias else None
-        grad_padded = np.empty(padded.shape, dtype=v.dtype) if x.requires_grad else None
+        grad_padded = np.empty(padded_shape, dtype=v.dtype) if x.requires_grad else None
         for s, e in chunks:
             dm = _winograd_output_vjp(g[s:e], th, tw)
             if du is not None:
@@ -351,7 +355,7 @@ def _winograd_conv2d(
             if grad_bias is not None:
                 grad_bias += _column_sums(dm[5])
             if grad_padded is not None:
-                dv = np.matmul(dm, u.transpose(0, 2, 1))
+                dv = np.matmul(dm, u_t)
                 _winograd_input_vjp(dv, e - s, th, tw, grad_padded[s:e])
         grad_kernel = grad_x = None
         if du is not None:
