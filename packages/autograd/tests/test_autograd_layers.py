@@ -178,6 +178,24 @@ def test_conv2d_winograd_path(batch, height, width, channels, filters, padding, 
         ops._WINOGRAD_CHUNK = saved
 
 
+def test_conv2d_winograd_without_bias_or_kernel_gradient(rng):
+    """The Winograd path without a bias, and with a frozen kernel (input gradient only)."""
+    x = rng.normal(size=(3, 6, 5, 8))
+    k = rng.normal(size=(3, 3, 8, 2))
+    compare_with_torch(
+        lambda x, k: conv2d(x, k, None, (1, 1), "same"),
+        lambda x, k: torch_conv2d(x, k, None, (1, 1), "same"),
+        [x, k],
+    )
+    xs, kernel = Tensor(x, requires_grad=True), Tensor(k)
+    with GradientTape() as tape:
+        total = conv2d(xs, kernel, None, (1, 1), "valid").sum()
+    expected = F.conv_transpose2d(
+        torch.ones(3, 2, 4, 3, dtype=torch.float64), torch.from_numpy(k).permute(3, 2, 0, 1)
+    )
+    np.testing.assert_allclose(tape.gradient(total, xs).numpy(), nhwc(expected).numpy(), rtol=1e-10)
+
+
 def test_conv2d_rectangular_kernel_and_strides(rng):
     x = rng.normal(size=(2, 9, 8, 2))
     k = rng.normal(size=(3, 2, 2, 4))
