@@ -377,7 +377,9 @@ def conv2d(
     padding: str = "valid",
     dilation_rate: tuple[int, int] = (1, 1),
 ) -> Tensor:
-    """2-D cross-correlation (what deep-learning libraries call convolution), via im2col.
+    """2-D cross-correlation (what deep-learning libraries call convolution), via im2col, or
+    via Winograd F(2x2, 3x3) for stride-1, undilated 3x3 kernels on 8 or more input channels
+    (2.25x fewer multiplications; the same results up to float rounding).
 
     Forward: the input windows are gathered into a matrix ``cols`` of shape
     ``(batch * out_h * out_w, kh * kw * in_channels)`` so the convolution is one matrix product
