@@ -141,17 +141,17 @@ def test_conv2d_op(batch, size, channels, filters, kernel, stride, padding, seed
     seed=seeds,
 )
 def test_conv2d_winograd_path(batch, height, width, channels, filters, padding, chunk, seed):
-    """Stride-1 3x3 convolutions with >= 8 input channels take the Winograd F(2x2, 3x3) path
-    (odd sizes, both paddings, batches split into chunks): forward and all gradients equal
-    PyTorch's and finite differences, and the float32 im2col path's."""
+    """The Winograd F(2x2, 3x3) path of stride-1 3x3 convolutions (its channel threshold
+    lowered to 8; odd sizes, both paddings, batches split into chunks): forward and all
+    gradients equal PyTorch's and finite differences, and the float32 im2col path's."""
     if padding == "valid" and min(height, width) < 3:
         return
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(batch, height, width, channels))
     k = rng.normal(size=(3, 3, channels, filters))
     b = rng.normal(size=(filters,))
-    saved = ops._WINOGRAD_CHUNK
-    ops._WINOGRAD_CHUNK = chunk
+    saved, saved_min = ops._WINOGRAD_CHUNK, ops._WINOGRAD_MIN_CHANNELS
+    ops._WINOGRAD_CHUNK, ops._WINOGRAD_MIN_CHANNELS = chunk, 8
     try:
         check_op(
             lambda x, k, b: conv2d(x, k, b, (1, 1), padding),
@@ -159,29 +159,27 @@ def test_conv2d_winograd_path(batch, height, width, channels, filters, padding, 
             [x, k, b],
         )
         results = []
-        for min_channels in (ops._WINOGRAD_MIN_CHANNELS, channels + 1):  # Winograd, im2col
-            saved_min = ops._WINOGRAD_MIN_CHANNELS
+        for min_channels in (channels, channels + 1):  # Winograd, im2col
             ops._WINOGRAD_MIN_CHANNELS = min_channels
-            try:
-                tensors = [Tensor(a.astype("float32"), requires_grad=True) for a in (x, k, b)]
-                with GradientTape() as tape:
-                    out = conv2d(*tensors, (1, 1), padding)
-                    total = (out * out).sum()
-                results.append([out.numpy(), *(g.numpy() for g in tape.gradient(total, tensors))])
-            finally:
-                ops._WINOGRAD_MIN_CHANNELS = saved_min
+            tensors = [Tensor(a.astype("float32"), requires_grad=True) for a in (x, k, b)]
+            with GradientTape() as tape:
+                out = conv2d(*tensors, (1, 1), padding)
+                total = (out * out).sum()
+            results.append([out.numpy(), *(g.numpy() for g in tape.gradient(total, tensors))])
         for winograd, im2col in zip(*results):
             assert winograd.dtype == im2col.dtype == np.float32
             scale = max(float(np.abs(im2col).max()), 1.0)
             np.testing.assert_allclose(winograd, im2col, rtol=0, atol=1e-5 * scale)
     finally:
-        ops._WINOGRAD_CHUNK = saved
+        ops._WINOGRAD_CHUNK, ops._WINOGRAD_MIN_CHANNELS = saved, saved_min
 
 
 def test_conv2d_winograd_without_bias_or_kernel_gradient(rng):
-    """The Winograd path without a bias, and with a frozen kernel (input gradient only)."""
-    x = rng.normal(size=(3, 6, 5, 8))
-    k = rng.normal(size=(3, 3, 8, 2))
+    """The Winograd path (16 input channels: the default threshold) without a bias, and with
+    a frozen kernel (input gradient only)."""
+    assert ops._WINOGRAD_MIN_CHANNELS <= 16
+    x = rng.normal(size=(3, 6, 5, 16))
+    k = rng.normal(size=(3, 3, 16, 2))
     compare_with_torch(
         lambda x, k: conv2d(x, k, None, (1, 1), "same"),
         lambda x, k: torch_conv2d(x, k, None, (1, 1), "same"),
