@@ -201,6 +201,18 @@ def test_results_json_is_strict_gradescope_json_and_lists_every_task(tmp_path):
     report = (tmp_path / "out/report.md").read_text()
     assert "| centroid | accuracy |" in report and "not graded in this run" in report
     assert "## Failures" in report and "deliberate crash" in render_report(loaded)
+    # A task that reports its training compute gets a row against the measured peak.
+    assert "## Training compute" not in report
+    loaded["tests"][0]["extra_data"]["details"].update(
+        multiply_adds_per_example=2_000_000,
+        train_flops=6e15,
+        achieved_flops_per_second=5e10,
+        cpu_peak={"cpu": "Test CPU", "isa": "avx2 fma", "cores": 2, "peak_flops_per_second": 2e11},
+    )
+    compute = render_report(loaded).split("## Training compute")[1]
+    assert "| centroid | 2.00 | 6.0000 |" in compute
+    assert "| 50.0 | 200.0 | 25 % | Test CPU (avx2 fma; 2 cores) |" in compute
+    assert "crash" not in compute
 
 
 def test_interrupted_grade_keeps_finished_tasks_stops_the_worker_and_resumes(tmp_path):

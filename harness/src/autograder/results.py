@@ -16,6 +16,7 @@ from typing import Any
 
 from a2common.data import dataset_sha256
 from a2common.grading import dump_json, to_jsonable
+from a2common.machine import cpu_model, vector_isa
 from a2common.tables import markdown_table
 from autograder.runner import Outcome, git_revision
 
@@ -60,18 +61,8 @@ def machine_facts() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
     }
-    try:
-        cpuinfo = Path("/proc/cpuinfo").read_text()
-        for line in cpuinfo.splitlines():
-            if line.startswith("model name") and "cpu_model" not in facts:
-                facts["cpu_model"] = line.split(":", 1)[1].strip()
-            if line.startswith("flags") and "isa" not in facts:
-                flags = set(line.split(":", 1)[1].split())
-                facts["isa"] = sorted(
-                    flag for flag in flags if flag.startswith(("avx", "fma", "sse4", "amx"))
-                )
-    except OSError:
-        pass
+    facts["cpu_model"] = cpu_model()
+    facts["isa"] = vector_isa()
     try:
         from threadpoolctl import threadpool_info
 
@@ -209,6 +200,59 @@ def _fmt_seconds(value: float | None) -> str:
     return f"{value:.0f} s" if value < 120 else f"{value / 60:.1f} min"
 
 
+def _compute_section(tests: list[dict[str, Any]]) -> list[str]:
+    """Training FLOPs against the CPU's measured matrix-product peak, for tasks that report them.
+
+    The figures come from the task's run (``details``): multiply-adds counted from the model,
+    ``6 x MACs x examples seen``, the training wall time, and a float32 matrix-product benchmark
+    run on the same machine right after training.
+    """
+    rows = []
+    for test in tests:
+        extra = test["extra_data"]
+        details = extra.get("details") or {}
+        peak = details.get("cpu_peak")
+        flops, achieved = details.get("train_flops"), details.get("achieved_flops_per_second")
+        if not flops or not achieved or not peak:
+            continue
+        rows.append(
+            [
+                extra["task"],
+                f"{details['multiply_adds_per_example'] / 1e6:.2f}",
+                f"{flops / 1e15:.4f}",
+                _fmt_seconds(extra["train_seconds"]),
+                f"{achieved / 1e9:.1f}",
+                f"{peak['peak_flops_per_second'] / 1e9:.1f}",
+                f"{100 * achieved / peak['peak_flops_per_second']:.0f} %",
+                f"{peak['cpu']} ({peak['isa']}; {peak['cores']} cores)",
+            ]
+        )
+    if not rows:
+        return []
+    return [
+        "",
+        "## Training compute against the CPU's limit",
+        "",
+        "Training FLOPs = 6 x multiply-adds per example (counted from the model's layers) x "
+        "examples seen; achieved = FLOPs / training wall time; peak = the best float32 "
+        "2048 x 2048 matrix product TensorFlow ran on the same machine right after training.",
+        "",
+        markdown_table(
+            [
+                "task",
+                "M multiply-adds / example",
+                "training PFLOP",
+                "train time",
+                "achieved GFLOP/s",
+                "matmul peak GFLOP/s",
+                "of peak",
+                "CPU",
+            ],
+            rows,
+        ),
+    ]
+
+
 def render_report(results: dict[str, Any]) -> str:
     """A Markdown report: one row per task metric, then failures, machine, versions, data."""
     meta = results["extra_data"]
@@ -261,6 +305,7 @@ def render_report(results: dict[str, Any]) -> str:
             rows,
         )
     )
+    lines += _compute_section(results["tests"])
     failures = [t for t in results["tests"] if t["extra_data"]["state"] == "failed"]
     if failures:
         lines += ["", "## Failures", ""]

@@ -1,18 +1,7 @@
 """Size, compute and CPU speed of a Keras model: parameters, multiply-adds, inference latency.
 
-**Multiply-adds** (MACs) per image are counted from each layer's input and output shapes, for
-the layers that do almost all the arithmetic of a CNN:
-
-* ``Conv2D``: ``out_h * out_w * out_c * k_h * k_w * in_c / groups``
-* ``DepthwiseConv2D``: ``out_h * out_w * in_c * depth_multiplier * k_h * k_w``
-* ``SeparableConv2D``: the depthwise part as above plus the pointwise 1x1 part,
-  ``out_h * out_w * in_c * depth_multiplier * out_c``
-* ``Dense``: ``in_features * units`` per position
-
-Bias additions, BatchNorm, activations, pooling and additions are not counted (together they
-are a few per cent). ``FLOPs = 2 * MACs`` if one counts the multiply and the add separately;
-papers often say "FLOPs" for MACs (torchvision's "GFLOPS" column is MACs: 0.82 G for
-SqueezeNet 1.0). Nested models (a pretrained base inside a classifier) are walked recursively.
+**Multiply-adds** (MACs) per image are counted by :func:`a2common.compute.count_multiply_adds`
+(re-exported here with :func:`layer_multiply_adds`); see that module for what is counted.
 
 **Latency** is wall time of a compiled forward pass (``tf.function``, inference mode) on random
 inputs, per image, as the minimum and median over repetitions after warm-up calls. Measure it
@@ -43,55 +32,16 @@ import a2common.tf_env  # noqa: F401  (before keras)
 import keras
 import numpy as np
 
+from a2common.compute import count_multiply_adds, layer_multiply_adds
 
-def _positions(shape: Sequence[int | None]) -> int:
-    """Number of output positions: the product of all axes except batch and channels."""
-    spatial = [d for d in shape[1:-1] if d is not None]
-    if len(spatial) < len(shape) - 2:
-        raise ValueError(
-            f"Expected an output shape with known spatial sizes. Received: shape={tuple(shape)}"
-        )
-    return int(np.prod(spatial, dtype=np.int64))
-
-
-def layer_multiply_adds(layer: keras.layers.Layer) -> int:
-    """Multiply-adds of one call of ``layer`` on one example (0 for uncounted layer types).
-
-    Example:
-
-    >>> dense = keras.layers.Dense(10)
-    >>> _ = dense(keras.Input((64,)))
-    >>> layer_multiply_adds(dense)
-    640
-    """
-    if isinstance(layer, keras.Model):
-        return count_multiply_adds(layer)
-    if not isinstance(
-        layer,
-        (
-            keras.layers.Conv2D,
-            keras.layers.DepthwiseConv2D,
-            keras.layers.SeparableConv2D,
-            keras.layers.Dense,
-        ),
-    ):
-        return 0
-    in_shape, out_shape = tuple(layer.input.shape), tuple(layer.output.shape)
-    in_channels, out_channels, positions = in_shape[-1], out_shape[-1], _positions(out_shape)
-    if isinstance(layer, keras.layers.Dense):
-        return positions * in_channels * layer.units
-    kernel_area = int(np.prod(layer.kernel_size))
-    if isinstance(layer, keras.layers.SeparableConv2D):
-        depthwise_channels = in_channels * layer.depth_multiplier
-        return positions * depthwise_channels * (kernel_area + out_channels)
-    if isinstance(layer, keras.layers.DepthwiseConv2D):
-        return positions * in_channels * layer.depth_multiplier * kernel_area
-    return positions * out_channels * kernel_area * in_channels // layer.groups
-
-
-def count_multiply_adds(model: keras.Model) -> int:
-    """Multiply-adds per image of ``model`` (see the module docstring for what is counted)."""
-    return sum(layer_multiply_adds(layer) for layer in model.layers)
+__all__ = [
+    "Latency",
+    "count_multiply_adds",
+    "layer_multiply_adds",
+    "limit_to_one_thread",
+    "measure_latency",
+    "profile_model",
+]
 
 
 @dataclass
