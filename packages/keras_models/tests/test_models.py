@@ -60,10 +60,22 @@ def test_bad_builder_arguments_raise():
         build_augmentation("audio")
 
 
-def test_augmentation_keeps_shape_and_is_identity_at_inference():
-    images = np.random.default_rng(0).random((4, 32, 32, 3)).astype(np.float32)
-    augmentation = build_augmentation("cifar", seed=1)
-    assert tuple(augmentation(images, training=True).shape) == images.shape
+@pytest.mark.parametrize(
+    "kind, shape",
+    [
+        ("cifar", (4, 32, 32, 3)),
+        ("digits", (4, 28, 28, 1)),
+        ("digits_affine", (4, 28, 28, 1)),
+        ("fashion_small_shift", (4, 28, 28, 1)),
+    ],
+)
+def test_augmentation_keeps_shape_and_range_and_is_identity_at_inference(kind, shape):
+    images = np.random.default_rng(0).random(shape).astype(np.float32)
+    augmentation = build_augmentation(kind, seed=1)
+    augmented = np.asarray(augmentation(images, training=True))
+    assert augmented.shape == images.shape
+    assert not np.allclose(augmented, images)  # it does move the images
+    assert augmented.min() >= -1e-5 and augmented.max() <= 1 + 1e-5
     np.testing.assert_allclose(np.asarray(augmentation(images, training=False)), images)
 
 

@@ -221,6 +221,7 @@ def build_augmentation(kind: str, seed: int = 0) -> keras.Sequential:
 
     Args:
         kind: ``"digits"`` (shifts up to 10%, no flips: a flipped 2 is not a 2),
+            ``"digits_affine"`` (rotations up to 10°, zooms up to 10% and shifts up to 10%),
             ``"fashion"`` (horizontal flips and shifts up to 10%), ``"fashion_flip"`` (flips
             only), ``"fashion_small_shift"`` (flips and shifts up to 5%) or ``"cifar"`` (flips
             and 4-pixel shifts).
@@ -233,6 +234,12 @@ def build_augmentation(kind: str, seed: int = 0) -> keras.Sequential:
     """
     if kind == "digits":
         stack = [layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed)]
+    elif kind == "digits_affine":
+        stack = [
+            layers.RandomRotation(10 / 360, fill_mode="constant", seed=seed),
+            layers.RandomZoom(0.1, fill_mode="constant", seed=seed + 1),
+            layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed + 2),
+        ]
     elif kind == "fashion":
         stack = [
             layers.RandomFlip("horizontal", seed=seed),
@@ -252,7 +259,7 @@ def build_augmentation(kind: str, seed: int = 0) -> keras.Sequential:
         ]
     else:
         raise ValueError(
-            f"Expected kind in ('digits', 'fashion', 'fashion_flip', "
+            f"Expected kind in ('digits', 'digits_affine', 'fashion', 'fashion_flip', "
             f"'fashion_small_shift', 'cifar'). Received: {kind!r}"
         )
     return keras.Sequential(stack, name=f"{kind}_augmentation")

@@ -8,7 +8,7 @@ evaluating a recipe lives in :mod:`keras_models.recipe_runs`.
 Example:
 
 >>> RECIPES["mnist_cnn"].target
-0.993
+0.996
 >>> len(recipe_digest(RECIPES["mnist_cnn"]))
 8
 """
@@ -82,19 +82,25 @@ class Recipe:
 RECIPES: dict[str, Recipe] = {
     recipe.name: recipe
     for recipe in [
+        # Chosen on a 10% validation hold-out (``--holdout``, 2026-12-04, AMD EPYC 2 cores):
+        # one hidden layer of 256 for 6 epochs scored 0.9779 on test; two of 512 with dropout
+        # 0.2 and a one-cycle schedule reached 0.9853 on the hold-out in 20 epochs (94 s) and
+        # the same 0.9853 in 14 epochs with label smoothing 0.1 (58 s), which is kept.
         Recipe(
             name="mnist_mlp",
             dataset="mnist",
             image_shape=(28, 28),
             builder="mlp",
-            architecture={"hidden_units": (256,)},
-            epochs=6,
+            architecture={"hidden_units": (512, 512), "dropout": 0.2},
+            epochs=14,
             batch_size=128,
-            learning_rate=1e-3,
+            learning_rate=2e-3,
+            one_cycle=True,
+            label_smoothing=0.1,
             quick_train_size=6000,
             quick_test_size=None,
             quick_epochs=2,
-            target=0.97,
+            target=0.982,
         ),
         Recipe(
             name="fashion_mlp",
@@ -109,6 +115,10 @@ RECIPES: dict[str, Recipe] = {
             quick_test_size=None,
             quick_epochs=2,
         ),
+        # Chosen on the 10% validation hold-out (2026-12-04, AMD EPYC 2 cores): the previous
+        # recipe (shifts only, 8 epochs) scored 0.9958 there (0.9952 on test); label smoothing
+        # 0.1 and 10 epochs 0.9957; adding rotations <= 10 deg and zooms <= 10% 0.9965 (one
+        # standard error of a 6,000-image hold-out is about 0.0008: weak evidence, kept).
         Recipe(
             name="mnist_cnn",
             dataset="mnist",
@@ -121,15 +131,16 @@ RECIPES: dict[str, Recipe] = {
                 "dense_units": 256,
                 "dropout": 0.4,
             },
-            epochs=8,
+            epochs=10,
             batch_size=128,
             optimizer="adam",
             learning_rate=3e-3,
             one_cycle=True,
-            augmentation="digits",
+            label_smoothing=0.1,
+            augmentation="digits_affine",
             quick_train_size=6000,
             quick_epochs=2,
-            target=0.993,
+            target=0.996,
         ),
         # Chosen on a 10% validation hold-out (``--holdout``): flips + shifts up to 10% underfit
         # (92.7% test); flips only reached 94.02% validation, flips + 5% shifts 93.85% and
@@ -150,7 +161,7 @@ RECIPES: dict[str, Recipe] = {
             test_time_flip=True,
             quick_train_size=6000,
             quick_epochs=2,
-            target=0.930,
+            target=0.945,
         ),
         Recipe(
             name="cifar10_cnn",
@@ -169,7 +180,7 @@ RECIPES: dict[str, Recipe] = {
             test_time_flip=True,
             quick_train_size=6000,
             quick_epochs=3,
-            target=0.85,
+            target=0.90,
         ),
     ]
 }

@@ -2,10 +2,10 @@
 
 Each ``grade_*`` function follows the harness contract of :mod:`a2common.grading`::
 
-    grade_mnist_mlp(ctx)    # Sequential MLP on MNIST            (target >= 0.97)
-    grade_mnist_cnn(ctx)    # CNN on MNIST                       (target >= 0.993)
-    grade_fashion_cnn(ctx)  # CNN on Fashion-MNIST               (target >= 0.930)
-    grade_cifar10_cnn(ctx)  # small ResNet on CIFAR-10           (target >= 0.85)
+    grade_mnist_mlp(ctx)    # Sequential MLP on MNIST            (target >= 0.982)
+    grade_mnist_cnn(ctx)    # CNN on MNIST                       (target >= 0.996)
+    grade_fashion_cnn(ctx)  # CNN on Fashion-MNIST               (target >= 0.945)
+    grade_cifar10_cnn(ctx)  # small ResNet on CIFAR-10           (target >= 0.90)
 
 and its model card's prose is written here. The training recipe of each lives in
 :data:`keras_models.recipes.RECIPES`; :func:`keras_models.recipe_runs.run_recipe` trains one
@@ -27,7 +27,7 @@ The registry of tasks, and the recipe and model one of them trains:
 ['cifar10_cnn', 'fashion_cnn', 'mnist_cnn', 'mnist_mlp']
 >>> recipe = RECIPES["mnist_mlp"]
 >>> recipe.dataset, recipe.target, build_recipe_model(recipe, 10, None).output_shape
-('mnist', 0.97, (None, 10))
+('mnist', 0.982, (None, 10))
 """
 
 from __future__ import annotations
@@ -59,11 +59,11 @@ __all__ = [
 
 
 _OVERVIEWS = {
-    "mnist_mlp": "A Sequential multilayer perceptron (Flatten, one hidden Dense layer of 256 "
-    "ReLU units, softmax) that classifies 28x28 handwritten digits (MNIST).",
+    "mnist_mlp": "A Sequential multilayer perceptron (Flatten, two hidden Dense layers of 512 "
+    "ReLU units with dropout 0.2, softmax) that classifies 28x28 handwritten digits (MNIST).",
     "mnist_cnn": "A LeNet-shaped convolutional network with BatchNorm and dropout that "
     "classifies 28x28x1 handwritten digits (MNIST), trained with small random "
-    "shifts.",
+    "rotations, zooms and shifts.",
     "fashion_cnn": "A two-stage convolutional network with BatchNorm and dropout that "
     "classifies 28x28x1 Fashion-MNIST clothing images into 10 classes. "
     "Predictions average each image and its mirror image.",
@@ -166,7 +166,7 @@ def _grade(recipe_name: str, ctx: TaskContext, shuffle: bool = False) -> TaskRes
 
 
 def grade_mnist_mlp(ctx: TaskContext) -> TaskResult:
-    """MNIST, Sequential MLP (Flatten → Dense 256 ReLU → Dense softmax, Adam): test accuracy.
+    """MNIST, Sequential MLP (Flatten → 2 x Dense 512 ReLU → Dense softmax, Adam): test accuracy.
 
     ``ctx.params["shuffle_labels"] = True`` trains on shuffled labels (a deliberately broken
     model that scores about 0.1).
