@@ -33,9 +33,11 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 import a2common.tf_env  # noqa: F401  (before keras)
@@ -164,3 +166,33 @@ def measure_matmul_peak(size: int = 2048, repetitions: int = 7) -> CpuPeak:
         peak_flops_per_second=max(rates),
         median_flops_per_second=float(np.median(rates)),
     )
+
+
+CPU_PEAK_FILE = "cpu_peak.json"
+
+
+def training_compute(
+    model: keras.Model,
+    examples_seen: int,
+    train_seconds: float,
+    run_dir: Path,
+    *,
+    measure_peak: bool,
+) -> dict[str, Any]:
+    """Training FLOPs, achieved FLOP/s and the CPU's matmul peak of a run, for its ``details``.
+
+    ``measure_peak`` (right after training, on the machine that trained) times
+    :func:`measure_matmul_peak` and saves it as ``run_dir / CPU_PEAK_FILE``; a run loaded from
+    its cache reads that file instead (``cpu_peak`` is ``None`` if it has none).
+    """
+    peak_file = Path(run_dir) / CPU_PEAK_FILE
+    if measure_peak:
+        peak_file.write_text(json.dumps(measure_matmul_peak().as_dict()))
+    multiply_adds = count_multiply_adds(model)
+    flops = training_flops(multiply_adds, examples_seen)
+    return {
+        "multiply_adds_per_example": multiply_adds,
+        "train_flops": flops,
+        "achieved_flops_per_second": flops / train_seconds if train_seconds else None,
+        "cpu_peak": json.loads(peak_file.read_text()) if peak_file.is_file() else None,
+    }

@@ -4,8 +4,8 @@
 the graded tasks and returns a :class:`TrainedModel`; :func:`default_work_dir` is where
 notebooks and the CLI cache the runs. Each run also records its training CPU time in
 :data:`CPU_TIME_FILE` and, measured right after training on the same machine, the CPU's float32
-matrix-product speed in :data:`CPU_PEAK_FILE` (:func:`a2common.compute.measure_matmul_peak`), so
-its training FLOPs can be set against the machine's arithmetic limit.
+matrix-product speed (:func:`a2common.compute.training_compute`), so its training FLOPs can be
+set against the machine's arithmetic limit.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from a2common.compute import count_multiply_adds, measure_matmul_peak, training_flops
+from a2common.compute import training_compute
 from a2common.data import load_dataset, stratified_split
 from a2common.keras_training import finished_model_exists, fit_or_load
 from a2common.seeding import seed_everything
@@ -38,7 +38,6 @@ from keras_models.recipes import Recipe, build_recipe_model, build_recipe_optimi
 from keras_models.training import Evaluation, evaluate_in_chunks
 
 CPU_TIME_FILE = "cpu_time.json"
-CPU_PEAK_FILE = "cpu_peak.json"
 
 
 def default_work_dir() -> Path:
@@ -178,12 +177,9 @@ def run_recipe(
     train_cpu_seconds = (
         json.loads(cpu_file.read_text())["train_cpu_seconds"] if cpu_file.is_file() else None
     )
-    peak_file = run_dir / CPU_PEAK_FILE
-    if not from_cache:
-        peak_file.write_text(json.dumps(measure_matmul_peak().as_dict()))
-    cpu_peak = json.loads(peak_file.read_text()) if peak_file.is_file() else None
-    multiply_adds = count_multiply_adds(model)
-    flops = training_flops(multiply_adds, len(train_labels) * epochs)
+    compute = training_compute(
+        model, len(train_labels) * epochs, train_seconds, run_dir, measure_peak=not from_cache
+    )
     evaluation = evaluate_in_chunks(
         model, test_images, test_labels, flip_average=recipe.test_time_flip
     )
@@ -209,10 +205,7 @@ def run_recipe(
         "final_train_accuracy": history["accuracy"][-1] if history.get("accuracy") else None,
         "seconds_per_epoch": train_seconds / max(1, epochs),
         "train_cpu_seconds": train_cpu_seconds,
-        "multiply_adds_per_example": multiply_adds,
-        "train_flops": flops,
-        "achieved_flops_per_second": flops / train_seconds if train_seconds else None,
-        "cpu_peak": cpu_peak,
+        **compute,
         "target": recipe.target,
         "dataset_sha256": dataset.sha256,
         "run_dir": str(run_dir),
