@@ -211,8 +211,13 @@ def test_results_json_is_strict_gradescope_json_and_lists_every_task(tmp_path):
     )
     compute = render_report(loaded).split("## Training compute")[1].split("\n## ")[0]
     assert "| centroid | 2.00 | 6.0000 |" in compute
-    assert "| 50.0 | 200.0 | 25 % | Test CPU (avx2 fma; 2 cores) |" in compute
+    assert "| 50.0 | 200.0 (float32) | 25 % | Test CPU (avx2 fma; 2 cores) |" in compute
     assert "crash" not in compute
+    # A bfloat16 run is measured against the bfloat16 peak it was trained at.
+    loaded["tests"][0]["extra_data"]["details"]["cpu_peak"].update(
+        peak_flops_per_second=1e12, dtype="bfloat16"
+    )
+    assert "| 50.0 | 1000.0 (bfloat16) | 5 % |" in render_report(loaded)
 
 
 def test_interrupted_grade_keeps_finished_tasks_stops_the_worker_and_resumes(tmp_path):

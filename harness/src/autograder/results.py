@@ -204,8 +204,8 @@ def _compute_section(tests: list[dict[str, Any]]) -> list[str]:
     """Training FLOPs against the CPU's measured matrix-product peak, for tasks that report them.
 
     The figures come from the task's run (``details``): multiply-adds counted from the model,
-    ``6 x MACs x examples seen``, the training wall time, and a float32 matrix-product benchmark
-    run on the same machine right after training.
+    ``6 x MACs x examples seen``, the training wall time, and a matrix-product benchmark in the
+    run's precision (float32 or bfloat16) on the same machine right after training.
     """
     rows = []
     for test in tests:
@@ -222,7 +222,7 @@ def _compute_section(tests: list[dict[str, Any]]) -> list[str]:
                 f"{flops / 1e15:.4f}",
                 _fmt_seconds(extra["train_seconds"]),
                 f"{achieved / 1e9:.1f}",
-                f"{peak['peak_flops_per_second'] / 1e9:.1f}",
+                f"{peak['peak_flops_per_second'] / 1e9:.1f} ({peak.get('dtype', 'float32')})",
                 f"{100 * achieved / peak['peak_flops_per_second']:.0f} %",
                 f"{peak['cpu']} ({peak['isa']}; {peak['cores']} cores)",
             ]
@@ -234,8 +234,9 @@ def _compute_section(tests: list[dict[str, Any]]) -> list[str]:
         "## Training compute against the CPU's limit",
         "",
         "Training FLOPs = 6 x multiply-adds per example (counted from the model's layers) x "
-        "examples seen; achieved = FLOPs / training wall time; peak = the best float32 "
-        "2048 x 2048 matrix product TensorFlow ran on the same machine right after training.",
+        "examples seen; achieved = FLOPs / training wall time; peak = the best 2048 x 2048 "
+        "matrix product TensorFlow ran on the same machine right after training, in the "
+        "precision the run trained in (bfloat16 for a mixed_bfloat16 run).",
         "",
         markdown_table(
             [

@@ -4,6 +4,7 @@ import a2common.tf_env  # noqa: F401  (before keras)
 
 # isort: split
 import keras
+import pytest
 
 from a2common.compute import (
     count_multiply_adds,
@@ -62,6 +63,14 @@ def test_matmul_peak_is_timed_on_this_machine():
     assert peak.cpu == cpu_model() and peak.isa == " ".join(vector_isa())
     assert peak.cores >= 1 and peak.matmul_size == 256
     assert set(peak.as_dict()) >= {"cpu", "isa", "peak_flops_per_second"}
+    assert peak.dtype == "float32"
+
+
+def test_matmul_peak_in_bfloat16_and_a_clear_error_for_other_types():
+    peak = measure_matmul_peak(size=128, repetitions=2, dtype="bfloat16")
+    assert peak.dtype == "bfloat16" and peak.peak_flops_per_second > 0
+    with pytest.raises(ValueError, match="float32' or 'bfloat16"):
+        measure_matmul_peak(size=8, dtype="float16")
 
 
 def test_vector_isa_lists_only_vector_flags():

@@ -1,17 +1,26 @@
-"""The CIFAR-10 speedrun pieces: whitening layer, alternating flips, data pipeline, a tiny fit."""
+"""The CIFAR-10 speedrun pieces: whitening layer, identity init, scaled biases, schedule,
+weight averaging, alternating flips, data pipeline, test-time augmentation, a tiny fit."""
 
 import a2common.tf_env  # noqa: F401  (before keras)
 
 # isort: split
+import keras
 import numpy as np
 import pytest
 
 from keras_models.cifar_speedrun import (
+    LookaheadAveraging,
+    PartialIdentity,
+    ScaledBias,
     SpeedrunConfig,
+    TriangularSchedule,
     alternating_flip_mask,
     build_speedrun_cnn,
     make_training_data,
+    parse_overrides,
     patch_whitening_kernel,
+    predict_with_tta,
+    resolve_precision,
     train_speedrun,
 )
 
@@ -33,6 +42,111 @@ def test_whitening_layer_decorrelates_patches():
     np.testing.assert_allclose(covariance, np.eye(12), atol=0.05)
     np.testing.assert_allclose(whitened[..., 12:], -whitened[..., :12], atol=1e-5)
     assert not model.get_layer("whiten").trainable
+
+
+def test_identity_init_passes_the_input_channels_through():
+    kernel = PartialIdentity(seed=1)((3, 3, 4, 6)).numpy()
+    image = np.random.default_rng(0).random((1, 8, 8, 4)).astype(np.float32)
+    output = keras.ops.conv(image, kernel, padding="same").numpy()
+    np.testing.assert_allclose(output[..., :4], image, atol=1e-6)
+    rest = kernel[..., 4:]
+    assert np.abs(rest).max() <= 1 / np.sqrt(36) and rest.std() > 0.05
+
+
+def test_scaled_bias_moves_multiplier_squared_faster_under_sgd():
+    inputs = np.zeros((4, 3), np.float32)
+    targets = np.ones((4, 3), np.float32)
+    moved = {}
+    for multiplier in (1.0, 8.0):
+        model = keras.Sequential([keras.Input((3,)), ScaledBias(multiplier)])
+        model.compile(optimizer=keras.optimizers.SGD(1e-4), loss="mse")
+        model.train_on_batch(inputs, targets)
+        moved[multiplier] = model.predict(inputs, verbose=0)[0, 0]
+    np.testing.assert_allclose(moved[8.0] / moved[1.0], 64.0, rtol=1e-3)
+
+
+def test_triangular_schedule_rises_then_falls_linearly():
+    schedule = TriangularSchedule(2.0, total_steps=200, warmup_fraction=0.25)
+    values = np.array([float(schedule(step)) for step in range(201)])
+    assert values[0] == pytest.approx(0.4) and values.argmax() == 50
+    assert values[50] == pytest.approx(2.0) and values[200] == pytest.approx(0.14)
+    np.testing.assert_allclose(np.diff(values[:50]), 1.6 / 50, rtol=1e-4)
+    np.testing.assert_allclose(np.diff(values[50:]), -1.86 / 150, rtol=1e-4)
+    with pytest.raises(ValueError, match="total_steps"):
+        TriangularSchedule(1.0, total_steps=1)
+
+
+def test_lookahead_keeps_the_moving_average_and_hands_it_to_the_model():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    callback = LookaheadAveraging(total_steps=20, start_step=10, every=5)
+    callback.set_model(model)
+    first = [w.copy() for w in model.get_weights()]
+    model.optimizer.iterations.assign(10)
+    callback.on_train_batch_end(0)  # the average starts from the weights at step 10
+    model.set_weights([w + 1.0 for w in first])
+    model.optimizer.iterations.assign(12)
+    callback.on_train_batch_end(0)  # not a multiple of 5: nothing happens
+    np.testing.assert_allclose(model.get_weights()[0], first[0] + 1.0)
+    model.optimizer.iterations.assign(15)
+    callback.on_train_batch_end(0)
+    rho = 0.95**5 * (15 / 20) ** 3
+    for weight, start in zip(model.get_weights(), first):
+        np.testing.assert_allclose(weight, start + (1 - rho), rtol=1e-6)
+    model.set_weights([w + 5.0 for w in first])
+    callback.on_epoch_end(0)
+    for weight, start in zip(model.get_weights(), first):
+        np.testing.assert_allclose(weight, start + (1 - rho), rtol=1e-6)
+
+
+def test_test_time_augmentation_weighs_six_views():
+    rng = np.random.default_rng(0)
+    images = rng.random((5, 6, 6, 1)).astype(np.float32)
+    model = keras.Sequential(
+        [
+            keras.Input((6, 6, 1)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
+
+    def plain(batch):
+        return model.predict(batch, verbose=0).astype(np.float64)
+
+    def mirror(batch):
+        return (plain(batch) + plain(batch[:, :, ::-1])) / 2
+
+    padded = np.pad(images, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
+    expected = mirror(images) / 2 + (mirror(padded[:, :6, :6]) + mirror(padded[:, 2:, 2:])) / 4
+    np.testing.assert_allclose(predict_with_tta(model, images, level=2), expected, rtol=1e-6)
+    np.testing.assert_allclose(predict_with_tta(model, images, level=1), mirror(images))
+    np.testing.assert_allclose(predict_with_tta(model, images, level=0), plain(images))
+    with pytest.raises(ValueError, match="level 0, 1 or 2"):
+        predict_with_tta(model, images, level=3)
+
+
+def test_bfloat16_network_still_outputs_float32_probabilities():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = build_speedrun_cnn(_correlated_images(16, size=32), widths=(8, 8, 8))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert model.get_layer("block0_conv0").compute_dtype == "bfloat16"
+    probabilities = model.predict(_correlated_images(4, size=32), verbose=0)
+    assert probabilities.dtype == np.float32
+    np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)
+
+
+def test_settings_are_checked():
+    assert resolve_precision("auto") in ("float32", "mixed_bfloat16")
+    with pytest.raises(ValueError, match="precision"):
+        resolve_precision("float16")
+    assert parse_overrides(["batch_size=512", "tta_level=1"]) == {"batch_size": 512, "tta_level": 1}
+    with pytest.raises(ValueError, match="NAME=VALUE"):
+        parse_overrides(["no_such_setting=1"])
+    with pytest.raises(ValueError, match="true or false"):
+        parse_overrides(["lookahead=maybe"])
+    assert SpeedrunConfig(epochs=3).digest() != SpeedrunConfig().digest()
 
 
 def test_whitening_rejects_flat_images():
@@ -73,7 +187,14 @@ def test_a_tiny_run_learns_and_resumes_from_its_cache(tmp_path):
     labels = np.arange(256) % 2
     images = rng.random((256, 32, 32, 3)).astype(np.float32) * 0.5
     images[labels == 1, :, :, 0] += 0.5  # class 1 is redder
-    config = SpeedrunConfig(widths=(8, 8, 8), epochs=6, batch_size=32, whitening_images=64)
+    config = SpeedrunConfig(
+        widths=(8, 8, 8),
+        epochs=6,
+        batch_size=32,
+        whitening_images=64,
+        lookahead_start_epoch=2,
+        precision="float32",
+    )
     model, history, seconds = train_speedrun(config, tmp_path, images, labels, verbose=0)
     assert len(history["loss"]) == 6 and history["loss"][-1] < history["loss"][0]
     assert (model.predict(images, verbose=0).argmax(-1) == labels).mean() > 0.9
@@ -98,8 +219,13 @@ def test_hold_out_cli_trains_and_prints_its_scores(monkeypatch, tmp_path, capsys
     )
     from keras_models import cifar_speedrun
 
-    cifar_speedrun.main(["--epochs", "2", "--widths", "8", "8", "8", "--run-dir", str(tmp_path)])
+    settings = ["epochs=2", "widths=8,8,8", "precision=float32"]
+    cifar_speedrun.main(["--set", *settings, "--run-dir", str(tmp_path)])
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert printed["epochs"] == 2 and printed["widths"] == [8, 8, 8]
-    assert 0 <= printed["hold_out_accuracy"] <= 1 and printed["train_seconds"] > 0
-    assert (tmp_path / "8_8_8_e2_s0" / "model.keras").is_file()
+    assert all(0 <= printed[f"hold_out_accuracy_tta{level}"] <= 1 for level in (0, 1, 2))
+    assert printed["train_seconds"] > 0 and printed["precision_used"] == "float32"
+    digest = SpeedrunConfig(**cifar_speedrun.parse_overrides(settings)).digest()
+    assert (tmp_path / f"{digest}_s0" / "model.keras").is_file()
+    with pytest.raises(SystemExit):
+        cifar_speedrun.main(["--set", "epochs"])

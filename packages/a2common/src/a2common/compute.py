@@ -17,9 +17,10 @@ SqueezeNet 1.0). Nested models (a pretrained base inside a classifier) are walke
 **Training FLOPs** are ``3 x 2 x MACs`` per example seen: the backward pass of a convolution or
 matrix product costs two products of the forward pass's size (gradients of the input and of the
 weights). :func:`measure_matmul_peak` measures what this machine's TensorFlow reaches on a large
-float32 matrix product, the best case for the same threads, so ``achieved / peak`` says how far
-a training run is from the arithmetic limit (data pipeline, small layers, memory traffic and
-framework overhead make up the rest).
+matrix product in the precision the run trained in (float32, or bfloat16 for a
+``mixed_bfloat16`` run: on CPUs with AMX that is several times faster), the best case for the
+same threads, so ``achieved / peak`` says how far a training run is from the arithmetic limit
+(data pipeline, small layers, memory traffic and framework overhead make up the rest).
 
 Example:
 
@@ -109,7 +110,7 @@ def training_flops(multiply_adds_per_example: int, examples_seen: int) -> int:
 
 @dataclass(frozen=True)
 class CpuPeak:
-    """This machine's CPU and the float32 matrix-product speed TensorFlow reaches on it.
+    """This machine's CPU and the matrix-product speed TensorFlow reaches on it.
 
     Attributes:
         cpu: the CPU's model name (:func:`a2common.machine.cpu_model`).
@@ -118,6 +119,7 @@ class CpuPeak:
         cores: CPUs this process may run on.
         threads: TensorFlow's intra-op threads (0 means one per core).
         matmul_size: side of the square matrices multiplied.
+        dtype: their element type, ``"float32"`` or ``"bfloat16"``.
         peak_flops_per_second: best of the repetitions, ``2 * n**3 / seconds``.
         median_flops_per_second: median of the repetitions (a shared machine is noisy).
 
@@ -134,21 +136,24 @@ class CpuPeak:
     matmul_size: int
     peak_flops_per_second: float
     median_flops_per_second: float
+    dtype: str = "float32"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def measure_matmul_peak(size: int = 2048, repetitions: int = 7) -> CpuPeak:
-    """Time TensorFlow float32 ``size x size`` matrix products on all its threads.
+def measure_matmul_peak(size: int = 2048, repetitions: int = 7, dtype: str = "float32") -> CpuPeak:
+    """Time TensorFlow ``size x size`` matrix products of ``dtype`` on all its threads.
 
     The first product (graph building, thread start-up) is not timed. Takes a few seconds.
     """
     import tensorflow as tf
 
+    if dtype not in ("float32", "bfloat16"):
+        raise ValueError(f"Expected dtype 'float32' or 'bfloat16'. Received: dtype={dtype!r}")
     rng = np.random.default_rng(0)
-    left = tf.constant(rng.standard_normal((size, size), dtype=np.float32))
-    right = tf.constant(rng.standard_normal((size, size), dtype=np.float32))
+    left = tf.cast(rng.standard_normal((size, size), dtype=np.float32), dtype)
+    right = tf.cast(rng.standard_normal((size, size), dtype=np.float32), dtype)
     product = tf.function(lambda a, b: tf.reduce_sum(tf.matmul(a, b)))
     product(left, right).numpy()
     rates = []
@@ -165,6 +170,7 @@ def measure_matmul_peak(size: int = 2048, repetitions: int = 7) -> CpuPeak:
         matmul_size=size,
         peak_flops_per_second=max(rates),
         median_flops_per_second=float(np.median(rates)),
+        dtype=dtype,
     )
 
 
@@ -178,16 +184,18 @@ def training_compute(
     run_dir: Path,
     *,
     measure_peak: bool,
+    dtype: str = "float32",
 ) -> dict[str, Any]:
     """Training FLOPs, achieved FLOP/s and the CPU's matmul peak of a run, for its ``details``.
 
     ``measure_peak`` (right after training, on the machine that trained) times
-    :func:`measure_matmul_peak` and saves it as ``run_dir / CPU_PEAK_FILE``; a run loaded from
-    its cache reads that file instead (``cpu_peak`` is ``None`` if it has none).
+    :func:`measure_matmul_peak` in ``dtype`` (the precision the run computed in) and saves it
+    as ``run_dir / CPU_PEAK_FILE``; a run loaded from its cache reads that file instead
+    (``cpu_peak`` is ``None`` if it has none).
     """
     peak_file = Path(run_dir) / CPU_PEAK_FILE
     if measure_peak:
-        peak_file.write_text(json.dumps(measure_matmul_peak().as_dict()))
+        peak_file.write_text(json.dumps(measure_matmul_peak(dtype=dtype).as_dict()))
     multiply_adds = count_multiply_adds(model)
     flops = training_flops(multiply_adds, examples_seen)
     return {
