@@ -1,7 +1,8 @@
-"""What each speedrun step buys: cumulative ablation of ``keras_models.cifar_speedrun``.
+"""What each speedrun step buys: cumulative ablation of ``keras_models.speedrun``.
 
 Trains the CIFAR-10 speedrun CNN on 90 % of the training set and scores it on the other 10 %
-(the hold-out CLI, ``python -m keras_models.cifar_speedrun``), once per row, each row adding one
+(:func:`keras_models.speedrun.hold_out_run`, also the CLI ``python -m keras_models.speedrun``),
+once per row, each row adding one
 idea to the previous one, then writes every record with the machine's facts to
 ``speedrun_ablation.json`` beside this script. Finished runs are cached by their settings'
 digest under ``--run-dir``, so an interrupted ablation resumes where it stopped.
@@ -30,14 +31,12 @@ augmentation, with the mirror and with the six views.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import time
 from pathlib import Path
 
 from a2common.machine import cpu_model, vector_isa
-from keras_models import cifar_speedrun
+from keras_models import speedrun
 
 STEPS = [
     (
@@ -71,17 +70,15 @@ def main() -> None:
         "--out", type=Path, default=Path(__file__).with_name("speedrun_ablation.json")
     )
     args = parser.parse_args()
-    bfloat16 = cifar_speedrun.resolve_precision("auto") == "mixed_bfloat16"
+    bfloat16 = speedrun.resolve_precision("auto") == "mixed_bfloat16"
     records = []
     for name, settings in STEPS:
         if name.endswith("float32") and not bfloat16:
             continue
         overrides = [*args.set, *settings.split()]
         started = time.perf_counter()
-        printed = io.StringIO()
-        with contextlib.redirect_stdout(printed):
-            cifar_speedrun.main(["--set", *overrides, "--run-dir", args.run_dir])
-        record = json.loads(printed.getvalue().strip().splitlines()[-1])
+        config = speedrun.SpeedrunConfig(**speedrun.parse_overrides(overrides))
+        record = speedrun.hold_out_run(config, args.run_dir, verbose=0)
         record.update(step=name, overrides=overrides, wall_seconds=time.perf_counter() - started)
         records.append(record)
         print(

@@ -1,4 +1,5 @@
-"""Training and evaluation helpers: learning-rate schedules, chunked evaluation.
+"""Training and evaluation helpers: learning-rate schedules, test-time augmentation, chunked
+evaluation.
 
 Example:
 
@@ -41,6 +42,52 @@ def one_cycle_schedule(
     )
 
 
+def predict_with_tta(
+    model: keras.Model,
+    images: np.ndarray,
+    *,
+    level: int = 2,
+    mirror: bool = True,
+    batch_size: int = 1000,
+) -> np.ndarray:
+    """Class probabilities of ``images`` with test-time augmentation.
+
+    ``level`` 0: the images as they are; 1: the mean over each image and its mirror; 2: half
+    of level 1 plus a quarter each of level 1 on the image shifted one pixel up-left and one
+    pixel down-right (reflected borders), six views in all. With ``mirror=False`` no view is
+    mirrored (level 1 is then level 0, and level 2 averages three views).
+
+    >>> model = keras.Sequential([keras.Input((2, 2, 1)), keras.layers.Flatten(),
+    ...                           keras.layers.Dense(2, activation="softmax")])
+    >>> predict_with_tta(model, np.zeros((3, 2, 2, 1), "float32")).shape
+    (3, 2)
+    """
+    if level not in (0, 1, 2):
+        raise ValueError(f"Expected level 0, 1 or 2. Received: level={level}")
+    if level and np.ndim(images) != 4:
+        raise ValueError(
+            "Expected images of shape (n, height, width, channels) for test-time augmentation. "
+            f"Received: images.shape={np.shape(images)}"
+        )
+
+    def predict(batch: np.ndarray) -> np.ndarray:
+        return np.asarray(model.predict(batch, batch_size=batch_size, verbose=0), np.float64)
+
+    def mirrored(batch: np.ndarray) -> np.ndarray:
+        if level == 0 or not mirror:
+            return predict(batch)
+        return (predict(batch) + predict(batch[:, :, ::-1])) / 2.0
+
+    probabilities = mirrored(images)
+    if level == 2:
+        padded = np.pad(images, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
+        height, width = images.shape[1:3]
+        up_left = mirrored(padded[:, :height, :width])
+        down_right = mirrored(padded[:, 2 : height + 2, 2 : width + 2])
+        probabilities = probabilities / 2.0 + (up_left + down_right) / 4.0
+    return probabilities
+
+
 @dataclass
 class Evaluation:
     """Result of :func:`evaluate_in_chunks`.
@@ -72,8 +119,8 @@ def evaluate_in_chunks(
     in memory at once — the approach the assignment suggests for a test set too large for RAM.
 
     With ``flip_average`` the prediction is the mean of the probabilities for each image and
-    its left-right mirror image (test-time augmentation, for models trained with horizontal
-    flips); images must be ``(n, height, width, channels)``.
+    its left-right mirror image (:func:`predict_with_tta` at level 1, for models trained with
+    horizontal flips); images must be ``(n, height, width, channels)``.
 
     Example:
 
@@ -96,10 +143,9 @@ def evaluate_in_chunks(
     for start in range(0, len(labels), chunk_size):
         chunk_images = images[start : start + chunk_size]
         chunk_labels = labels[start : start + chunk_size]
-        probabilities = np.asarray(model(chunk_images, training=False))
-        if flip_average:
-            mirrored = np.asarray(model(chunk_images[:, :, ::-1], training=False))
-            probabilities = (probabilities + mirrored) / 2.0
+        probabilities = predict_with_tta(
+            model, chunk_images, level=int(flip_average), batch_size=chunk_size
+        )
         accuracy.update_state(chunk_labels, probabilities)
         cross_entropy.update_state(chunk_labels, probabilities)
         chunks.append(probabilities)

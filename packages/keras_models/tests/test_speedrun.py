@@ -1,4 +1,4 @@
-"""The CIFAR-10 speedrun pieces: whitening layer, identity init, scaled biases, schedule,
+"""The speedrun pieces: whitening layer, identity init, scaled biases, schedule,
 weight averaging, alternating flips, data pipeline, test-time augmentation, a tiny fit."""
 
 import a2common.tf_env  # noqa: F401  (before keras)
@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_models.cifar_speedrun import (
+from keras_models.speedrun import (
     LookaheadAveraging,
     PartialIdentity,
     ScaledBias,
@@ -17,6 +17,7 @@ from keras_models.cifar_speedrun import (
     alternating_flip_mask,
     build_speedrun_cnn,
     make_training_data,
+    model_precision,
     parse_overrides,
     patch_whitening_kernel,
     predict_with_tta,
@@ -121,6 +122,13 @@ def test_test_time_augmentation_weighs_six_views():
     np.testing.assert_allclose(predict_with_tta(model, images, level=2), expected, rtol=1e-6)
     np.testing.assert_allclose(predict_with_tta(model, images, level=1), mirror(images))
     np.testing.assert_allclose(predict_with_tta(model, images, level=0), plain(images))
+    unmirrored = plain(images) / 2 + (plain(padded[:, :6, :6]) + plain(padded[:, 2:, 2:])) / 4
+    np.testing.assert_allclose(
+        predict_with_tta(model, images, level=2, mirror=False), unmirrored, rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        predict_with_tta(model, images, level=1, mirror=False), plain(images)
+    )
     with pytest.raises(ValueError, match="level 0, 1 or 2"):
         predict_with_tta(model, images, level=3)
 
@@ -132,6 +140,7 @@ def test_bfloat16_network_still_outputs_float32_probabilities():
     finally:
         keras.mixed_precision.set_global_policy("float32")
     assert model.get_layer("block0_conv0").compute_dtype == "bfloat16"
+    assert model_precision(model) == "mixed_bfloat16"
     probabilities = model.predict(_correlated_images(4, size=32), verbose=0)
     assert probabilities.dtype == np.float32
     np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)
@@ -154,6 +163,20 @@ def test_whitening_rejects_flat_images():
         patch_whitening_kernel(np.zeros((4, 32, 32)))
     with pytest.raises(ValueError, match="3 block widths"):
         build_speedrun_cnn(_correlated_images(8), widths=(4, 4))
+    with pytest.raises(ValueError, match="vary in every channel"):
+        build_speedrun_cnn(np.zeros((4, 16, 16, 1), np.float32), widths=(4, 4, 4))
+    with pytest.raises(ValueError, match="finite"):
+        build_speedrun_cnn(np.full((4, 16, 16, 1), np.nan, np.float32), widths=(4, 4, 4))
+    with pytest.raises(ValueError, match=">= 16"):
+        build_speedrun_cnn(_correlated_images(8, size=8), widths=(4, 4, 4))
+
+
+def test_grey_scale_digits_get_a_one_channel_network():
+    images = _correlated_images(32, size=28)[..., :1]
+    model = build_speedrun_cnn(images, widths=(4, 8, 8), name="mnist_speedrun")
+    assert model.input_shape == (None, 28, 28, 1) and model.name == "mnist_speedrun"
+    assert model.get_layer("whiten").kernel.shape == (2, 2, 1, 8)
+    assert model.predict(images[:2], verbose=0).shape == (2, 10)
 
 
 def test_each_image_is_mirrored_in_exactly_one_of_two_consecutive_epochs():
@@ -180,6 +203,11 @@ def test_pipeline_yields_every_image_once_per_epoch_flipped_on_schedule():
         np.testing.assert_array_equal(y.argmax(-1), labels[index])
         mirrored = x[:, 0, 2, 0] >= 100
         np.testing.assert_array_equal(mirrored, alternating_flip_mask(n, epoch, 1)[index])
+    unmirrored = make_training_data(
+        images, labels, epochs=2, batch_size=batch, num_classes=3, translate_pixels=0, mirror=False
+    )
+    x = np.concatenate([x.numpy() for x, _ in unmirrored])
+    assert len(x) == 2 * n and not np.any(x[:, 0, 2, 0] >= 100)
 
 
 def test_a_tiny_run_learns_and_resumes_from_its_cache(tmp_path):
@@ -213,19 +241,28 @@ def test_hold_out_cli_trains_and_prints_its_scores(monkeypatch, tmp_path, capsys
 
     rng = np.random.default_rng(0)
     labels = np.arange(200) % 10
-    split = types.SimpleNamespace(x=(rng.random((200, 32, 32, 3)) * 255).astype(np.uint8), y=labels)
-    monkeypatch.setattr(
-        a2common.data, "load_dataset", lambda name: types.SimpleNamespace(train=split)
-    )
-    from keras_models import cifar_speedrun
+    split = types.SimpleNamespace(x=(rng.random((200, 28, 28)) * 255).astype(np.uint8), y=labels)
+    loaded = []
 
-    settings = ["epochs=2", "widths=8,8,8", "precision=float32"]
-    cifar_speedrun.main(["--set", *settings, "--run-dir", str(tmp_path)])
+    def fake_load(name):
+        loaded.append(name)
+        return types.SimpleNamespace(train=split)
+
+    monkeypatch.setattr(a2common.data, "load_dataset", fake_load)
+    from keras_models import speedrun
+
+    settings = ["epochs=2", "widths=8,8,8", "precision=float32", "mirror=false"]
+    speedrun.main(["--set", *settings, "--dataset", "mnist", "--run-dir", str(tmp_path)])
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert printed["epochs"] == 2 and printed["widths"] == [8, 8, 8]
+    assert loaded == ["mnist"] and printed["dataset"] == "mnist"
+    assert printed["epochs"] == 2 and printed["widths"] == [8, 8, 8] and not printed["mirror"]
     assert all(0 <= printed[f"hold_out_accuracy_tta{level}"] <= 1 for level in (0, 1, 2))
+    # Without mirroring, level 1 (image + mirror) is the plain prediction.
+    assert printed["hold_out_accuracy_tta1"] == printed["hold_out_accuracy_tta0"]
     assert printed["train_seconds"] > 0 and printed["precision_used"] == "float32"
-    digest = SpeedrunConfig(**cifar_speedrun.parse_overrides(settings)).digest()
-    assert (tmp_path / f"{digest}_s0" / "model.keras").is_file()
+    digest = SpeedrunConfig(**speedrun.parse_overrides(settings)).digest()
+    assert (tmp_path / f"mnist-{digest}_s0" / "model.keras").is_file()
     with pytest.raises(SystemExit):
-        cifar_speedrun.main(["--set", "epochs"])
+        speedrun.main(["--set", "epochs"])
+    with pytest.raises(SystemExit):
+        speedrun.main(["--dataset", "imagenet"])
