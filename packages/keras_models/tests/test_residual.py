@@ -130,6 +130,31 @@ def test_adversarial_fit_trains_checkpoints_and_resumes(tmp_path):
     assert again == resumed and loaded.count_params() == model.count_params()
 
 
+def test_cosine_decay_brings_the_learning_rate_to_zero_by_the_last_step(tmp_path):
+    images = np.random.default_rng(0).random((64, 4, 4, 3)).astype(np.float32)
+    labels = np.arange(64) % 2
+
+    def build():
+        return keras.Sequential(
+            [keras.Input((4, 4, 3)), keras.layers.Flatten(), keras.layers.Dense(2, "softmax")]
+        )
+
+    config = AdversarialConfig(
+        epochs=2, batch_size=16, steps=1, learning_rate=0.01, cosine_decay=True, monitor_size=0
+    )
+    model, _, _ = adversarial_fit(build, tmp_path, images, labels, config)
+    assert int(model.optimizer.iterations) == 8
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)
+    constant, _, _ = adversarial_fit(
+        build,
+        tmp_path / "constant",
+        images,
+        labels,
+        AdversarialConfig(**{**config.__dict__, "cosine_decay": False}),
+    )
+    assert float(constant.optimizer.learning_rate) == pytest.approx(0.01)
+
+
 def test_pgd_monitor_attacks_every_class_of_a_class_ordered_split():
     labels = np.repeat(np.arange(6), 500)  # load_animals6's validation split is ordered so
     chosen = monitor_subset(labels, 500, seed=0)

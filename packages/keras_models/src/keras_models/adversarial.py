@@ -53,6 +53,8 @@ class AdversarialConfig:
 
     Attributes:
         epochs, batch_size, learning_rate: Adam training.
+        cosine_decay: decay the learning rate from ``learning_rate`` to zero along a cosine
+            over all steps (else constant).
         epsilon: radius of the training attack (the evaluation's ε).
         steps: PGD steps per training batch (the issue's k = 10).
         step_size: PGD step; 2/255 (≈ 2.5·ε/k, Madry et al.) so 10 steps can cross the ball.
@@ -64,6 +66,7 @@ class AdversarialConfig:
     epochs: int = 10
     batch_size: int = 128
     learning_rate: float = 1e-3
+    cosine_decay: bool = False
     epsilon: float = EPSILON
     steps: int = 10
     step_size: float = 2 / 255
@@ -111,8 +114,16 @@ def adversarial_fit(
     else:
         state = {"config": asdict(config), "epochs_done": 0, "seconds": 0.0, "history": {}}
         model = build_model()
+        learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = (
+            config.learning_rate
+        )
+        if config.cosine_decay:
+            steps_per_epoch = -(-len(images) // config.batch_size)
+            learning_rate = keras.optimizers.schedules.CosineDecay(
+                config.learning_rate, decay_steps=config.epochs * steps_per_epoch
+            )
         model.compile(
-            optimizer=keras.optimizers.Adam(config.learning_rate),
+            optimizer=keras.optimizers.Adam(learning_rate),
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
         )

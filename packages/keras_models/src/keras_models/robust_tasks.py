@@ -61,6 +61,7 @@ class Settings:
     train_per_class: int | None = None
     batch_size: int = 128
     learning_rate: float = 1e-3
+    cosine_decay: bool = False
     bn_momentum: float = 0.99
 
 
@@ -81,8 +82,12 @@ CLEAN = {
         bn_momentum=0.5,
     ),
 }
+# PGD training: 4 epochs at a constant learning rate (graded 2026-12-04, Intel Xeon, 495 s) left
+# the model underfitted (validation accuracy 0.41 clean, 0.27 under PGD-10, both still rising;
+# test PGD-20 0.2907), so the full variant trains 10 epochs (~125 s each on the quiet Xeon)
+# with a cosine decay of Adam's learning rate to zero.
 ROBUST = {
-    False: Settings(num_blocks=3, feature_maps=16, drop_rate=0.0, epochs=4),
+    False: Settings(num_blocks=3, feature_maps=16, drop_rate=0.0, epochs=10, cosine_decay=True),
     True: Settings(
         num_blocks=2,
         feature_maps=4,
@@ -245,6 +250,7 @@ def grade_animals6_robust(ctx: TaskContext) -> TaskResult:
         epochs=settings.epochs,
         batch_size=settings.batch_size,
         learning_rate=settings.learning_rate,
+        cosine_decay=settings.cosine_decay,
         epsilon=EPSILON,
         steps=10,
         monitor_size=100 if ctx.quick else 500,
@@ -302,7 +308,9 @@ def grade_animals6_robust(ctx: TaskContext) -> TaskResult:
         + (
             f" Every batch replaced by its PGD-{config.steps} copy (eps {EPSILON}, step "
             f"{config.step_size:.4f}, random start) after a random flip; Adam "
-            f"{settings.learning_rate:g}, batch {settings.batch_size}, {settings.epochs} "
+            f"{settings.learning_rate:g}"
+            f"{' with a cosine decay to zero' if settings.cosine_decay else ''}, batch "
+            f"{settings.batch_size}, {settings.epochs} "
             "epochs. Width and epochs were cut so the ~11x cost of PGD-10 training fits "
             "30 min on a 2-core CPU; a wider model trained longer would be more robust."
         ),
