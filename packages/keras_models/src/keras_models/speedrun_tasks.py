@@ -57,7 +57,10 @@ __all__ = [
 
 SPEEDRUNS: dict[str, SpeedrunConfig] = {
     "cifar10_cnn": SpeedrunConfig(),
-    "fashion_cnn": SpeedrunConfig(epochs=7),
+    # 64/256/256 for 7 epochs (8 take ~644 s, over the 10-minute goal) scored 0.9446 on test;
+    # on the hold-out, 64/192/192 for 8 epochs matched 64/256/256 for 8 (0.9512 vs 0.9513) in
+    # 86% of the time (475 s vs 551 s on 54,000 images).
+    "fashion_cnn": SpeedrunConfig(widths=(64, 192, 192), epochs=8),
     "mnist_cnn": SpeedrunConfig(widths=(32, 128, 128), epochs=8, mirror=False),
 }
 """The graded settings of each task (chosen on 10% hold-outs of the training split)."""
