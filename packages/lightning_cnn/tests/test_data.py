@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from lightning_cnn.lightning_data import Animals3DataModule, ImageFolderDataset, RandomFlipShift
+from lightning_cnn.lightning_data import (
+    Animals3DataModule,
+    ImageFolderDataset,
+    RandomCutout,
+    RandomFlipShift,
+)
 from lightning_cnn.release import ReleaseError, read_split
 
 
@@ -67,6 +72,59 @@ def test_flip_shift_augmentation():
     out = shifted(image)
     assert out.shape == image.shape
     assert set(out.unique().tolist()) <= set(image.unique().tolist())  # reflection, no zeros
+
+
+def _erased_boxes(masks: np.ndarray) -> list[tuple[int, int]]:
+    """Height and width of the bounding box of each mask's erased pixels."""
+    boxes = []
+    for mask in masks:
+        rows, columns = np.nonzero(mask)
+        boxes.append((int(np.ptp(rows)) + 1, int(np.ptp(columns)) + 1))
+        assert mask.sum() == boxes[-1][0] * boxes[-1][1]  # a filled rectangle
+    return boxes
+
+
+def test_cutout_fills_a_square_clipped_at_the_borders():
+    fill = (0.25, 0.5, 0.75)
+    cutout = RandomCutout(8, fill=fill, generator=torch.Generator().manual_seed(0))
+    outputs = torch.stack([cutout(torch.ones(3, 16, 16)) for _ in range(200)])
+    erased = outputs != 1
+    assert torch.equal(erased[:, 0], erased[:, 2])  # all channels erased together
+    for channel, value in enumerate(fill):
+        assert torch.all(outputs[:, channel][erased[:, channel]] == value)
+    boxes = _erased_boxes(erased[:, 0].numpy())
+    assert max(boxes) == (8, 8) and min(h * w for h, w in boxes) < 64  # full and clipped
+    image = torch.rand(3, 16, 16)
+    assert torch.equal(RandomCutout(0, fill=fill)(image), image)
+    with pytest.raises(ValueError, match=r"Expected a \(3, H, W\) image"):
+        cutout(torch.ones(1, 16, 16))
+
+
+def test_keras_and_torch_cutout_follow_the_same_rule():
+    from lightning_cnn.keras_model import RandomCutout as KerasCutout
+
+    keras_out = KerasCutout(24, seed=0)(np.ones((400, 64, 64, 3), "float32"), training=True)
+    keras_masks = keras_out.numpy()[..., 0] == 0
+    torch_cutout = RandomCutout(24, fill=(0, 0, 0), generator=torch.Generator().manual_seed(0))
+    torch_masks = np.stack(
+        [torch_cutout(torch.ones(3, 64, 64))[0].numpy() == 0 for _ in range(400)]
+    )
+    for masks in (keras_masks, torch_masks):
+        boxes = _erased_boxes(masks)
+        assert max(boxes) == (24, 24) and min(min(box) for box in boxes) < 24
+    # the same clipping rule: the same mean erased area (576 px unclipped), within sampling noise
+    assert abs(keras_masks.sum((1, 2)).mean() - torch_masks.sum((1, 2)).mean()) < 25
+    assert np.all(KerasCutout(24)(np.ones((2, 64, 64, 3), "float32")).numpy() == 1)  # inference
+
+
+def test_datamodule_cutout_fills_with_the_training_mean(tiny_release):
+    datamodule = Animals3DataModule(tiny_release, batch_size=4, shift_px=0, cutout_px=64)
+    datamodule.setup("fit")
+    image, _ = datamodule.train_set[0]
+    mean = datamodule.channel_stats()[0]
+    centre = image[:, 32, 32].tolist()  # a 64 px square always covers the centre
+    assert centre == pytest.approx(mean, abs=1e-6)
+    assert "RandomCutout(size=64)" in repr(datamodule.train_set.transform)
 
 
 def test_bad_inputs_raise_clear_errors(tmp_path, tiny_release):

@@ -10,7 +10,7 @@ import torch
 from a2common.grading import TaskContext
 from lightning_cnn.config import CNNConfig, TrainConfig, warmup_cosine_factor
 from lightning_cnn.lightning_data import Animals3DataModule
-from lightning_cnn.lightning_model import Animals3Classifier, build_torch_cnn
+from lightning_cnn.lightning_model import Animals3Classifier, build_torch_cnn, mixup_batch
 from lightning_cnn.torch_pooling import GeneralizedMeanPool2d
 
 SMALL = CNNConfig(channels=(4, 8, 8), dropout=0.0)
@@ -78,9 +78,39 @@ def test_keras_and_torch_networks_compute_the_same_function(pooling):
 def test_default_network_shapes_and_size():
     network = build_torch_cnn(CNNConfig())
     assert network(torch.rand(2, 3, 64, 64)).shape == (2, 3)
-    assert sum(p.numel() for p in network.parameters()) < 1_500_000
+    assert sum(p.numel() for p in network.parameters()) < 2_000_000
     gem = Animals3Classifier(CNNConfig(pooling="gem"))
     assert gem.gem_exponents() == [3.0] * 4
+
+
+def _check_mixup(images: np.ndarray, targets: np.ndarray, originals: np.ndarray) -> None:
+    """Each image of class k was the constant k: a blend must equal its label blend's mean."""
+    np.testing.assert_allclose(targets.sum(axis=1), 1.0, rtol=1e-6)
+    expected = targets @ np.arange(targets.shape[1], dtype=np.float32)
+    np.testing.assert_allclose(images.reshape(len(images), -1).mean(axis=1), expected, atol=1e-5)
+    assert not np.allclose(images, originals)  # something was blended
+    assert np.all((targets > 0).sum(axis=1) <= 2)  # two labels at most
+
+
+def test_mixup_blends_images_and_labels_alike_in_both_frameworks():
+    import tensorflow as tf
+
+    from lightning_cnn.keras_model import with_mixup
+
+    labels = np.array([0, 1, 2, 0, 1, 2, 0, 1])
+    images = np.broadcast_to(labels[:, None, None, None], (8, 8, 8, 3)).astype(np.float32)
+    torch.manual_seed(0)
+    mixed, targets = mixup_batch(
+        torch.from_numpy(images).permute(0, 3, 1, 2), torch.from_numpy(labels), 3, 0.4
+    )
+    _check_mixup(mixed.numpy(), targets.numpy(), images.transpose(0, 3, 1, 2))
+    batches = tf.data.Dataset.from_tensors((images, np.eye(3, dtype=np.float32)[labels]))
+    keras_images, keras_targets = next(iter(with_mixup(batches, 0.4, seed=0)))
+    _check_mixup(keras_images.numpy(), keras_targets.numpy(), images)
+    with pytest.raises(ValueError, match="alpha > 0"):
+        mixup_batch(mixed, torch.from_numpy(labels), 3, 0.0)
+    with pytest.raises(ValueError, match="cutout_px >= 0 and mixup_alpha >= 0"):
+        TrainConfig(mixup_alpha=-0.1)
 
 
 def test_schedule_warms_up_then_decays_to_zero():

@@ -132,10 +132,63 @@ def conv_bn_relu(x: Any, filters: int, name: str) -> Any:
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
-def augmentation(shift_px: int, seed: int = 0) -> keras.Sequential:
-    """Random horizontal flip and random translation by up to ``shift_px`` pixels (training only).
+@keras.saving.register_keras_serializable(package="lightning_cnn")
+class RandomCutout(layers.Layer):
+    """During training, sets a ``size x size`` square at a random centre of each image to 0.
 
-    The same ideas as :class:`lightning_cnn.lightning_data.RandomFlipShift`.
+    Placed after the model's ``Normalization``, 0 is the training images' mean colour. The
+    centre is any pixel, so near a border the square is clipped: rows ``max(0, y - size // 2)``
+    to ``min(height, y + size // 2)``, the rule of
+    :class:`lightning_cnn.lightning_data.RandomCutout`. At inference the layer does nothing.
+
+    Example:
+
+    >>> layer = RandomCutout(8, seed=0)
+    >>> images = np.ones((2, 16, 16, 3), "float32")
+    >>> erased = keras.ops.convert_to_numpy(layer(images, training=True))
+    >>> bool((erased == 0).any()), bool((layer(images) == 1).numpy().all())
+    (True, True)
+    """
+
+    def __init__(self, size: int, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if size < 1:
+            raise ValueError(f"Expected size >= 1. Received: size={size}")
+        self.size = int(size)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        if not training:
+            return inputs
+        shape = keras.ops.shape(inputs)
+        batch, height, width = shape[0], shape[1], shape[2]
+        rows = keras.random.randint((batch, 1, 1, 1), 0, height, seed=self.seed_generator)
+        columns = keras.random.randint((batch, 1, 1, 1), 0, width, seed=self.seed_generator)
+        half = self.size // 2
+        row_index = keras.ops.reshape(keras.ops.arange(height), (1, -1, 1, 1))
+        column_index = keras.ops.reshape(keras.ops.arange(width), (1, 1, -1, 1))
+        inside = (
+            (row_index >= rows - half)
+            & (row_index < rows + half)
+            & (column_index >= columns - half)
+            & (column_index < columns + half)
+        )
+        return keras.ops.where(inside, keras.ops.zeros_like(inputs), inputs)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "size": self.size, "seed": self.seed}
+
+
+def augmentation(shift_px: int, seed: int = 0, cutout_px: int = 0) -> keras.Sequential:
+    """Random horizontal flip, translation by up to ``shift_px`` pixels and ``cutout_px`` cutout.
+
+    Active in training only; the same steps as the PyTorch pipeline
+    (:class:`lightning_cnn.lightning_data.RandomFlipShift`, then
+    :class:`lightning_cnn.lightning_data.RandomCutout`).
     """
     factor = shift_px / IMAGE_SIZE
     steps: list[layers.Layer] = [layers.RandomFlip("horizontal", seed=seed)]
@@ -145,7 +198,35 @@ def augmentation(shift_px: int, seed: int = 0) -> keras.Sequential:
                 factor, factor, fill_mode="reflect", interpolation="nearest", seed=seed + 1
             )
         )
+    if cutout_px:
+        steps.append(RandomCutout(cutout_px, seed=seed + 2, name="cutout"))
     return keras.Sequential(steps, name="augmentation")
+
+
+def with_mixup(dataset: tf.data.Dataset, alpha: float, seed: int = 0) -> tf.data.Dataset:
+    """``dataset`` (batches of images and one-hot labels) with ``keras.layers.MixUp`` applied.
+
+    Each image and its label are blended with another pair of the same batch with a weight
+    drawn from ``Beta(alpha, alpha)`` per image (the Lightning model's
+    :func:`lightning_cnn.lightning_model.mixup_batch`). It blends the images before the
+    model's in-model augmentation, which the Lightning pipeline applies before blending.
+
+    Example:
+
+    >>> batches = tf.data.Dataset.from_tensors((np.ones((4, 8, 8, 3), "float32"), np.eye(4)))
+    >>> images, labels = next(iter(with_mixup(batches, 0.4)))
+    >>> tuple(images.shape), np.allclose(labels.numpy().sum(axis=1), 1.0)
+    ((4, 8, 8, 3), True)
+    """
+    if alpha <= 0:
+        raise ValueError(f"Expected alpha > 0. Received: alpha={alpha}")
+    mixup = layers.MixUp(alpha=alpha, seed=seed)
+
+    def blend(images: Any, labels: Any) -> tuple[Any, Any]:
+        mixed = mixup({"images": images, "labels": labels}, training=True)
+        return mixed["images"], mixed["labels"]
+
+    return dataset.map(blend, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def build_keras_cnn(
@@ -154,6 +235,7 @@ def build_keras_cnn(
     variance: Sequence[float],
     shift_px: int = 0,
     seed: int = 0,
+    cutout_px: int = 0,
 ) -> keras.Model:
     """The project's CNN as a functional Keras model taking 0..255 RGB ``(64, 64, 3)`` images.
 
@@ -161,9 +243,10 @@ def build_keras_cnn(
         config: the network (shared with the PyTorch model).
         mean, variance: per-channel statistics of the training images in [0, 1].
         shift_px: largest random translation of the in-model augmentation (random flip and
-            translation, active during ``fit`` only); ``0`` builds the model without any
-            augmentation layers (e.g. to compare it with the PyTorch network).
+            translation, active during ``fit`` only); ``0`` and ``cutout_px=0`` build the model
+            without any augmentation layers (e.g. to compare it with the PyTorch network).
         seed: seed of the augmentation layers.
+        cutout_px: side of the in-model cutout square (:class:`RandomCutout`; 0: none).
 
     Example:
 
@@ -179,8 +262,8 @@ def build_keras_cnn(
     inputs = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3), name="image")
     x = layers.Rescaling(1.0 / 255.0, name="rescale")(inputs)
     x = layers.Normalization(mean=list(mean), variance=list(variance), name="normalize")(x)
-    if shift_px:
-        x = augmentation(shift_px, seed)(x)
+    if shift_px or cutout_px:
+        x = augmentation(shift_px, seed, cutout_px)(x)
     for index, filters in enumerate(config.channels):
         if index > 0:
             if config.pooling == "gem":

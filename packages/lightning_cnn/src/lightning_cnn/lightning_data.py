@@ -2,8 +2,9 @@
 
 No torchvision: images are decoded with Pillow and augmented with plain torch ops (random
 horizontal flip and a random translation of up to ``shift_px`` pixels, implemented as reflection
-padding followed by a random crop) -- the same ideas as the Keras pipeline's ``RandomFlip`` and
-``RandomTranslation``.
+padding followed by a random crop, then a cutout square) -- the same ideas as the Keras
+pipeline's ``RandomFlip``, ``RandomTranslation`` and ``RandomCutout``. Mixup, which blends
+labels too, is done by the model's training step.
 
 Example:
 
@@ -138,6 +139,73 @@ class RandomFlipShift:
         return f"RandomFlipShift(shift_px={self.shift_px}, flip={self.flip})"
 
 
+class RandomCutout:
+    """Sets a ``size x size`` square at a random centre to ``fill`` (cutout).
+
+    The centre is any pixel, so near a border the square is clipped and covers less: rows
+    ``max(0, y - size // 2)`` to ``min(height, y + size // 2)``, and likewise for columns --
+    the rule of :class:`lightning_cnn.keras_model.RandomCutout`.
+
+    Example:
+
+    >>> cutout = RandomCutout(8, fill=(0.5, 0.5, 0.5), generator=torch.Generator().manual_seed(0))
+    >>> image = cutout(torch.zeros(3, 16, 16))
+    >>> int((image[0] == 0.5).sum()) <= 64, tuple(image.shape)
+    (True, (3, 16, 16))
+    """
+
+    def __init__(
+        self, size: int, fill: Sequence[float], generator: torch.Generator | None = None
+    ) -> None:
+        if size < 0:
+            raise ValueError(f"Expected size >= 0. Received: size={size}")
+        self.size = size
+        self.fill = torch.tensor(list(fill), dtype=torch.float32).view(-1, 1, 1)
+        self.generator = generator
+
+    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        if image.ndim != 3 or image.shape[0] != self.fill.shape[0]:
+            raise ValueError(
+                f"Expected a ({self.fill.shape[0]}, H, W) image. Received: "
+                f"shape={tuple(image.shape)}"
+            )
+        if not self.size:
+            return image
+        height, width = image.shape[-2:]
+        row, column = (
+            int(torch.randint(0, limit, (), generator=self.generator)) for limit in (height, width)
+        )
+        half = self.size // 2
+        top, bottom = max(0, row - half), min(height, row + half)
+        left, right = max(0, column - half), min(width, column + half)
+        image = image.clone()
+        image[:, top:bottom, left:right] = self.fill
+        return image
+
+    def __repr__(self) -> str:
+        return f"RandomCutout(size={self.size})"
+
+
+class ChainedTransforms:
+    """Applies transforms one after the other.
+
+    >>> chain = ChainedTransforms([RandomFlipShift(shift_px=0, flip=False)])
+    >>> chain(torch.ones(3, 4, 4)).shape
+    torch.Size([3, 4, 4])
+    """
+
+    def __init__(self, transforms: Sequence[Transform]) -> None:
+        self.transforms = list(transforms)
+
+    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        for transform in self.transforms:
+            image = transform(image)
+        return image
+
+    def __repr__(self) -> str:
+        return f"ChainedTransforms({self.transforms})"
+
+
 class Animals3DataModule(L.LightningDataModule):
     """Train/val/test loaders over an animals3 release folder.
 
@@ -148,6 +216,8 @@ class Animals3DataModule(L.LightningDataModule):
         release_root: the release folder.
         batch_size: images per batch.
         shift_px: largest random translation of the training augmentation (0: no translation).
+        cutout_px: side of the cutout square of the training augmentation, filled with the
+            training images' mean colour (0: no cutout).
         num_workers: ``DataLoader`` worker processes (0 is fastest for in-memory data on CPU).
         train_subset: use only this many randomly chosen training images (smoke runs).
         seed: seed of the subset choice and of the training shuffle.
@@ -181,6 +251,7 @@ class Animals3DataModule(L.LightningDataModule):
         release_root: Path | str,
         batch_size: int = 64,
         shift_px: int = 6,
+        cutout_px: int = 0,
         num_workers: int = 0,
         train_subset: int | None = None,
         seed: int = 0,
@@ -192,6 +263,7 @@ class Animals3DataModule(L.LightningDataModule):
         self.release_root = Path(release_root)
         self.batch_size = batch_size
         self.shift_px = shift_px
+        self.cutout_px = cutout_px
         self.num_workers = num_workers
         self.train_subset = train_subset
         self.seed = seed
@@ -203,6 +275,7 @@ class Animals3DataModule(L.LightningDataModule):
                 "release_root": str(self.release_root),
                 "batch_size": batch_size,
                 "shift_px": shift_px,
+                "cutout_px": cutout_px,
                 "train_subset": train_subset,
                 "seed": seed,
                 "shuffle_labels": shuffle_labels,
@@ -217,8 +290,11 @@ class Animals3DataModule(L.LightningDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         if stage in ("fit", None) and self.train_set is None:
+            augment: list[Transform] = [RandomFlipShift(self.shift_px)]
+            if self.cutout_px:
+                augment.append(RandomCutout(self.cutout_px, fill=self.channel_stats()[0]))
             self.train_set = ImageFolderDataset(
-                self.release_root, "train", RandomFlipShift(self.shift_px)
+                self.release_root, "train", ChainedTransforms(augment)
             )
             if self.shuffle_labels:
                 generator = torch.Generator().manual_seed(self.seed)

@@ -84,6 +84,7 @@ class Animals3Classifier(L.LightningModule):
         weight_decay: AdamW's decoupled weight decay.
         warmup_fraction: fraction of all steps spent warming up.
         label_smoothing: cross-entropy label smoothing.
+        mixup_alpha: mixup in the training step (:func:`mixup_batch`; ``0``: none).
 
     Example:
 
@@ -105,6 +106,7 @@ class Animals3Classifier(L.LightningModule):
         weight_decay: float = 5e-2,
         warmup_fraction: float = 0.2,
         label_smoothing: float = 0.1,
+        mixup_alpha: float = 0.0,
     ) -> None:
         super().__init__()
         if isinstance(cnn, dict):
@@ -123,6 +125,7 @@ class Animals3Classifier(L.LightningModule):
                 "weight_decay": weight_decay,
                 "warmup_fraction": warmup_fraction,
                 "label_smoothing": label_smoothing,
+                "mixup_alpha": mixup_alpha,
             }
         )
         self.config = cnn
@@ -149,6 +152,7 @@ class Animals3Classifier(L.LightningModule):
             config.weight_decay,
             config.warmup_fraction,
             config.label_smoothing,
+            config.mixup_alpha,
         )
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -161,12 +165,18 @@ class Animals3Classifier(L.LightningModule):
         return self.network(normalised.contiguous(memory_format=torch.channels_last))
 
     def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Label-smoothed cross-entropy; ``labels`` are classes or (mixed) class probabilities."""
         return F.cross_entropy(logits, labels, label_smoothing=self.hparams["label_smoothing"])
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
         images, labels = batch
+        targets: torch.Tensor = labels
+        alpha = self.hparams.get("mixup_alpha", 0.0)
+        if alpha:
+            images, targets = mixup_batch(images, labels, self.config.num_classes, alpha)
+            labels = targets.argmax(dim=-1)  # accuracy against each blend's larger part
         logits = self(images)
-        loss = self._loss(logits, labels)
+        loss = self._loss(logits, targets)
         self.train_accuracy(logits, labels)
         self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True)
         self.log("train_acc", self.train_accuracy, on_step=False, on_epoch=True)
@@ -212,6 +222,38 @@ class Animals3Classifier(L.LightningModule):
             for module in self.modules()
             if isinstance(module, GeneralizedMeanPool2d)
         ]
+
+
+def mixup_batch(
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    num_classes: int,
+    alpha: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mixup: blend each image and its one-hot label with another one of the batch.
+
+    Image ``i`` becomes ``w_i * x_i + (1 - w_i) * x_j`` with ``j`` from one random permutation
+    of the batch and ``w_i ~ Beta(alpha, alpha)`` drawn per image; its target is the same blend
+    of the two one-hot labels -- what ``keras.layers.MixUp`` does in the Keras pipeline. Draws
+    from torch's global random generator (seeded by ``L.seed_everything``).
+
+    Example:
+
+    >>> images, targets = mixup_batch(torch.rand(4, 3, 8, 8), torch.tensor([0, 1, 2, 0]), 3, 0.4)
+    >>> tuple(images.shape), torch.allclose(targets.sum(dim=-1), torch.ones(4))
+    ((4, 3, 8, 8), True)
+    """
+    if alpha <= 0:
+        raise ValueError(f"Expected alpha > 0. Received: alpha={alpha}")
+    size = len(labels)
+    alphas = torch.full((size,), float(alpha))
+    weights = torch.distributions.Beta(alphas, alphas).sample().to(images)
+    order = torch.randperm(size).to(images.device)
+    one_hot = F.one_hot(labels, num_classes).to(images)
+    image_weights = weights.view(-1, 1, 1, 1)
+    mixed_images = image_weights * images + (1 - image_weights) * images[order]
+    mixed_targets = weights.view(-1, 1) * one_hot + (1 - weights.view(-1, 1)) * one_hot[order]
+    return mixed_images, mixed_targets
 
 
 def stack_predictions(batches: Sequence[object] | None) -> torch.Tensor:

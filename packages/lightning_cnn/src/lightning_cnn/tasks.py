@@ -9,7 +9,8 @@ accuracy). Both read the same image-folder release, written into the work dir (o
 ``ctx.params`` (all optional):
 
 * ``pooling``: ``"max"`` (default) or ``"gem"`` (the custom generalized-mean pooling layer);
-* ``epochs``, ``batch_size``, ``learning_rate``, ``shift_px``: override :class:`TrainConfig`;
+* ``epochs``, ``batch_size``, ``learning_rate``, ``weight_decay``, ``shift_px``, ``cutout_px``,
+  ``mixup_alpha``, ``label_smoothing``, ``warmup_fraction``: override :class:`TrainConfig`;
 * ``num_threads``: CPU threads for the framework (default: the framework's own choice);
 * ``release_dir``: an existing (verified) release folder to read instead of writing one;
 * ``progress``: show progress bars (default ``True``); ``False`` prints one line per epoch;
@@ -59,6 +60,8 @@ _CONFIG_KEYS = (
     "learning_rate",
     "weight_decay",
     "shift_px",
+    "cutout_px",
+    "mixup_alpha",
     "label_smoothing",
     "warmup_fraction",
 )
@@ -166,7 +169,8 @@ def _card(framework: str, config: TrainConfig) -> ModelCardText:
             "labelled, so the card cannot break results down by them.",
         ],
         training_data=f"animals3 release, train split (2,100 photos, 700 per class) with random "
-        f"flips and shifts up to {config.shift_px} px; validation split (300) for "
+        f"flips, shifts up to {config.shift_px} px, {config.cutout_px} px cutout squares and "
+        f"mixup (alpha {config.mixup_alpha}); validation split (300) for "
         f"checkpoints and early stopping. {config.epochs} epochs planned, AdamW, "
         f"warm-up + cosine schedule, label smoothing {config.label_smoothing}.",
         evaluation_data="animals3 release, test split: 600 photos (200 per class), the seeded "
@@ -220,6 +224,7 @@ def grade_lightning_cnn(ctx: TaskContext) -> TaskResult:
         release,
         batch_size=config.batch_size,
         shift_px=config.shift_px,
+        cutout_px=config.cutout_px,
         train_subset=QUICK_TRAIN_IMAGES if ctx.quick else None,
         seed=ctx.seed,
         shuffle_labels=bool(ctx.params.get("shuffle_labels", False)),
@@ -331,6 +336,7 @@ def grade_keras_cnn(ctx: TaskContext) -> TaskResult:
         load_split,
         predict_probabilities,
         training_callbacks,
+        with_mixup,
     )
     from lightning_cnn.keras_pooling import GeneralizedMeanPooling2D
 
@@ -344,6 +350,8 @@ def grade_keras_cnn(ctx: TaskContext) -> TaskResult:
     train_ds = load_split(
         release, "train", config.batch_size, shuffle=True, seed=ctx.seed, take=subset
     )
+    if config.mixup_alpha:
+        train_ds = with_mixup(train_ds, config.mixup_alpha, seed=ctx.seed)
     val_ds = load_split(release, "val", batch_size=256)
     test_ds = load_split(release, "test", batch_size=256)
     steps_per_epoch = int(train_ds.cardinality())
@@ -352,7 +360,9 @@ def grade_keras_cnn(ctx: TaskContext) -> TaskResult:
 
     def build_model() -> keras.Model:
         mean, variance = channel_stats(load_split(release, "train", batch_size=256))
-        model = build_keras_cnn(config.cnn, mean, variance, config.shift_px, seed=ctx.seed)
+        model = build_keras_cnn(
+            config.cnn, mean, variance, config.shift_px, seed=ctx.seed, cutout_px=config.cutout_px
+        )
         return compile_model(model, config, steps_per_epoch)
 
     verbose = "auto" if ctx.params.get("progress", True) else 2
