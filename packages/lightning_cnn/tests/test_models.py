@@ -168,6 +168,36 @@ def test_a_few_keras_steps_reduce_the_loss(tiny_release):
     assert history[-1] < 0.8 * history[0]
 
 
+def test_test_time_flip_makes_predictions_mirror_invariant_in_both_frameworks():
+    import tensorflow as tf
+
+    from lightning_cnn.keras_model import build_keras_cnn, predict_probabilities
+
+    torch.manual_seed(0)
+    images = torch.rand(4, 3, 64, 64)
+    batch, mirrored = (images, torch.zeros(4)), (images.flip(-1), torch.zeros(4))
+    module = Animals3Classifier(SMALL, test_time_flip=True).eval()
+    plain = Animals3Classifier(SMALL).eval()
+    plain.load_state_dict(module.state_dict())
+    with torch.no_grad():
+        averaged = module.predict_step(batch, 0)
+        torch.testing.assert_close(averaged, module.predict_step(mirrored, 0))
+        expected = (plain.predict_step(batch, 0) + plain.predict_step(mirrored, 0)) / 2
+        torch.testing.assert_close(averaged, expected)
+        assert not torch.allclose(plain.predict_step(batch, 0), averaged)
+
+    model = build_keras_cnn(SMALL, [0.5] * 3, [0.06] * 3)
+    pixels = images.permute(0, 2, 3, 1).numpy() * 255
+
+    def dataset(array: np.ndarray) -> tf.data.Dataset:
+        return tf.data.Dataset.from_tensor_slices((array, np.zeros(4))).batch(2)
+
+    keras_averaged = predict_probabilities(model, dataset(pixels), test_time_flip=True)
+    keras_mirrored = predict_probabilities(model, dataset(pixels[:, :, ::-1]), test_time_flip=True)
+    np.testing.assert_allclose(keras_averaged, keras_mirrored, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(predict_probabilities(model, dataset(pixels)), keras_averaged)
+
+
 def test_lightning_task_trains_then_loads_from_cache(tiny_release, tmp_path):
     from lightning_cnn.tasks import grade_lightning_cnn
 

@@ -88,6 +88,8 @@ class TrainConfig:
             image of its batch, and its label likewise, with a weight drawn from
             ``Beta(mixup_alpha, mixup_alpha)`` (``0``: none).
         early_stopping_patience: epochs without a lower validation loss before stopping.
+        test_time_flip: predict the mean of the probabilities of each image and its mirror
+            image (test-time augmentation).
     """
 
     cnn: CNNConfig = field(default_factory=CNNConfig)
@@ -101,6 +103,7 @@ class TrainConfig:
     cutout_px: int = 24
     mixup_alpha: float = 0.4
     early_stopping_patience: int = 40
+    test_time_flip: bool = True
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1:

@@ -388,7 +388,21 @@ def training_callbacks(work_dir: Path, config: TrainConfig) -> list[keras.callba
     ]
 
 
-def predict_probabilities(model: keras.Model, dataset: tf.data.Dataset) -> np.ndarray:
-    """Softmax class probabilities for every example of ``dataset`` (in order)."""
-    logits = model.predict(dataset, verbose=0)
-    return keras.ops.convert_to_numpy(keras.ops.softmax(logits, axis=-1))
+def predict_probabilities(
+    model: keras.Model, dataset: tf.data.Dataset, test_time_flip: bool = False
+) -> np.ndarray:
+    """Softmax class probabilities for every example of ``dataset`` (in order).
+
+    With ``test_time_flip``, the mean of the probabilities of each image and of its mirror
+    image (the Lightning model's ``predict_step`` does the same).
+    """
+
+    def probabilities(images: tf.data.Dataset) -> np.ndarray:
+        logits = model.predict(images, verbose=0)
+        return keras.ops.convert_to_numpy(keras.ops.softmax(logits, axis=-1))
+
+    result = probabilities(dataset)
+    if test_time_flip:
+        mirrored = dataset.map(lambda images, labels: (tf.reverse(images, axis=[2]), labels))
+        result = (result + probabilities(mirrored)) / 2
+    return result

@@ -85,6 +85,8 @@ class Animals3Classifier(L.LightningModule):
         warmup_fraction: fraction of all steps spent warming up.
         label_smoothing: cross-entropy label smoothing.
         mixup_alpha: mixup in the training step (:func:`mixup_batch`; ``0``: none).
+        test_time_flip: ``predict_step`` returns the mean of the probabilities of each image
+            and of its mirror image.
 
     Example:
 
@@ -107,6 +109,7 @@ class Animals3Classifier(L.LightningModule):
         warmup_fraction: float = 0.2,
         label_smoothing: float = 0.1,
         mixup_alpha: float = 0.0,
+        test_time_flip: bool = False,
     ) -> None:
         super().__init__()
         if isinstance(cnn, dict):
@@ -126,6 +129,7 @@ class Animals3Classifier(L.LightningModule):
                 "warmup_fraction": warmup_fraction,
                 "label_smoothing": label_smoothing,
                 "mixup_alpha": mixup_alpha,
+                "test_time_flip": test_time_flip,
             }
         )
         self.config = cnn
@@ -153,6 +157,7 @@ class Animals3Classifier(L.LightningModule):
             config.warmup_fraction,
             config.label_smoothing,
             config.mixup_alpha,
+            config.test_time_flip,
         )
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -200,7 +205,10 @@ class Animals3Classifier(L.LightningModule):
         self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
     ) -> torch.Tensor:
         images, _ = batch
-        return self(images).softmax(dim=-1)
+        probabilities = self(images).softmax(dim=-1)
+        if self.hparams.get("test_time_flip", False):
+            probabilities = (probabilities + self(images.flip(-1)).softmax(dim=-1)) / 2
+        return probabilities
 
     def configure_optimizers(self) -> OptimizerLRSchedulerConfig:
         optimizer = torch.optim.AdamW(

@@ -150,7 +150,12 @@ def _card(framework: str, config: TrainConfig) -> ModelCardText:
         f"(3x3 conv, BatchNorm, ReLU, {config.cnn.pooling} pooling; global average "
         f"pooling, dropout {config.cnn.dropout}, linear classifier) trained from "
         f"scratch with {name} on the project's animals3 release (cats, dogs, pandas; "
-        f"64x64 photos). The same network and recipe exist in the other framework.",
+        f"64x64 photos). The same network and recipe exist in the other framework."
+        + (
+            " Its predictions average the probabilities of each photo and its mirror image."
+            if config.test_time_flip
+            else ""
+        ),
         intended_uses=[
             "Teaching: one image classifier written in Keras and in PyTorch "
             "Lightning, compared on the same data.",
@@ -376,7 +381,7 @@ def grade_keras_cnn(ctx: TaskContext) -> TaskResult:
         verbose=verbose,
         shuffle=False,
     )  # train_ds reshuffles itself every epoch
-    probabilities = predict_probabilities(model, test_ds)
+    probabilities = predict_probabilities(model, test_ds, config.test_time_flip)
     gem_p = [
         float(layer.p.numpy())
         for layer in model.layers
