@@ -29,6 +29,22 @@ def test_your_model_shapes(num_blocks):
     assert last_block.shape[1] == 32 // 2**num_blocks
 
 
+def test_bfloat16_model_keeps_float32_probabilities_and_its_float32_copy_agrees():
+    from keras_models.robust_tasks import ROBUST, _build, float32_copy
+
+    settings = ROBUST[True]
+    bf16 = _build(settings, [0.5] * 3, [0.25] * 3, "tiny", "mixed_bfloat16")
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored after building
+    assert bf16.get_layer("block1_conv1").compute_dtype == "bfloat16"
+    images = np.random.default_rng(0).random((8, 32, 32, 3), dtype=np.float32)
+    low = bf16(images, training=False)
+    assert low.dtype == "float32"  # the classifier computes in float32
+    copy = float32_copy(bf16, lambda: _build(settings, [0.5] * 3, [0.25] * 3, "tiny"))
+    high = copy.predict(images, verbose=0)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(low), high, atol=0.05)
+    assert not np.array_equal(keras.ops.convert_to_numpy(low), high)  # really two precisions
+
+
 def test_skip_adds_exactly_the_projection_parameters():
     plain = build_your_model(num_blocks=3, feature_maps=8, use_skip=False)
     skip = build_your_model(num_blocks=3, feature_maps=8, use_skip=True)

@@ -167,5 +167,9 @@ def build_your_model(
             name=f"block{block + 1}",
         )
     x = layers.Flatten()(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    # float32 under any global dtype policy: bfloat16 softmax probabilities keep ~3 significant
+    # digits, too coarse for the logarithm of the cross-entropy
+    outputs = layers.Dense(
+        num_classes, activation="softmax", dtype="float32", name="probabilities"
+    )(x)
     return keras.Model(inputs, outputs, name=name)
