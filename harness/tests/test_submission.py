@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from autograder import submission
-from autograder.index import GradeResults, render_index, tensorboard_logdirs, write_index
+from autograder.index import (
+    GradeResults,
+    model_file_paths,
+    render_index,
+    tensorboard_logdirs,
+    write_index,
+)
 from autograder.registry import TASKS
 from autograder.runner import REPO_ROOT
 
@@ -248,6 +254,21 @@ def test_tensorboard_logdirs_are_the_folders_above_train_and_validation(tmp_path
         work / "model" / "tensorboard",
     ]
     assert tensorboard_logdirs(tmp_path, "other") == []
+
+
+def test_model_files_are_the_existing_files_each_seed_lists(tmp_path):
+    for seed, listed in ((0, ["model/model.keras", "gone.keras"]), (1, ["model/model.keras"])):
+        run = tmp_path / "full" / "task" / f"seed{seed}"
+        (run / "work" / "model").mkdir(parents=True)
+        (run / "work" / "model" / "model.keras").write_text("weights")
+        (run / "result.json").write_text(json.dumps({"model_files": listed}))
+    (tmp_path / "full" / "broken" / "seed0").mkdir(parents=True)
+    (tmp_path / "full" / "broken" / "seed0" / "result.json").write_text("{truncated")
+    assert model_file_paths(tmp_path, "task") == [
+        tmp_path / "full" / "task" / f"seed{seed}" / "work" / "model" / "model.keras"
+        for seed in (0, 1)
+    ]
+    assert model_file_paths(tmp_path, "broken") == model_file_paths(tmp_path, "absent") == []
 
 
 def test_docs_index_lists_modules_and_notebook_exports(repo, tmp_path, monkeypatch):

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from a2common.runs import RESULT_FILE, WORK_DIR
 from a2common.tables import markdown_table
 from autograder.registry import TASKS, Task
 from autograder.results import STATE_TEXT
@@ -126,6 +127,23 @@ def tensorboard_logdirs(runs: Path, task: str) -> list[Path]:
             folder = folder.parent
         folders.add(folder)
     return sorted(folders)
+
+
+def model_file_paths(runs: Path, task: str) -> list[Path]:
+    """The model files that the full graded runs of ``task`` list in their ``result.json``.
+
+    A task names its saved models relative to its run's work folder (``TaskResult.model_files``);
+    a file that is missing, or a ``result.json`` that cannot be read, is left out.
+    """
+    paths = []
+    for result_file in sorted((runs / "full" / task).glob(f"seed*/{RESULT_FILE}")):
+        try:
+            listed = json.loads(result_file.read_text(encoding="utf-8")).get("model_files", [])
+        except (OSError, ValueError, AttributeError):
+            continue
+        work = result_file.parent / WORK_DIR
+        paths += [work / name for name in listed if (work / name).is_file()]
+    return paths
 
 
 def _format_value(entry: dict[str, Any]) -> str:
@@ -283,7 +301,8 @@ def package_section(
     tasks: dict[str, Task],
     exports: dict[str, dict[str, Any]],
 ) -> list[str]:
-    """Links of one package: README, known bugs, notebooks, tasks with cards and TensorBoard."""
+    """Links of one package: README, known bugs, notebooks, tasks with cards, model files and
+    TensorBoard."""
     start, folder = root / "assignment2", root / "packages" / package
     lines = [
         f"### {_readme_title(folder / 'README.md', package)}",
@@ -305,8 +324,12 @@ def package_section(
         card = _card_link(task, task.name, root, start)
         logdirs = tensorboard_logdirs(runs, task.name)
         logs = ", ".join(_link(d, start, _rel(d, runs)) for d in logdirs)
+        models = ", ".join(
+            _link(path, start, _rel(path, runs)) for path in model_file_paths(runs, task.name)
+        )
         lines.append(
             f"- task `{task.name}` ({task.title}): {status}; model card: {card}"
+            + (f"; model files: {models}" if models else "")
             + (f"; TensorBoard: {logs}" if logs else "")
         )
     rows = _notebook_rows(folder, root, exports, start)
