@@ -80,7 +80,6 @@ from keras_models.tabular import (
     encoded_feature_names,
     fit_feature_stats,
     frame_to_inputs,
-    make_tabular_dataset,
     predict_frame,
     tabular_splits,
 )
@@ -335,8 +334,10 @@ def center_one_hot_groups(coefficients: np.ndarray, feature_names: list[str]) ->
 def encoded_features(model: keras.Model, frame: Any) -> np.ndarray:
     """The inputs of the model's single unit: its own preprocessing applied to ``frame``."""
     encoder = keras.Model(model.inputs, model.get_layer(UNIT_NAME).input)
-    dataset = make_tabular_dataset(frame_to_inputs(frame, ADULT_SCHEMA), batch_size=4096)
-    return np.asarray(encoder.predict(dataset, verbose=0), dtype=np.float64)
+    # one eager call on the whole frame: `predict` would trace a new graph for every encoder
+    # (and every partial last batch), which TensorFlow reports as excessive retracing
+    features = encoder(frame_to_inputs(frame, ADULT_SCHEMA), training=False)
+    return np.asarray(keras.ops.convert_to_numpy(features), dtype=np.float64)
 
 
 def compare_with_sklearn(
