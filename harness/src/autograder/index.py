@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from a2common.runs import RESULT_FILE, WORK_DIR
+from a2common.runs import RESULT_FILE, GradedRun
 from a2common.tables import markdown_table
 from autograder.registry import TASKS, Task
 from autograder.results import STATE_TEXT
@@ -137,12 +137,12 @@ def model_file_paths(runs: Path, task: str) -> list[Path]:
     """
     paths = []
     for result_file in sorted((runs / "full" / task).glob(f"seed*/{RESULT_FILE}")):
+        run = GradedRun(task, result_file.parent)
         try:
-            listed = json.loads(result_file.read_text(encoding="utf-8")).get("model_files", [])
+            listed = run.result.get("model_files", [])
         except (OSError, ValueError, AttributeError):
             continue
-        work = result_file.parent / WORK_DIR
-        paths += [work / name for name in listed if (work / name).is_file()]
+        paths += [run.work_dir / name for name in listed if (run.work_dir / name).is_file()]
     return paths
 
 
