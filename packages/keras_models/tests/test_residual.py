@@ -124,7 +124,7 @@ def test_adversarial_fit_trains_checkpoints_and_resumes(tmp_path):
     model, history, _ = adversarial_fit(
         build, tmp_path / "run", images, labels, first, validation=(images, labels)
     )
-    assert set(history) == {"loss", "pgd_train_accuracy", "val_accuracy", "val_pgd_accuracy"}
+    assert set(history) == {"loss", "train_accuracy", "val_accuracy", "val_pgd_accuracy"}
     # the custom loop logs to TensorBoard like model.fit does: train and validation scalars
     for split in ("train", "validation"):
         assert list((tmp_path / "run" / "tensorboard" / split).glob("events.out.tfevents*"))
@@ -169,6 +169,48 @@ def test_cosine_decay_brings_the_learning_rate_to_zero_by_the_last_step(tmp_path
         AdversarialConfig(**{**config.__dict__, "cosine_decay": False}),
     )
     assert float(constant.optimizer.learning_rate) == pytest.approx(0.01)
+
+
+def test_clean_warm_start_trains_on_clean_images_then_on_pgd_ones(tmp_path):
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 256)
+    images = np.clip(
+        0.3 + 0.4 * labels[:, None, None, None] + rng.normal(0, 0.05, (256, 8, 8, 3)), 0, 1
+    ).astype(np.float32)
+
+    def build():
+        return keras.Sequential(
+            [
+                keras.Input((8, 8, 3)),
+                keras.layers.GlobalAveragePooling2D(),
+                keras.layers.Dense(2, activation="softmax"),
+            ]
+        )
+
+    # eps 0.5 lets the attack move every image to the other class's brightness
+    config = AdversarialConfig(
+        epochs=1,
+        clean_epochs=3,
+        batch_size=32,
+        epsilon=0.5,
+        steps=5,
+        step_size=0.2,
+        learning_rate=0.3,
+        cosine_decay=True,
+        monitor_size=0,
+    )
+    model, history, _ = adversarial_fit(build, tmp_path, images, labels, config)
+    accuracy = history["train_accuracy"]
+    assert len(accuracy) == 4
+    assert accuracy[2] > 0.9  # the clean epochs learn the brightness rule ...
+    assert accuracy[3] < 0.5  # ... which the attack then breaks on the PGD batches
+    assert int(model.optimizer.iterations) == 4 * 8
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)
+    schedule = keras.optimizers.schedules.deserialize(model.optimizer.get_config()["learning_rate"])
+    # constant through the 24 clean steps, then the cosine decay over the 8 PGD steps
+    assert [float(schedule(step)) for step in (0, 23, 24)] == pytest.approx([0.3] * 3)
+    assert float(schedule(28)) == pytest.approx(0.15)
 
 
 def test_pgd_monitor_attacks_every_class_of_a_class_ordered_split():

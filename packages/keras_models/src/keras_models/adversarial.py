@@ -2,7 +2,8 @@
 
 Every training batch is replaced by its PGD-``steps`` adversarial copy (random start in the
 ε-ball, :func:`keras_models.attacks.pgd_tensor` against the current weights) before the gradient
-step, so one epoch costs about ``steps + 1`` clean epochs. The loop checkpoints the compiled model
+step, so one epoch costs about ``steps + 1`` clean epochs. Optionally, a few cheap epochs on the
+clean images come first (``clean_epochs``, a warm start). The loop checkpoints the compiled model
 (weights and optimizer state) and the history after every epoch under ``work_dir`` and resumes
 from there; each epoch is reported to the autograder's progress line.
 
@@ -18,9 +19,9 @@ Example (a tiny classifier, 1 epoch of PGD-2 training on 16 random images):
 >>> config = AdversarialConfig(epochs=1, batch_size=8, steps=2, monitor_size=0)
 >>> work_dir = Path(tempfile.mkdtemp())
 >>> model, history, seconds = adversarial_fit(build, work_dir, images, labels, config)
-epoch 1/1 loss=... pgd_train_accuracy=... s)
+epoch 1/1 (PGD training) loss=... train_accuracy=... s)
 >>> sorted(history), (work_dir / MODEL_FILE).is_file()
-(['loss', 'pgd_train_accuracy'], True)
+(['loss', 'train_accuracy'], True)
 >>> again = adversarial_fit(build, work_dir, images, labels, config)  # loaded: prints nothing
 >>> again[1] == history
 True
@@ -52,9 +53,12 @@ class AdversarialConfig:
     """Settings of :func:`adversarial_fit`.
 
     Attributes:
-        epochs, batch_size, learning_rate: Adam training.
+        epochs, batch_size, learning_rate: Adam training (``epochs`` of PGD training).
         cosine_decay: decay the learning rate from ``learning_rate`` to zero along a cosine
-            over all steps (else constant).
+            over the PGD epochs' steps (else constant).
+        clean_epochs: epochs of ordinary training on the (flipped) clean images before the
+            PGD epochs, at the constant ``learning_rate``: a warm start that costs about
+            ``1 / (steps + 1)`` of a PGD epoch each.
         epsilon: radius of the training attack (the evaluation's ε).
         steps: PGD steps per training batch (the issue's k = 10).
         step_size: PGD step; 2/255 (≈ 2.5·ε/k, Madry et al.) so 10 steps can cross the ball.
@@ -72,6 +76,7 @@ class AdversarialConfig:
     step_size: float = 2 / 255
     flip: bool = True
     monitor_size: int = 500
+    clean_epochs: int = 0
 
 
 def adversarial_fit(
@@ -95,6 +100,9 @@ def adversarial_fit(
 
     Returns:
         ``(model, history, train_seconds)``; ``train_seconds`` sums all sessions of the run.
+        The history has one entry per epoch, the ``clean_epochs`` first: ``loss`` and
+        ``train_accuracy`` on the batches trained on (clean, then PGD), and with
+        ``validation`` ``val_accuracy`` and ``val_pgd_accuracy``.
     """
     if len(images) != len(labels) or len(images) == 0:
         raise ValueError(
@@ -119,8 +127,13 @@ def adversarial_fit(
         )
         if config.cosine_decay:
             steps_per_epoch = -(-len(images) // config.batch_size)
+            # constant through the clean epochs (a "warm-up" from the rate to itself), then
+            # a cosine to zero over the PGD epochs
             learning_rate = keras.optimizers.schedules.CosineDecay(
-                config.learning_rate, decay_steps=config.epochs * steps_per_epoch
+                config.learning_rate,
+                decay_steps=config.epochs * steps_per_epoch,
+                warmup_target=config.learning_rate if config.clean_epochs else None,
+                warmup_steps=config.clean_epochs * steps_per_epoch,
             )
         model.compile(
             optimizer=keras.optimizers.Adam(learning_rate),
@@ -130,7 +143,10 @@ def adversarial_fit(
     optimizer = model.optimizer
     if not optimizer.built:  # its slot variables must exist before the step is traced
         optimizer.build(model.trainable_variables)
-    train_step = _make_train_step(model, optimizer, config)
+    train_steps = {
+        attack: _make_train_step(model, optimizer, config, attack) for attack in (False, True)
+    }
+    total_epochs = config.clean_epochs + config.epochs
     dataset = tf.data.Dataset.from_tensor_slices((images, np.asarray(labels, np.int64)))
     history: dict[str, list[float]] = state["history"]
     monitored = (
@@ -143,7 +159,9 @@ def adversarial_fit(
     board.set_model(model)
     board.on_train_begin()
 
-    for epoch in range(state["epochs_done"], config.epochs):
+    for epoch in range(state["epochs_done"], total_epochs):
+        adversarial = epoch >= config.clean_epochs
+        train_step = train_steps[adversarial]
         with stopwatch() as timer:
             # one shuffle order per epoch, so a resumed run sees the same batches
             batches = dataset.shuffle(len(images), seed=seed * 1000 + epoch).batch(
@@ -156,7 +174,7 @@ def adversarial_fit(
                 loss_sum += float(loss) * count
                 correct += float(hits)
                 seen += count
-            logs = {"loss": loss_sum / seen, "pgd_train_accuracy": correct / seen}
+            logs = {"loss": loss_sum / seen, "train_accuracy": correct / seen}
             if validation is not None:
                 logs.update(_validate(model, *validation, config, monitored))
         for key, value in logs.items():
@@ -167,9 +185,10 @@ def adversarial_fit(
         model.save(work_dir / CHECKPOINT_FILE)
         (work_dir / STATE_FILE).write_text(json.dumps(state))
         board.on_epoch_end(epoch, logs)
-        report_epoch(epoch + 1, config.epochs, logs, stage="PGD training")
+        stage = "PGD training" if adversarial else "clean warm start"
+        report_epoch(epoch + 1, total_epochs, logs, stage=stage)
         print(
-            f"epoch {epoch + 1}/{config.epochs} "
+            f"epoch {epoch + 1}/{total_epochs} ({stage}) "
             + " ".join(f"{k}={v:.4f}" for k, v in logs.items())
             + f" ({timer['seconds']:.0f} s)",
             flush=True,
@@ -178,7 +197,7 @@ def adversarial_fit(
     board.on_train_end()
     model.save(work_dir / MODEL_FILE)
     (work_dir / HISTORY_FILE).write_text(json.dumps(history))
-    mark_finished(work_dir, state["seconds"], epochs=config.epochs)
+    mark_finished(work_dir, state["seconds"], epochs=total_epochs)
     (work_dir / CHECKPOINT_FILE).unlink(missing_ok=True)
     return model, history, state["seconds"]
 
@@ -194,19 +213,30 @@ def _load_state(work_dir: Path, config: AdversarialConfig) -> dict:
 
 
 def _make_train_step(
-    model: keras.Model, optimizer: keras.optimizers.Optimizer, config: AdversarialConfig
+    model: keras.Model,
+    optimizer: keras.optimizers.Optimizer,
+    config: AdversarialConfig,
+    attack: bool = True,
 ) -> Callable:
+    """One gradient step on the batch's PGD copy (``attack``) or on the batch itself."""
     loss_fn = keras.losses.SparseCategoricalCrossentropy()
 
     @tf.function
     def train_step(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         if config.flip:
             images = tf.image.random_flip_left_right(images)
-        adversarial = pgd_tensor(
-            model, images, labels, config.epsilon, config.steps, config.step_size, random_start=True
-        )
+        if attack:
+            images = pgd_tensor(
+                model,
+                images,
+                labels,
+                config.epsilon,
+                config.steps,
+                config.step_size,
+                random_start=True,
+            )
         with tf.GradientTape() as tape:
-            probabilities = model(adversarial, training=True)
+            probabilities = model(images, training=True)
             loss = loss_fn(labels, probabilities)
         gradients = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(gradients, model.trainable_variables))
