@@ -77,6 +77,16 @@ def test_best_is_chosen_on_validation_not_test() -> None:
     assert study.best_grid_record(records).config.name == grid[1].name
 
 
+def test_a_tie_on_validation_accuracy_goes_to_the_lower_validation_loss() -> None:
+    grid = study.grid_configs(study.QUICK)
+    records = [
+        study._demo_record(grid[0], val=0.53, test=0.90, val_loss=1.25),
+        study._demo_record(grid[1], val=0.53, test=0.40, val_loss=1.20),
+        study._demo_record(grid[2], val=0.50, test=0.80, val_loss=0.90),
+    ]
+    assert study.best_grid_record(records).config.name == grid[1].name
+
+
 def test_follow_ups_change_one_thing_each() -> None:
     best = study.grid_configs(study.FULL)[5]
     follow = {c.name: c for c in study.follow_up_configs(best)}

@@ -202,10 +202,20 @@ def follow_up_configs(best: RunConfig) -> list[RunConfig]:
 
 
 def best_grid_record(records: Sequence[RunRecord]) -> RunRecord:
-    """The record with the best validation accuracy (first of equals); test accuracy is unused."""
+    """The record with the best validation accuracy; test accuracy is unused.
+
+    Equal validation accuracies (3,000 photos give steps of 1/3,000, and runs do tie) are
+    broken by the lower validation loss at the kept epoch, then by grid order.
+    """
     if not records:
         raise ValueError("Expected at least one grid record. Received: none")
-    return max(records, key=lambda record: record.accuracy["val"])
+
+    def rank(record: RunRecord) -> tuple[float, float]:
+        val_loss = record.history.get("val_loss", [])
+        loss = val_loss[record.best_epoch - 1] if len(val_loss) >= record.best_epoch else np.inf
+        return (record.accuracy["val"], -loss)
+
+    return max(records, key=rank)
 
 
 def _versions() -> dict[str, str]:
@@ -514,11 +524,11 @@ def frame_to_markdown(frame: pd.DataFrame) -> str:
     return markdown_table([str(column) for column in frame.columns], rows)
 
 
-def _demo_record(config: RunConfig, val: float, test: float) -> RunRecord:
+def _demo_record(config: RunConfig, val: float, test: float, val_loss: float = 1.0) -> RunRecord:
     """A record with given accuracies and no training (docstring example and tests)."""
     return RunRecord(
         config=config,
-        history={"loss": [1.0], "accuracy": [0.5], "val_loss": [1.0], "val_accuracy": [val]},
+        history={"loss": [1.0], "accuracy": [0.5], "val_loss": [val_loss], "val_accuracy": [val]},
         accuracy={"train": 0.5, "val": val, "test": test},
         predictions={split: [] for split in SPLITS},
         test_confusion=[[0] * len(ANIMAL_CLASSES) for _ in ANIMAL_CLASSES],

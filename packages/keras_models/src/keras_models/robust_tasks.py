@@ -78,8 +78,9 @@ class Settings:
 # of ~6.7: a clean epoch of 27,000 images at 32 feature maps took 438 s, a PGD-10 epoch at 16
 # feature maps 919 s; about a third of that on a quiet machine).
 # The full clean variant is the grid's pick (notebook 13: 4 blocks, skips, Adam 1e-3 had the best
-# validation accuracy at the study's reduced size); at full size it reached validation 0.7187
-# vs 0.7117 for the seed's 3 blocks (2026-12-04, Intel Xeon, 721 s vs 716 s).
+# validation accuracy at the study's reduced size; on the Intel Xeon it tied with 2 blocks
+# without skips and won on validation loss); at full size it reached validation 0.7187 vs 0.7117
+# for the seed's 3 blocks (2026-12-04, Intel Xeon, 721 s vs 716 s).
 CLEAN = {
     False: Settings(num_blocks=4, feature_maps=32, drop_rate=0.2, epochs=10),
     True: Settings(
