@@ -103,7 +103,9 @@ def test_subsample_is_stratified_and_seeded():
     assert np.array_equal(x, subsample(np.arange(30), labels, 4, seed=1)[0])
 
 
-def test_adversarial_fit_trains_checkpoints_and_resumes(tmp_path):
+def _brightness_task():
+    """256 seeded 8x8 images whose class is their brightness (0.3 or 0.7), and a builder of a
+    mean-brightness classifier (global average pooling + softmax)."""
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 2, 256)
@@ -120,6 +122,11 @@ def test_adversarial_fit_trains_checkpoints_and_resumes(tmp_path):
             ]
         )
 
+    return images, labels, build
+
+
+def test_adversarial_fit_trains_checkpoints_and_resumes(tmp_path):
+    images, labels, build = _brightness_task()
     first = AdversarialConfig(epochs=1, batch_size=32, steps=2, learning_rate=0.05, monitor_size=16)
     model, history, _ = adversarial_fit(
         build, tmp_path / "run", images, labels, first, validation=(images, labels)
@@ -172,22 +179,7 @@ def test_cosine_decay_brings_the_learning_rate_to_zero_by_the_last_step(tmp_path
 
 
 def test_clean_warm_start_trains_on_clean_images_then_on_pgd_ones(tmp_path):
-    keras.utils.set_random_seed(0)
-    rng = np.random.default_rng(0)
-    labels = rng.integers(0, 2, 256)
-    images = np.clip(
-        0.3 + 0.4 * labels[:, None, None, None] + rng.normal(0, 0.05, (256, 8, 8, 3)), 0, 1
-    ).astype(np.float32)
-
-    def build():
-        return keras.Sequential(
-            [
-                keras.Input((8, 8, 3)),
-                keras.layers.GlobalAveragePooling2D(),
-                keras.layers.Dense(2, activation="softmax"),
-            ]
-        )
-
+    images, labels, build = _brightness_task()
     # eps 0.5 lets the attack move every image to the other class's brightness
     config = AdversarialConfig(
         epochs=1,
