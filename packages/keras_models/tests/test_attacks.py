@@ -1,10 +1,14 @@
 """Attacks on a tiny trained model: inside the ε-ball and the pixel range, and they hurt."""
 
+import gc
+import weakref
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_models import attacks
 from keras_models.attacks import EPSILON, attack_dataset, fgsm, loss_gradient, mim, pgd
 
 
@@ -113,6 +117,30 @@ def test_attack_dataset_batches_like_one_call(tiny):
     batched = attack_dataset(model, images, labels, "fgsm", batch_size=50)
     np.testing.assert_allclose(whole, batched, atol=1e-6)
     np.testing.assert_allclose(whole, fgsm(model, images, labels), atol=1e-6)
+
+
+def test_attack_dataset_compiles_once_per_model_and_settings(tiny):
+    """A PGD monitor attacks the same model after every epoch: it must not retrace each time,
+    must follow the model's current weights, and must not keep a deleted model alive."""
+    model, images, labels = tiny
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    first = attack_dataset(clone, images, labels, "fgsm", batch_size=100)
+    for _ in range(3):
+        again = attack_dataset(clone, images, labels, "fgsm", batch_size=100)
+    np.testing.assert_array_equal(first, again)
+    (step,) = attacks._COMPILED_STEPS[clone].values()
+    assert step.experimental_get_tracing_count() <= 2  # full batches, then the short last one
+    attack_dataset(clone, images, labels, "pgd", batch_size=100, steps=2)
+    assert len(attacks._COMPILED_STEPS[clone]) == 2  # one step per attack and settings
+    clone.set_weights([-weight for weight in model.get_weights()])  # the step sees new weights
+    flipped = attack_dataset(clone, images, labels, "fgsm", batch_size=100)
+    np.testing.assert_allclose(flipped, fgsm(clone, images, labels), atol=1e-6)
+    assert not np.allclose(flipped, first)
+    clone_ref = weakref.ref(clone)
+    del clone, step
+    gc.collect()
+    assert clone_ref() is None  # the cache did not keep it alive
 
 
 def test_bad_inputs_are_refused(tiny):

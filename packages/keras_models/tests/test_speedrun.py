@@ -16,6 +16,7 @@ from keras_models.speedrun import (
     TriangularSchedule,
     alternating_flip_mask,
     build_speedrun_cnn,
+    dtype_policy,
     make_training_data,
     model_precision,
     parse_overrides,
@@ -134,16 +135,42 @@ def test_test_time_augmentation_weighs_six_views():
 
 
 def test_bfloat16_network_still_outputs_float32_probabilities():
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    try:
+    with dtype_policy("mixed_bfloat16"):
         model = build_speedrun_cnn(_correlated_images(16, size=32), widths=(8, 8, 8))
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
+    assert keras.mixed_precision.global_policy().name == "float32"
     assert model.get_layer("block0_conv0").compute_dtype == "bfloat16"
     assert model_precision(model) == "mixed_bfloat16"
     probabilities = model.predict(_correlated_images(4, size=32), verbose=0)
     assert probabilities.dtype == np.float32
     np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)
+
+
+def test_dtype_policy_is_restored_when_the_block_raises():
+    with pytest.raises(RuntimeError, match="inside"):
+        with dtype_policy("mixed_bfloat16"):
+            assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+            raise RuntimeError("inside")
+    assert keras.mixed_precision.global_policy().name == "float32"
+
+
+@pytest.mark.parametrize("activation", ["silu", "relu"])
+def test_activation_setting_reaches_every_activation_layer(activation):
+    images = _correlated_images(16, size=16)
+    model = build_speedrun_cnn(images, widths=(4, 4, 4), activation=activation)
+    functions = {
+        layer.activation.__name__
+        for layer in model.layers
+        if isinstance(layer, keras.layers.Activation)
+    }
+    assert functions == {activation}
+    inputs = model.get_layer("block0_bn0").output
+    probe = keras.Model(model.inputs, [inputs, model.get_layer("block0_act0").output])
+    before, after = probe.predict(images, verbose=0)
+    expected = keras.activations.get(activation)(model.get_layer("block0_shift0")(before)).numpy()
+    np.testing.assert_allclose(after, expected, atol=1e-5)
+    with pytest.raises(ValueError, match="activation in"):
+        build_speedrun_cnn(images, widths=(4, 4, 4), activation="tanh")
+    assert SpeedrunConfig(activation="silu").digest() != SpeedrunConfig().digest()
 
 
 def test_settings_are_checked():

@@ -25,6 +25,7 @@ True
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable
 
 import numpy as np
@@ -240,7 +241,9 @@ def attack_dataset(
 ) -> np.ndarray:
     """Adversarial copies of a whole array, attacked ``batch_size`` images at a time.
 
-    The batch step is compiled once with ``tf.function``.
+    The batch step is compiled with ``tf.function`` once per model, attack and settings, and
+    reused by later calls (a PGD monitor that attacks the same model after every epoch traces
+    it once).
 
     Args:
         attack: ``"fgsm"``, ``"pgd"`` or ``"mim"``.
@@ -267,10 +270,34 @@ def attack_dataset(
     if attack not in ATTACKS:
         raise ValueError(f"Expected attack in {tuple(ATTACKS)}. Received: {attack!r}")
     _check_inputs(images, labels, settings.get("epsilon", EPSILON))
-    step = tf.function(lambda x, y: ATTACKS[attack](model, x, y, **settings))
+    step = _compiled_step(model, attack, settings)
     batches = []
     for start in range(0, len(images), batch_size):
         x = tf.convert_to_tensor(images[start : start + batch_size], tf.float32)
         y = tf.convert_to_tensor(np.asarray(labels[start : start + batch_size]), tf.int64)
         batches.append(step(x, y).numpy())
     return np.concatenate(batches)
+
+
+_COMPILED_STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Per model: the compiled batch step of each attack and settings (:func:`_compiled_step`)."""
+
+
+def _compiled_step(model: Callable, attack: str, settings: dict[str, Any]) -> Callable:
+    """``ATTACKS[attack]`` on ``model`` as a ``tf.function``, built once and then reused.
+
+    The step reaches the model through a weak reference, so the cache does not keep a model
+    alive; a model that cannot be weakly referenced gets a fresh step on every call.
+    """
+    try:
+        model_ref = weakref.ref(model)
+        steps = _COMPILED_STEPS.setdefault(model, {})
+    except TypeError:  # not weakly referenceable, or not hashable
+        return tf.function(lambda x, y: ATTACKS[attack](model, x, y, **settings))
+    key = (attack, tuple(sorted(settings.items())))
+    if key not in steps:
+        steps[key] = tf.function(
+            lambda x, y: ATTACKS[attack](model_ref(), x, y, **settings),
+            reduce_retracing=True,
+        )
+    return steps[key]

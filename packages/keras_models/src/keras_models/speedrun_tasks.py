@@ -38,6 +38,7 @@ from a2common.keras_training import MODEL_FILE, finished_model_exists
 from keras_models.card_text import vision_card_text
 from keras_models.data import prepare_images, take_subset
 from keras_models.speedrun import (
+    ACTIVATIONS,
     IMAGE_SHAPES,
     SpeedrunConfig,
     model_precision,
@@ -56,14 +57,22 @@ __all__ = [
 ]
 
 SPEEDRUNS: dict[str, SpeedrunConfig] = {
-    "cifar10_cnn": SpeedrunConfig(),
+    # GELU, 12 epochs: test 0.9131 and 0.9122 in 962 s and 1,044 s, but 1,225 s (over the
+    # 20-minute goal) on a slower day. SiLU, 12 epochs, on the hold-out (45,000 images):
+    # 0.9084 in 754 s, where GELU took 715 s for 10 epochs (0.904).
+    "cifar10_cnn": SpeedrunConfig(activation="silu"),
     # 64/256/256 for 7 epochs (8 take ~644 s, over the 10-minute goal) scored 0.9446 on test;
     # on the hold-out, 64/192/192 for 8 epochs matched 64/256/256 for 8 (0.9512 vs 0.9513) in
-    # 86% of the time (475 s vs 551 s on 54,000 images).
-    "fashion_cnn": SpeedrunConfig(widths=(64, 192, 192), epochs=8),
-    "mnist_cnn": SpeedrunConfig(widths=(32, 128, 128), epochs=8, mirror=False),
+    # 86% of the time (475 s vs 551 s on 54,000 images), and scored 0.9439 on test. With SiLU,
+    # 10 epochs of 64/192/192 reached 0.9530 on the hold-out in 444 s.
+    "fashion_cnn": SpeedrunConfig(widths=(64, 192, 192), epochs=10, activation="silu"),
+    # GELU: test 0.9969 and 0.9968 in 264 s and 293 s (the goal is 300 s). On the hold-out
+    # (54,000 images): SiLU 0.9972 in 204 s, GELU 0.9968 in 265 s.
+    "mnist_cnn": SpeedrunConfig(widths=(32, 128, 128), epochs=8, mirror=False, activation="silu"),
 }
-"""The graded settings of each task (chosen on 10% hold-outs of the training split)."""
+"""The graded settings of each task (chosen on 10% hold-outs of the training split; hold-out
+runs of 2026-12-05 on the Intel Xeon with AMX, 2 vCPU: ``python -m keras_models.speedrun
+--dataset ... --set ...``)."""
 
 DATASETS = {"cifar10_cnn": "cifar10", "fashion_cnn": "fashion_mnist", "mnist_cnn": "mnist"}
 
@@ -97,7 +106,8 @@ def _overview(config: SpeedrunConfig, dataset: str) -> str:
     widths = ", ".join(str(width) for width in config.widths[:-1])
     return (
         "An airbench-style speedrun CNN (frozen patch-whitening first layer computed from the "
-        f"training images, three Conv-Pool-BatchNorm-GELU blocks of {widths} and "
+        f"training images, three Conv-Pool-BatchNorm-{ACTIVATIONS[config.activation]} "
+        f"blocks of {widths} and "
         f"{config.widths[-1]} filters, max-pooled linear head) that {_OVERVIEWS[dataset]}"
     )
 
