@@ -22,7 +22,8 @@ The rows (``--set`` applies to all of them):
 4. + Lookahead weight averaging;
 5. + alternating (derandomised) flips;
 6. the same model in float32 instead of bfloat16 (time only; skipped on CPUs without
-   bfloat16 arithmetic, where every row is float32).
+   bfloat16 arithmetic, where every row is float32);
+7. the full recipe with SiLU instead of airbench's GELU (the graded runs' activation).
 
 Test-time augmentation needs no training: every record holds the hold-out accuracy with no
 augmentation, with the mirror and with the six views.
@@ -53,6 +54,7 @@ STEPS = [
     ("+ Lookahead averaging", "alternating_flips=false"),
     ("+ alternating flips (full recipe)", ""),
     ("full recipe in float32", "precision=float32"),
+    ("full recipe with SiLU instead of GELU", "activation=silu"),
 ]
 
 
