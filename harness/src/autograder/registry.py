@@ -509,9 +509,10 @@ _TASK_LIST = [
             Metric("accuracy", 0.25, 0.35, head="pgd20", quick_required=0.0),
             Metric("accuracy", 0.40, 0.60, head="clean", quick_required=0.20),
         ),
-        # budget_s is the worker's wall time: issue 12's 30 min of training (~1,590 s with 8
-        # PGD epochs on the Intel Xeon) plus loading and the PGD-20 attack of the 6,000 test
-        # images (~2 min); quick: that attack alone takes ~2 min on a loaded CPU
+        # budget_s is the worker's wall time: issue 12's 30 min of training (8 PGD epochs:
+        # 1,238 s on the Intel Xeon at fb08ae9, 1,339 s wall) plus loading and the PGD-20
+        # attack of the 6,000 test images (~2 min); quick: that attack alone takes ~2 min on a
+        # loaded CPU
         budget_s=2400,
         quick_budget_s=600,
         source="seed 004 part 3 (adversarial examples and training), issue 12: target = the "

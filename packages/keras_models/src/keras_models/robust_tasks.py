@@ -105,7 +105,8 @@ CLEAN = {
 # from 0.244 to 0.277 in a proxy run (13,500 images, 3 PGD epochs, one thread each; five clean
 # epochs: 0.258; two clean epochs + Adam 2e-3: 0.281). Graded with 2 clean + 7 PGD epochs
 # (2026-12-05, 1,400 s of training): PGD-20 0.3455, the validation PGD-10 accuracy still rising
-# by ~0.005 per epoch at the end; an 8th PGD epoch adds ~185 s (~1,590 s of training).
+# by ~0.005 per epoch at the end. With an 8th PGD epoch (fb08ae9): PGD-20 0.3490, clean 0.5627,
+# 1,238 s of training (PGD epochs 142-147 s that day; 174-207 s in the 7-epoch grade).
 ROBUST = {
     False: Settings(
         num_blocks=3,
