@@ -509,8 +509,8 @@ _TASK_LIST = [
             Metric("accuracy", 0.25, 0.35, head="pgd20", quick_required=0.0),
             Metric("accuracy", 0.40, 0.60, head="clean", quick_required=0.20),
         ),
-        # budget_s is the worker's wall time: issue 12's 30 min of training (8 PGD epochs:
-        # 1,238 s on the Intel Xeon at fb08ae9, 1,339 s wall) plus loading and the PGD-20
+        # budget_s is the worker's wall time: issue 12's 30 min of training (9 PGD epochs:
+        # 1,368 s on the Intel Xeon at f009f5b, 1,472 s wall) plus loading and the PGD-20
         # attack of the 6,000 test images (~2 min); quick: that attack alone takes ~2 min on a
         # loaded CPU
         budget_s=2400,

@@ -107,8 +107,9 @@ CLEAN = {
 # (2026-12-05, 1,400 s of training): PGD-20 0.3455, the validation PGD-10 accuracy still rising
 # by ~0.005 per epoch at the end. With an 8th PGD epoch (fb08ae9): PGD-20 0.3490, clean 0.5627,
 # 1,238 s of training (PGD epochs 142-147 s that day; 174-207 s in the 7-epoch grade), the
-# validation PGD-10 accuracy still rising (0.344 -> 0.352 in the last epoch); so 9 PGD epochs:
-# ~1,380 s of training at that speed, ~1,760 s on the slower day.
+# validation PGD-10 accuracy still rising (0.344 -> 0.352 in the last epoch). With a 9th (f009f5b):
+# PGD-20 0.3563, clean 0.5665, 1,368 s of training (PGD epochs 139-148 s; ~1,760 s expected at
+# the slower day's speed), the validation PGD-10 accuracy flat over the last four epochs.
 ROBUST = {
     False: Settings(
         num_blocks=3,
