@@ -4,15 +4,17 @@ Usage::
 
     python -m keras_models list
     python -m keras_models train mnist_cnn [--quick]      # the graded run (made by the autograder)
-    python -m keras_models experiment fashion_cnn --set epochs=20   # 90/10 hold-out, no test set
+    python -m keras_models experiment fashion_lenet_cnn --set epochs=20  # 90/10 hold-out
     python -m keras_models study --work-dir runs/keras_models [--quick]  # seed-004 DNN study
     python -m keras_models tune [pima|cifar7|adult|wine|all] [--quick] [--kind hyperband]
     python -m keras_models animals6-study --work-dir runs/study/animals6 [--quick]
 
-``train`` opens the graded run of the recipe's task (``keras_<recipe>``), asking the autograder
-to train it first if needed, so no graded model is trained twice; the autograder computes its
-test accuracy and writes its model card. ``experiment`` trains a variant on 90% of the training
-set and reports accuracy on the other 10% (the test split stays untouched).
+``train NAME`` opens the graded run of task ``keras_NAME`` (one of :data:`GRADED_MODELS`: the MNIST
+MLP recipe and the three speedrun CNNs), asking the autograder to train it first if needed, so no
+graded model is trained twice; the autograder computes its test accuracy and writes its model
+card. ``experiment RECIPE`` trains a variant of a :data:`keras_models.recipes.RECIPES` entry on 90%
+of the training set and reports accuracy on the other 10% (the test split stays untouched); the
+speedrun CNNs have their own hold-out command, ``python -m keras_models.speedrun``.
 
 ``tune`` runs the bounded keras-tuner search of each seed-000 problem on its validation split
 into ``runs/tune/<problem>/`` (``runs/tune-quick/`` with ``--quick``, a two-trial smoke run):
@@ -38,6 +40,9 @@ from typing import TYPE_CHECKING, Any, Callable
 if TYPE_CHECKING:  # the CLI imports Keras only for the commands that need it
     from keras_models.tuning import SearchResult
 
+GRADED_MODELS = ("mnist_mlp", "mnist_cnn", "fashion_cnn", "cifar10_cnn")
+"""Names ``train`` accepts: graded task ``keras_<name>`` (the first is ``RECIPES["mnist_mlp"]``,
+the others ``speedrun_tasks.SPEEDRUNS[<name>]``)."""
 TUNE_PROBLEMS = ("pima", "cifar7", "adult", "wine")
 """The seed-000 problems with a keras-tuner search (``python -m keras_models tune``)."""
 QUICK_TUNE_BOUNDS: dict[str, dict[str, Any]] = {
@@ -56,9 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="list the training recipes")
-    train = commands.add_parser("train", help="open (or make) the graded run of a recipe")
-    train.add_argument("recipe")
+    commands.add_parser("list", help="list the training recipes and the graded models")
+    train = commands.add_parser("train", help="open (or make) the graded run of a model")
+    train.add_argument("model", choices=GRADED_MODELS)
     train.add_argument("--quick", action="store_true", help="smoke-test variant")
     experiment = commands.add_parser(
         "experiment", help="train a variant on a 90/10 hold-out of train"
@@ -112,15 +117,16 @@ def main(argv: list[str] | None = None) -> int:
     from keras_models.recipes import RECIPES
 
     if args.command == "list":
+        print("recipes (python -m keras_models experiment RECIPE):")
         for name, recipe in RECIPES.items():
-            print(f"{name:14s} {recipe.dataset:14s} target {recipe.target:.3f}")
+            print(f"  {name:20s} {recipe.dataset:14s} target {recipe.target:.3f}")
+        print("graded models (python -m keras_models train NAME opens task keras_NAME):")
+        print("  " + ", ".join(GRADED_MODELS))
         return 0
-    if args.recipe not in RECIPES:
-        parser.error(f"unknown recipe {args.recipe!r}; choose from {', '.join(RECIPES)}")
     if args.command == "train":
         from a2common.runs import open_graded_run
 
-        run = open_graded_run(f"keras_{args.recipe}", quick=args.quick)
+        run = open_graded_run(f"keras_{args.model}", quick=args.quick)
         result = run.result
         print(
             json.dumps(
@@ -136,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         print("Test accuracy (computed by the autograder): assignment2/results/report.md")
         return 0
+    if args.recipe not in RECIPES:
+        parser.error(f"unknown recipe {args.recipe!r}; choose from {', '.join(RECIPES)}")
     recipe = RECIPES[args.recipe]
     if args.set:
         overrides = {}

@@ -86,7 +86,7 @@ def run_recipe(
     each other and a changed recipe never loads a stale model.
 
     Args:
-        recipe: what to train, e.g. ``RECIPES["mnist_cnn"]``.
+        recipe: what to train, e.g. ``RECIPES["mnist_mlp"]``.
         work_dir: cache folder; an interrupted run resumes from its last epoch.
         quick: smoke-test variant on a small subset.
         seed: seeds weights, shuffling, augmentation and subsets.

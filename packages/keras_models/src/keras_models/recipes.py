@@ -1,15 +1,20 @@
 """Training recipes: one frozen :class:`Recipe` per trained model and the builders it drives.
 
-:data:`RECIPES` holds the recipe of every graded model (and of the ungraded ``fashion_mlp``
-baseline); :func:`recipe_digest` keys a recipe's cached run; :func:`build_recipe_model` and
+:data:`RECIPES` holds the recipe of the graded MNIST MLP (task ``keras_mnist_mlp``, key
+``mnist_mlp``), the ungraded ``fashion_mlp`` baseline, and three CNN recipes that were graded
+before the speedrun CNNs of :mod:`keras_models.speedrun_tasks` replaced them
+(``mnist_lenet_cnn``, ``fashion_lenet_cnn``, ``cifar10_resnet_cnn``; kept for
+``python -m keras_models experiment``). The keys of the graded CNNs, ``mnist_cnn`` and so on, name
+:data:`keras_models.speedrun_tasks.SPEEDRUNS` entries only. :func:`recipe_digest` keys a recipe's
+cached run; :func:`build_recipe_model` and
 :func:`build_recipe_optimizer` turn a recipe into a model and its optimizer. Training and
 evaluating a recipe lives in :mod:`keras_models.recipe_runs`.
 
 Example:
 
->>> RECIPES["mnist_cnn"].target
+>>> RECIPES["mnist_lenet_cnn"].target
 0.996
->>> len(recipe_digest(RECIPES["mnist_cnn"]))
+>>> len(recipe_digest(RECIPES["mnist_lenet_cnn"]))
 8
 """
 
@@ -37,7 +42,8 @@ class Recipe:
     """Everything that defines one trained model: data, architecture, optimisation.
 
     Attributes:
-        name: short identifier (also the model card's name).
+        name: short identifier: its key in :data:`RECIPES` and the start of its run folder's
+            name.
         dataset: name for :func:`a2common.data.load_dataset`.
         image_shape: shape of one model input, e.g. ``(28, 28, 1)``.
         architecture: keyword arguments of the builder, see :attr:`builder`.
@@ -120,7 +126,7 @@ RECIPES: dict[str, Recipe] = {
         # 0.1 and 10 epochs 0.9957; adding rotations <= 10 deg and zooms <= 10% 0.9965 (one
         # standard error of a 6,000-image hold-out is about 0.0008: weak evidence, kept).
         Recipe(
-            name="mnist_cnn",
+            name="mnist_lenet_cnn",
             dataset="mnist",
             image_shape=(28, 28, 1),
             builder="simple",
@@ -146,7 +152,7 @@ RECIPES: dict[str, Recipe] = {
         # (92.7% test); flips only reached 94.02% validation, flips + 5% shifts 93.85% and
         # 94.17% with the test-time flip.
         Recipe(
-            name="fashion_cnn",
+            name="fashion_lenet_cnn",
             dataset="fashion_mnist",
             image_shape=(28, 28, 1),
             builder="simple",
@@ -164,7 +170,7 @@ RECIPES: dict[str, Recipe] = {
             target=0.945,
         ),
         Recipe(
-            name="cifar10_cnn",
+            name="cifar10_resnet_cnn",
             dataset="cifar10",
             image_shape=(32, 32, 3),
             builder="resnet",
@@ -225,7 +231,7 @@ def build_recipe_model(
 
     Example:
 
-    >>> build_recipe_model(RECIPES["mnist_cnn"], 10, None).input_shape
+    >>> build_recipe_model(RECIPES["mnist_lenet_cnn"], 10, None).input_shape
     (None, 28, 28, 1)
     """
     if recipe.builder == "mlp":
