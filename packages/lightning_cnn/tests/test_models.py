@@ -75,6 +75,36 @@ def test_keras_and_torch_networks_compute_the_same_function(pooling):
     np.testing.assert_allclose(keras_logits, torch_logits, rtol=1e-4, atol=1e-4)
 
 
+def test_keras_weights_start_from_the_pytorch_initialisation():
+    """Same bounds and spread per layer: U(+-1/sqrt(fan_in)) kernels, the dense bias too."""
+    import keras
+
+    from lightning_cnn.keras_model import build_keras_cnn
+
+    config = CNNConfig()
+    torch.manual_seed(0)
+    keras.utils.set_random_seed(0)
+    torch_weights = [
+        (m.weight.detach().numpy(), m.weight[0].numel())
+        for m in build_torch_cnn(config).modules()
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))
+    ]
+    keras_model = build_keras_cnn(config, [0.5] * 3, [0.06] * 3)
+    keras_kernels = [
+        layer.kernel.numpy()
+        for layer in keras_model.layers
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))
+    ]
+    assert len(keras_kernels) == len(torch_weights) == len(config.channels) + 1
+    for kernel, (torch_weight, fan_in) in zip(keras_kernels, torch_weights):
+        bound = fan_in**-0.5
+        assert np.abs(kernel).max() <= bound
+        assert np.abs(kernel).max() > 0.95 * bound  # the whole interval is used
+        np.testing.assert_allclose(kernel.std(), torch_weight.std(), rtol=0.1)
+    bias = keras_model.get_layer("logits").bias.numpy()
+    assert 0 < np.abs(bias).max() <= config.channels[-1] ** -0.5
+
+
 def test_default_network_shapes_and_size():
     network = build_torch_cnn(CNNConfig())
     assert network(torch.rand(2, 3, 64, 64)).shape == (2, 3)

@@ -1,8 +1,9 @@
 """The Keras side: ``tf.data`` pipelines over a release folder, the CNN, its callbacks.
 
 The network mirrors :func:`lightning_cnn.lightning_model.build_torch_cnn` layer for layer
-(BatchNorm uses PyTorch's epsilon and momentum, AdamW PyTorch's epsilon), so the two frameworks
-train the same model with the same recipe. ``tests/test_models.py`` copies PyTorch weights into
+(BatchNorm uses PyTorch's epsilon and momentum, AdamW PyTorch's epsilon, the weights start from
+PyTorch's default initialisation), so the two frameworks train the same model with the same
+recipe. ``tests/test_models.py`` copies PyTorch weights into
 the Keras model and checks that both give the same logits.
 
 Example:
@@ -41,6 +42,32 @@ from lightning_cnn.release import list_split
 BN_MOMENTUM = 0.9  # PyTorch's momentum=0.1 written the Keras way
 BN_EPSILON = 1e-5  # PyTorch's default
 ADAM_EPSILON = 1e-8  # PyTorch's default
+
+
+def torch_default_kernel_initializer() -> keras.initializers.Initializer:
+    """PyTorch's default ``Conv2d`` / ``Linear`` weight initialisation, written for Keras.
+
+    PyTorch draws from ``kaiming_uniform_(a=sqrt(5))``: ``U(-b, b)`` with
+    ``b = sqrt(1 / fan_in)``, which is ``VarianceScaling(1/3, "fan_in", "uniform")``
+    (Keras' default, Glorot uniform, draws wider kernels: ``sqrt(6 / (fan_in + fan_out))``).
+    Behind BatchNorm the scale of a kernel does not change the function, but with AdamW's
+    decoupled weight decay it sets the effective step size, so both frameworks start alike.
+    A new instance per layer, so that every layer draws its own weights.
+
+    Example:
+
+    >>> kernel = torch_default_kernel_initializer()((3, 3, 16, 8))
+    >>> bound = (3 * 3 * 16) ** -0.5
+    >>> bool(keras.ops.max(keras.ops.abs(kernel)) <= bound)
+    True
+    """
+    return keras.initializers.VarianceScaling(1.0 / 3.0, mode="fan_in", distribution="uniform")
+
+
+def torch_default_bias_initializer(fan_in: int) -> keras.initializers.Initializer:
+    """PyTorch's default ``Linear`` bias initialisation: ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``."""
+    bound = 1.0 / float(np.sqrt(fan_in))
+    return keras.initializers.RandomUniform(-bound, bound)
 
 
 def load_split(
@@ -127,7 +154,14 @@ def channel_stats(dataset: tf.data.Dataset) -> tuple[list[float], list[float]]:
 
 def conv_bn_relu(x: Any, filters: int, name: str) -> Any:
     """3x3 "same" convolution (no bias), BatchNorm and ReLU, as in the PyTorch model."""
-    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = layers.Conv2D(
+        filters,
+        3,
+        padding="same",
+        use_bias=False,
+        kernel_initializer=torch_default_kernel_initializer(),
+        name=f"{name}_conv",
+    )(x)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{name}_bn")(x)
     return layers.ReLU(name=f"{name}_relu")(x)
 
@@ -273,7 +307,12 @@ def build_keras_cnn(
         x = conv_bn_relu(x, filters, name=f"block{index + 1}")
     x = layers.GlobalAveragePooling2D(name="global_pool")(x)
     x = layers.Dropout(config.dropout, name="dropout")(x)
-    logits = layers.Dense(config.num_classes, name="logits")(x)
+    logits = layers.Dense(
+        config.num_classes,
+        kernel_initializer=torch_default_kernel_initializer(),
+        bias_initializer=torch_default_bias_initializer(config.channels[-1]),
+        name="logits",
+    )(x)
     return keras.Model(inputs, logits, name=f"animals3_cnn_{config.pooling}")
 
 
