@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from a2common.tta import average_over_views
 from keras_models.data import check_same_length
 
 
@@ -50,42 +51,23 @@ def predict_with_tta(
     mirror: bool = True,
     batch_size: int = 1000,
 ) -> np.ndarray:
-    """Class probabilities of ``images`` with test-time augmentation.
+    """Class probabilities of ``images`` from ``model`` with test-time augmentation.
 
-    ``level`` 0: the images as they are; 1: the mean over each image and its mirror; 2: half
-    of level 1 plus a quarter each of level 1 on the image shifted one pixel up-left and one
-    pixel down-right (reflected borders), six views in all. With ``mirror=False`` no view is
-    mirrored (level 1 is then level 0, and level 2 averages three views).
+    The views and their weights are :func:`a2common.tta.average_over_views`'s: ``level`` 0,
+    the images as they are; 1, the mean over each image and its mirror; 2, also one-pixel
+    shifts up-left and down-right (six views; three with ``mirror=False``).
 
     >>> model = keras.Sequential([keras.Input((2, 2, 1)), keras.layers.Flatten(),
     ...                           keras.layers.Dense(2, activation="softmax")])
     >>> predict_with_tta(model, np.zeros((3, 2, 2, 1), "float32")).shape
     (3, 2)
     """
-    if level not in (0, 1, 2):
-        raise ValueError(f"Expected level 0, 1 or 2. Received: level={level}")
-    if level and np.ndim(images) != 4:
-        raise ValueError(
-            "Expected images of shape (n, height, width, channels) for test-time augmentation. "
-            f"Received: images.shape={np.shape(images)}"
-        )
-
-    def predict(batch: np.ndarray) -> np.ndarray:
-        return np.asarray(model.predict(batch, batch_size=batch_size, verbose=0), np.float64)
-
-    def mirrored(batch: np.ndarray) -> np.ndarray:
-        if level == 0 or not mirror:
-            return predict(batch)
-        return (predict(batch) + predict(batch[:, :, ::-1])) / 2.0
-
-    probabilities = mirrored(images)
-    if level == 2:
-        padded = np.pad(images, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
-        height, width = images.shape[1:3]
-        up_left = mirrored(padded[:, :height, :width])
-        down_right = mirrored(padded[:, 2 : height + 2, 2 : width + 2])
-        probabilities = probabilities / 2.0 + (up_left + down_right) / 4.0
-    return probabilities
+    return average_over_views(
+        lambda batch: model.predict(batch, batch_size=batch_size, verbose=0),
+        images,
+        level=level,
+        mirror=mirror,
+    )
 
 
 @dataclass

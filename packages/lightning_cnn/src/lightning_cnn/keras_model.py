@@ -29,6 +29,7 @@ import tensorflow as tf
 from keras import layers
 
 from a2common.keras_training import tensorboard_callback
+from a2common.tta import average_over_views
 from lightning_cnn.config import (
     CLASS_NAMES,
     IMAGE_SIZE,
@@ -433,15 +434,21 @@ def predict_probabilities(
     """Softmax class probabilities for every example of ``dataset`` (in order).
 
     With ``test_time_flip``, the mean of the probabilities of each image and of its mirror
-    image (the Lightning model's ``predict_step`` does the same).
-    """
+    image (:func:`a2common.tta.average_over_views` at level 1; the Lightning model's
+    ``predict_step`` does the same in PyTorch).
 
-    def probabilities(images: tf.data.Dataset) -> np.ndarray:
-        logits = model.predict(images, verbose=0)
+    Example:
+
+    >>> model = build_keras_cnn(CNNConfig(channels=(4,)), [0.5] * 3, [0.06] * 3)
+    >>> images = np.zeros((3, IMAGE_SIZE, IMAGE_SIZE, 3), "float32")
+    >>> dataset = tf.data.Dataset.from_tensor_slices((images, np.eye(3))).batch(2)
+    >>> predict_probabilities(model, dataset, test_time_flip=True).sum(axis=1).round(6).tolist()
+    [1.0, 1.0, 1.0]
+    """
+    images, _ = dataset_arrays(dataset)
+
+    def probabilities(batch: np.ndarray) -> np.ndarray:
+        logits = model.predict(batch, batch_size=256, verbose=0)
         return keras.ops.convert_to_numpy(keras.ops.softmax(logits, axis=-1))
 
-    result = probabilities(dataset)
-    if test_time_flip:
-        mirrored = dataset.map(lambda images, labels: (tf.reverse(images, axis=[2]), labels))
-        result = (result + probabilities(mirrored)) / 2
-    return result
+    return average_over_views(probabilities, images, level=int(test_time_flip))
