@@ -51,8 +51,9 @@ def torch_default_kernel_initializer() -> keras.initializers.Initializer:
     PyTorch draws from ``kaiming_uniform_(a=sqrt(5))``: ``U(-b, b)`` with
     ``b = sqrt(1 / fan_in)``, which is ``VarianceScaling(1/3, "fan_in", "uniform")``
     (Keras' default, Glorot uniform, draws wider kernels: ``sqrt(6 / (fan_in + fan_out))``).
-    Behind BatchNorm the scale of a kernel does not change the function, but with AdamW's
-    decoupled weight decay it sets the effective step size, so both frameworks start alike.
+    Behind BatchNorm the scale of a kernel does not change the function, but Adam moves each
+    weight by about the learning rate per step, so the starting scale sets how fast a kernel
+    turns (its effective step size): both frameworks start alike.
     A new instance per layer, so that every layer draws its own weights.
 
     Example:
