@@ -103,3 +103,21 @@ def test_subset_is_seeded_and_aligned():
     assert np.array_equal(sub_images[:, 0], sub_labels)
     assert np.array_equal(sub_labels, take_subset(images, labels, 10, seed=1)[1])
     assert take_subset(images, labels, None, seed=1)[1] is labels
+
+
+def test_seeded_augmentation_repeats_batch_for_batch():
+    import keras
+
+    rng = np.random.default_rng(0)
+    images, labels = rng.random((256, 16, 16, 1)).astype(np.float32), np.arange(256) % 10
+
+    def batches(augment=True):
+        shift = keras.Sequential([keras.layers.RandomTranslation(0.2, 0.2, seed=5)])
+        data = make_dataset(
+            images, labels, batch_size=8, shuffle=True, seed=1, augment=shift if augment else None
+        )
+        return np.concatenate([x.numpy() for x, _ in data])
+
+    first, second = batches(), batches()
+    assert not np.array_equal(first, batches(augment=False))  # the shifts are there
+    np.testing.assert_array_equal(first, second)

@@ -237,6 +237,38 @@ def test_pipeline_yields_every_image_once_per_epoch_flipped_on_schedule():
     assert len(x) == 2 * n and not np.any(x[:, 0, 2, 0] >= 100)
 
 
+def test_the_shifted_pipeline_repeats_batch_for_batch_with_one_seed():
+    # The seeded RandomTranslation draws from one stateful generator: in a parallel map,
+    # thread timing decided which batch got which shift, so two runs differed.
+    rng = np.random.default_rng(0)
+    images, labels = rng.random((256, 16, 16, 1)).astype(np.float32), np.arange(256) % 10
+
+    def batches(translate_pixels=2):
+        data = make_training_data(
+            images, labels, epochs=2, batch_size=8, translate_pixels=translate_pixels, seed=3
+        )
+        return np.concatenate([x.numpy() for x, _ in data])
+
+    first, second = batches(), batches()
+    assert not np.array_equal(first, batches(translate_pixels=0))  # the shifts are there
+    np.testing.assert_array_equal(first, second)
+
+
+def test_two_tiny_runs_with_one_seed_train_identically(tmp_path):
+    rng = np.random.default_rng(1)
+    labels = np.arange(128) % 2
+    images = rng.random((128, 16, 16, 3)).astype(np.float32)
+    config = SpeedrunConfig(
+        widths=(4, 4, 4), epochs=3, batch_size=16, whitening_images=32, precision="float32"
+    )
+    assert config.translate_pixels > 0
+    losses = [
+        train_speedrun(config, tmp_path / run, images, labels, verbose=0)[1]["loss"]
+        for run in ("first", "second")
+    ]
+    assert losses[0] == losses[1]
+
+
 def test_a_tiny_run_learns_and_resumes_from_its_cache(tmp_path):
     rng = np.random.default_rng(0)
     labels = np.arange(256) % 2

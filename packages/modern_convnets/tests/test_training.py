@@ -57,6 +57,20 @@ def test_training_pipeline_augments_with_flips_and_shifts():
     assert build_augmentation(replace(config, flip=False, shift_fraction=0.0)) is None
 
 
+def test_training_pipeline_repeats_batch_for_batch_with_one_seed():
+    # Seeded random layers in a parallel map drew in thread order: two runs differed.
+    config = TrainConfig("squeezenet", flip=True, shift_fraction=0.25)
+    images = np.random.default_rng(0).integers(0, 256, (256, 8, 8, 3), dtype=np.uint8)
+
+    def batches():
+        pipeline = make_pipeline(
+            images, np.zeros(256), 8, training=True, seed=1, augmentation=build_augmentation(config)
+        )
+        return np.concatenate([x for x, _ in pipeline])
+
+    np.testing.assert_array_equal(batches(), batches())
+
+
 def test_learning_rate_warms_up_then_decays_to_almost_zero():
     schedule = learning_rate_schedule(
         TrainConfig("xception", epochs=10, warmup_epochs=2, peak_learning_rate=0.1),

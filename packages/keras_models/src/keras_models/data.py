@@ -189,9 +189,9 @@ def make_dataset(
         dataset = dataset.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size)
     if augment is not None:
-        dataset = dataset.map(
-            lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE
-        )
+        # Sequential on purpose: seeded random layers draw from one stateful generator, and
+        # in a parallel map thread timing decides which batch gets which draw.
+        dataset = dataset.map(lambda x, y: (augment(x, training=True), y))
     if num_classes is not None:
         dataset = dataset.map(
             lambda x, y: (x, tf.one_hot(y, num_classes)), num_parallel_calls=tf.data.AUTOTUNE

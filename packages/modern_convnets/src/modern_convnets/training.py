@@ -290,9 +290,9 @@ def make_pipeline(
         lambda x, y: (tf.cast(x, tf.float32) / 255.0, y), num_parallel_calls=tf.data.AUTOTUNE
     )
     if training and augmentation is not None:
-        dataset = dataset.map(
-            lambda x, y: (augmentation(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE
-        )
+        # Sequential on purpose: seeded random layers draw from one stateful generator, and
+        # in a parallel map thread timing decides which batch gets which draw.
+        dataset = dataset.map(lambda x, y: (augmentation(x, training=True), y))
     if num_classes is not None:
         dataset = dataset.map(
             lambda x, y: (x, tf.one_hot(y, num_classes)), num_parallel_calls=tf.data.AUTOTUNE
