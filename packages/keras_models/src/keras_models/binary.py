@@ -50,6 +50,7 @@ import keras_tuner
 import numpy as np
 from keras import layers
 
+from a2common.data import PIMA_FEATURES
 from keras_models.fitting import (
     TrainResult,
     as_probabilities,
@@ -70,16 +71,7 @@ from keras_models.tuning import SearchResult, TunableModel, run_search
 
 _NOT_MEASURED = ("Glucose", "BloodPressure", "SkinThickness", "Insulin", "BMI")
 PIMA_SCHEMA = TabularSchema(
-    numeric=(
-        "Pregnancies",
-        "Glucose",
-        "BloodPressure",
-        "SkinThickness",
-        "Insulin",
-        "BMI",
-        "DiabetesPedigreeFunction",
-        "Age",
-    ),
+    numeric=PIMA_FEATURES,
     may_be_missing=_NOT_MEASURED,
     zero_means_missing=_NOT_MEASURED,
 )

@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 from keras import layers
 
-from a2common.data import WINE_COLOURS, WINE_QUALITY_BANDS
+from a2common.data import WINE_COLOURS, WINE_FEATURES, WINE_QUALITY_BANDS
 from keras_models.fitting import (
     TrainResult,
     as_probabilities,
@@ -73,21 +73,7 @@ from keras_models.tabular import (
 )
 from keras_models.tuning import SearchResult, TunableModel, run_search
 
-WINE_SCHEMA = TabularSchema(
-    numeric=(
-        "fixed acidity",
-        "volatile acidity",
-        "citric acid",
-        "residual sugar",
-        "chlorides",
-        "free sulfur dioxide",
-        "total sulfur dioxide",
-        "density",
-        "pH",
-        "sulphates",
-        "alcohol",
-    )
-)
+WINE_SCHEMA = TabularSchema(numeric=WINE_FEATURES)
 """The 11 measurements; none may be missing."""
 
 COLOURS = WINE_COLOURS

@@ -27,6 +27,8 @@ Example:
 
 from a2common.data.catalog import (
     DATASETS,
+    PIMA_FEATURES,
+    WINE_FEATURES,
     available_datasets,
     dataset_sha256,
     get_spec,
@@ -61,8 +63,10 @@ __all__ = [
     "CIFAR10_SHA256",
     "DATA_DIR_ENV",
     "DATASETS",
+    "PIMA_FEATURES",
     "SPLIT_SEED",
     "WINE_COLOURS",
+    "WINE_FEATURES",
     "WINE_QUALITY_BANDS",
     "DataFile",
     "Dataset",

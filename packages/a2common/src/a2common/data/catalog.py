@@ -37,7 +37,7 @@ _ZALANDO = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 _ZENODO_MEDMNIST = "https://zenodo.org/records/10519652/files/"
 _BROWNLEE = "https://raw.githubusercontent.com/jbrownlee/Datasets/master/"
 
-_WINE_COLUMNS = [
+WINE_FEATURES = (
     "fixed acidity",
     "volatile acidity",
     "citric acid",
@@ -49,8 +49,20 @@ _WINE_COLUMNS = [
     "pH",
     "sulphates",
     "alcohol",
-    "quality",
-]
+)
+"""The 11 measurements of both wine-quality files, in file order (the target ``quality`` follows).
+Models import these names from here instead of writing them again."""
+PIMA_FEATURES = (
+    "Pregnancies",
+    "Glucose",
+    "BloodPressure",
+    "SkinThickness",
+    "Insulin",
+    "BMI",
+    "DiabetesPedigreeFunction",
+    "Age",
+)
+"""The 8 Pima measurements, in file order (the target ``Outcome`` follows)."""
 _ADULT_COLUMNS = [
     "age",
     "workclass",
@@ -211,20 +223,7 @@ DATASETS: dict[str, DatasetSpec] = {
             ],
             _read_tabular(
                 "pima_diabetes",
-                TabularFormat(
-                    [
-                        "Pregnancies",
-                        "Glucose",
-                        "BloodPressure",
-                        "SkinThickness",
-                        "Insulin",
-                        "BMI",
-                        "DiabetesPedigreeFunction",
-                        "Age",
-                        "Outcome",
-                    ],
-                    "Outcome",
-                ),
+                TabularFormat([*PIMA_FEATURES, "Outcome"], "Outcome"),
             ),
             "Pima Indians diabetes; target Outcome; seeded stratified 70/10/20 split.",
         ),
@@ -237,7 +236,7 @@ DATASETS: dict[str, DatasetSpec] = {
                     _BROWNLEE + "winequality-red.csv",
                 )
             ],
-            _read_tabular("wine_red", TabularFormat(_WINE_COLUMNS, "quality")),
+            _read_tabular("wine_red", TabularFormat([*WINE_FEATURES, "quality"], "quality")),
             "Red wine quality (3-8); seeded stratified 70/10/20 split.",
         ),
         _spec(
@@ -249,7 +248,7 @@ DATASETS: dict[str, DatasetSpec] = {
                     _BROWNLEE + "winequality-white.csv",
                 )
             ],
-            _read_tabular("wine_white", TabularFormat(_WINE_COLUMNS, "quality")),
+            _read_tabular("wine_white", TabularFormat([*WINE_FEATURES, "quality"], "quality")),
             "White wine quality (3-9); seeded stratified 70/10/20 split.",
         ),
         _spec(
