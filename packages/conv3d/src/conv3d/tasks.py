@@ -46,6 +46,7 @@ import numpy as np
 
 from a2common.data import Dataset, load_dataset
 from a2common.grading import ModelCardText, TaskContext, TaskResult
+from a2common.threads import set_tensorflow_threads
 from conv3d.results import TrainResult
 
 QUICK_EPOCHS = 2
@@ -210,16 +211,7 @@ def grade_keras(ctx: TaskContext) -> TaskResult:
     """
     import a2common.tf_env  # noqa: F401  (before TensorFlow)
 
-    # isort: split
-    import tensorflow as tf
-
-    threads = ctx.params.get("num_threads")
-    if threads:
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(int(threads))
-            tf.config.threading.set_inter_op_parallelism_threads(int(threads))
-        except RuntimeError:  # TensorFlow already initialised in this process (tests)
-            pass
+    set_tensorflow_threads(ctx.params.get("num_threads"))
     from a2common.keras_training import MODEL_FILE
     from conv3d.keras_models import train_keras
 

@@ -47,6 +47,7 @@ from a2common.grading import (
     mark_finished,
 )
 from a2common.seeding import seed_everything
+from a2common.threads import set_tensorflow_threads, set_torch_threads
 from lightning_cnn.config import CNNConfig, TrainConfig
 from lightning_cnn.release import ensure_release, list_split, verify_release
 
@@ -195,13 +196,6 @@ def _card(framework: str, config: TrainConfig) -> ModelCardText:
     )
 
 
-def _set_torch_threads(ctx: TaskContext) -> None:
-    import torch
-
-    if "num_threads" in ctx.params:
-        torch.set_num_threads(int(ctx.params["num_threads"]))
-
-
 def grade_lightning_cnn(ctx: TaskContext) -> TaskResult:
     """Train the CNN with PyTorch Lightning on the animals3 release; return test probabilities.
 
@@ -218,7 +212,7 @@ def grade_lightning_cnn(ctx: TaskContext) -> TaskResult:
     from lightning_cnn.lightning_data import Animals3DataModule
     from lightning_cnn.lightning_model import Animals3Classifier, stack_predictions
 
-    _set_torch_threads(ctx)
+    set_torch_threads(ctx.params.get("num_threads"))
     work_dir = Path(ctx.work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     config = train_config(ctx)
@@ -317,18 +311,9 @@ def grade_keras_cnn(ctx: TaskContext) -> TaskResult:
     interrupted run resumes; a finished ``model.keras`` is loaded instead of retrained), with
     TensorBoard, best-model checkpoint, early stopping and an epoch-timer callback.
     """
-    import a2common.tf_env  # noqa: F401
-    # isort: split
+    import a2common.tf_env  # noqa: F401  (before TensorFlow)
 
-    import tensorflow as tf
-
-    if "num_threads" in ctx.params:
-        threads = int(ctx.params["num_threads"])
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(min(threads, 2))
-        except RuntimeError:  # TensorFlow already initialised in this process
-            pass
+    set_tensorflow_threads(ctx.params.get("num_threads"))
     import keras
 
     from a2common.keras_training import fit_or_load

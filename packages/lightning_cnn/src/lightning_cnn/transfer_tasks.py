@@ -51,6 +51,7 @@ import numpy as np
 
 from a2common.data import Dataset, Split, load_dataset, load_split
 from a2common.grading import ModelCardText, TaskContext, TaskResult
+from a2common.threads import set_tensorflow_threads, set_torch_threads
 from lightning_cnn.transfer import validation_split
 
 if TYPE_CHECKING:
@@ -150,13 +151,6 @@ def _progress(ctx: TaskContext) -> bool:
     return bool(ctx.params.get("progress", True))
 
 
-def _set_torch_threads(ctx: TaskContext) -> None:
-    import torch
-
-    if "num_threads" in ctx.params:
-        torch.set_num_threads(int(ctx.params["num_threads"]))
-
-
 def _cpu_seconds() -> dict[str, float | str]:
     """CPU time of this process so far (all threads): on a shared machine, the fair cost."""
     return {
@@ -210,18 +204,9 @@ def grade_keras_transfer(ctx: TaskContext) -> TaskResult:
     Two stages (:func:`lightning_cnn.transfer_keras.train_keras_transfer`), each resumable
     and cached in ``ctx.work_dir/stage1_head`` and ``ctx.work_dir/stage2_finetune``.
     """
-    import a2common.tf_env  # noqa: F401
-    # isort: split
+    import a2common.tf_env  # noqa: F401  (before TensorFlow)
 
-    import tensorflow as tf
-
-    if "num_threads" in ctx.params:
-        threads = int(ctx.params["num_threads"])
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(min(threads, 2))
-        except RuntimeError:  # TensorFlow already initialised in this process
-            pass
+    set_tensorflow_threads(ctx.params.get("num_threads"))
     from lightning_cnn.pretrained import MOBILENET_V2
     from lightning_cnn.transfer_keras import (
         BACKBONE_NAME,
@@ -337,7 +322,7 @@ def grade_lightning_transfer(ctx: TaskContext) -> TaskResult:
         train_lightning_transfer,
     )
 
-    _set_torch_threads(ctx)
+    set_torch_threads(ctx.params.get("num_threads"))
     config = recipe(
         LightningTransferConfig, ctx, {"image_size": 96, "trainable_blocks": 2, "epochs": 1}
     )
@@ -451,7 +436,7 @@ def grade_contrastive(ctx: TaskContext) -> TaskResult:
     )
     from lightning_cnn.transfer_lightning import build_efficientnet_lite0
 
-    _set_torch_threads(ctx)
+    set_torch_threads(ctx.params.get("num_threads"))
     config = recipe(LiTConfig, ctx, {"image_size": 96, "epochs": 3})
     data = training_data(ctx)
     encoder = load_text_encoder()
@@ -605,7 +590,7 @@ def grade_domain_adaptation(ctx: TaskContext) -> TaskResult:
         train_domain_adaptation,
     )
 
-    _set_torch_threads(ctx)
+    set_torch_threads(ctx.params.get("num_threads"))
     config = recipe(DomainAdaptationConfig, ctx, {"epochs": 3})
     domains = load_domains()
     _check_target_order(domains.target_test_y)
