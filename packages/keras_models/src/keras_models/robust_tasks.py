@@ -69,7 +69,8 @@ class Settings:
     """Clean epochs before PGD training (:class:`keras_models.adversarial.AdversarialConfig`)."""
     precision: str = "float32"
     """Training dtype policy (:func:`keras_models.speedrun.resolve_precision`; ``"auto"`` =
-    bfloat16 on CPUs with AMX). Evaluation always uses a float32 copy of the weights."""
+    bfloat16 on CPUs with AMX or AVX-512 BF16). Evaluation always uses a float32 copy of the
+    weights."""
 
 
 # The quick variants' BatchNorm momentum 0.5 lets the moving averages settle within their ~20
@@ -110,6 +111,9 @@ CLEAN = {
 # validation PGD-10 accuracy still rising (0.344 -> 0.352 in the last epoch). With a 9th (f009f5b):
 # PGD-20 0.3563, clean 0.5665, 1,368 s of training (PGD epochs 139-148 s; ~1,760 s expected at
 # the slower day's speed), the validation PGD-10 accuracy flat over the last four epochs.
+# On a 2-vCPU AMD EPYC with AVX-512 BF16 but no AMX (2026-12-05) the same run took 2,338 s of
+# training (PGD epochs 236-267 s; PGD-20 0.3528, clean 0.5655): over 30 minutes there
+# (KNOWN_BUGS).
 ROBUST = {
     False: Settings(
         num_blocks=3,

@@ -131,8 +131,9 @@ def _card(config: SpeedrunConfig, dataset: str, model: Any) -> ModelCardText:
         intended_use="Teaching: a worked example of fast CNN training on a CPU (what each "
         "speedrun trick buys), and of how far a small network gets on this dataset.",
         extra_caveats=(
-            "Trained in bfloat16 on CPUs with native bfloat16 arithmetic (AMX) and in float32 "
-            "elsewhere, so two machines can give slightly different models.",
+            "Trained in bfloat16 on CPUs with native bfloat16 arithmetic (AMX or AVX-512 BF16) "
+            "and in float32 elsewhere; the kernels differ between CPUs, so two machines give "
+            "slightly different models.",
         ),
     )
 
