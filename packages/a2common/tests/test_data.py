@@ -201,6 +201,18 @@ def test_wine_labels_are_defined_once_and_exactly():
     assert labels["quality_band"].tolist() == [0, 0, 1, 2, 0, 2, 2]
 
 
+def test_the_public_feature_lists_are_the_loaded_columns_without_the_target():
+    # keras_models' schemas read WINE_FEATURES / PIMA_FEATURES instead of the loaded names
+    for name, features in [
+        ("wine_red", data.WINE_FEATURES),
+        ("wine_white", data.WINE_FEATURES),
+        ("pima_diabetes", data.PIMA_FEATURES),
+    ]:
+        dataset = load_dataset(name)
+        assert dataset.feature_names == list(features), name
+        assert dataset.train.x.shape[1] == len(features), name
+
+
 def test_wine_colour_and_quality_band_stack_red_then_white_in_every_split():
     red, white = load_dataset("wine_red"), load_dataset("wine_white")
     colour, band = load_dataset("wine_colour"), load_dataset("wine_quality_band")
