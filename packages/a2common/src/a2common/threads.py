@@ -27,17 +27,18 @@ def set_tensorflow_threads(threads: int | None) -> None:
     """
     if not threads:
         return
+    threads = int(threads)
     import a2common.tf_env  # noqa: F401  (before TensorFlow)
 
     # isort: split
     import tensorflow as tf
 
     try:
-        tf.config.threading.set_intra_op_parallelism_threads(int(threads))
-        tf.config.threading.set_inter_op_parallelism_threads(min(int(threads), 2))
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(min(threads, 2))
     except RuntimeError:  # TensorFlow already initialised in this process
         current = tf.config.threading.get_intra_op_parallelism_threads()
-        if current != int(threads):
+        if current != threads:
             warnings.warn(
                 f"TensorFlow was already initialised with {current or 'its default'} "
                 f"intra-op threads; num_threads={threads} is ignored in this process. "

@@ -176,13 +176,9 @@ def grade_torch(ctx: TaskContext) -> TaskResult:
     weights, and loads the finished ``model.pt`` instead of training again. Each epoch is
     reported to the autograder's progress line.
     """
-    import torch
-
     from conv3d.torch_models import MODEL_FILE, train_torch
 
     config = torch_config(ctx)
-    if config.num_threads:
-        torch.set_num_threads(config.num_threads)
     data, arrays = _training_data(ctx)
     cpu_start = time.process_time()
     result = train_torch(

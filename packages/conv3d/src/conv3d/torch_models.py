@@ -33,6 +33,7 @@ from torch import nn
 
 from a2common.grading import finished_info, is_finished, mark_finished
 from a2common.progress import report_epoch
+from a2common.threads import set_torch_threads
 from conv3d.augment import AugmentConfig, augment_batch_torch
 from conv3d.metrics import binary_metrics
 from conv3d.results import TrainResult, to_volumes
@@ -262,8 +263,7 @@ def train_torch(
     """
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
-    if config.num_threads:
-        torch.set_num_threads(config.num_threads)
+    set_torch_threads(config.num_threads)
     torch.manual_seed(config.seed)
     model = build_torch_model(config)
     parameters = sum(p.numel() for p in model.parameters())
